@@ -1,0 +1,165 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Integer from an environment string, with a range; empty strings count as unset. */
+const int = (def: number, min: number, max: number) =>
+  z.preprocess(
+    (v) => (v === undefined || v === '' ? def : v),
+    z.coerce.number().int().min(min).max(max),
+  );
+const num = (def: number, min: number, max: number) =>
+  z.preprocess((v) => (v === undefined || v === '' ? def : v), z.coerce.number().min(min).max(max));
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
+const defaultStateDir = (): string =>
+  path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'sandbox-mcp');
+
+const EnvSchema = z.object({
+  SANDBOX_PROVIDER: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['docker', 'e2b']).optional()),
+  E2B_API_KEY: optionalString,
+  E2B_DOMAIN: optionalString,
+  DOCKER_HOST: optionalString,
+  SANDBOX_DOCKER_RUNTIME: optionalString,
+
+  SANDBOX_DEFAULT_TIMEOUT: int(1800, 10, 7 * 24 * 3600),
+  SANDBOX_MAX_TIMEOUT: int(24 * 3600, 10, 30 * 24 * 3600),
+  SANDBOX_EXEC_TIMEOUT: int(60, 1, 24 * 3600),
+  SANDBOX_MAX_EXEC_TIMEOUT: int(3600, 1, 24 * 3600),
+  SANDBOX_SETUP_TIMEOUT: int(600, 10, 24 * 3600),
+  SANDBOX_OUTPUT_LIMIT: int(64 * 1024, 1024, 16 * 1024 * 1024),
+  // The code travels as one argv string, which Linux caps at 128 KiB.
+  SANDBOX_MAX_CODE_SIZE: int(100 * 1024, 1, 120 * 1024),
+  SANDBOX_MAX_UPLOAD_SIZE: int(10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+  SANDBOX_DEFAULT_MEMORY_MB: int(1024, 64, 1024 * 1024),
+  SANDBOX_MAX_MEMORY_MB: int(8192, 64, 1024 * 1024),
+  SANDBOX_DEFAULT_CPUS: num(1, 0.1, 256),
+  SANDBOX_MAX_CPUS: num(4, 0.1, 256),
+  SANDBOX_PIDS_LIMIT: int(512, 16, 1_000_000),
+  SANDBOX_MAX_SANDBOXES: int(20, 1, 10_000),
+  SANDBOX_RATE_LIMIT: int(300, 1, 1_000_000),
+  SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),
+  SANDBOX_REAP_INTERVAL: int(30, 1, 3600),
+
+  SANDBOX_LOG_LEVEL: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'info' : v),
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  ),
+  SANDBOX_LOG_FILE: optionalString,
+  SANDBOX_STATE_DIR: optionalString,
+  SANDBOX_TEMPLATES_DIR: optionalString,
+  SANDBOX_IMAGE: optionalString,
+});
+
+export type ProviderName = 'docker' | 'e2b';
+export type NetworkMode = 'bridge' | 'none';
+
+export interface Config {
+  provider: ProviderName;
+  e2b: { apiKey?: string; domain?: string };
+  docker: { host?: string; runtime?: string };
+  lifetime: { defaultSeconds: number; maxSeconds: number };
+  exec: { defaultTimeoutSeconds: number; maxTimeoutSeconds: number; setupTimeoutSeconds: number };
+  limits: {
+    outputBytes: number;
+    codeBytes: number;
+    uploadBytes: number;
+    maxSandboxes: number;
+    callsPerMinute: number;
+    pids: number;
+  };
+  resources: { defaultMemoryMb: number; maxMemoryMb: number; defaultCpus: number; maxCpus: number };
+  network: NetworkMode;
+  reapIntervalSeconds: number;
+  log: { level: string; file?: string };
+  stateDir: string;
+  templatesDir?: string;
+  /** Image for every template (offline machines); per-template overrides come from SANDBOX_IMAGE_<NAME>. */
+  imageOverride?: string;
+  templateImages: Record<string, string>;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and checks the whole configuration once; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'environment');
+      const value = env[name];
+      const shown = value === undefined || /KEY|TOKEN|SECRET/.test(name) ? '' : ` (got "${value}")`;
+      return `${name}${shown}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+
+  const provider: ProviderName = e.SANDBOX_PROVIDER ?? (e.E2B_API_KEY ? 'e2b' : 'docker');
+  if (provider === 'e2b' && !e.E2B_API_KEY) {
+    throw new ConfigError(
+      'SANDBOX_PROVIDER=e2b needs E2B_API_KEY: get a key at https://e2b.dev/dashboard and set E2B_API_KEY, or set SANDBOX_PROVIDER=docker.',
+    );
+  }
+  if (e.SANDBOX_DEFAULT_TIMEOUT > e.SANDBOX_MAX_TIMEOUT) {
+    throw new ConfigError('SANDBOX_DEFAULT_TIMEOUT must not exceed SANDBOX_MAX_TIMEOUT.');
+  }
+  if (e.SANDBOX_EXEC_TIMEOUT > e.SANDBOX_MAX_EXEC_TIMEOUT) {
+    throw new ConfigError('SANDBOX_EXEC_TIMEOUT must not exceed SANDBOX_MAX_EXEC_TIMEOUT.');
+  }
+  if (e.SANDBOX_DEFAULT_MEMORY_MB > e.SANDBOX_MAX_MEMORY_MB) {
+    throw new ConfigError('SANDBOX_DEFAULT_MEMORY_MB must not exceed SANDBOX_MAX_MEMORY_MB.');
+  }
+  if (e.SANDBOX_DEFAULT_CPUS > e.SANDBOX_MAX_CPUS) {
+    throw new ConfigError('SANDBOX_DEFAULT_CPUS must not exceed SANDBOX_MAX_CPUS.');
+  }
+  if (e.DOCKER_HOST && !/^(unix|tcp|ssh|npipe|http|https):\/\//.test(e.DOCKER_HOST)) {
+    throw new ConfigError(
+      `DOCKER_HOST (got "${e.DOCKER_HOST}"): expected unix:///path/to/docker.sock, tcp://host:port or ssh://user@host.`,
+    );
+  }
+
+  const templateImages: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const m = /^SANDBOX_IMAGE_([A-Z0-9_]+)$/.exec(key);
+    if (m && value) templateImages[m[1]!.toLowerCase().replace(/_/g, '-')] = value;
+  }
+
+  return {
+    provider,
+    e2b: { apiKey: e.E2B_API_KEY, domain: e.E2B_DOMAIN },
+    docker: { host: e.DOCKER_HOST, runtime: e.SANDBOX_DOCKER_RUNTIME },
+    lifetime: { defaultSeconds: e.SANDBOX_DEFAULT_TIMEOUT, maxSeconds: e.SANDBOX_MAX_TIMEOUT },
+    exec: {
+      defaultTimeoutSeconds: e.SANDBOX_EXEC_TIMEOUT,
+      maxTimeoutSeconds: e.SANDBOX_MAX_EXEC_TIMEOUT,
+      setupTimeoutSeconds: e.SANDBOX_SETUP_TIMEOUT,
+    },
+    limits: {
+      outputBytes: e.SANDBOX_OUTPUT_LIMIT,
+      codeBytes: e.SANDBOX_MAX_CODE_SIZE,
+      uploadBytes: e.SANDBOX_MAX_UPLOAD_SIZE,
+      maxSandboxes: e.SANDBOX_MAX_SANDBOXES,
+      callsPerMinute: e.SANDBOX_RATE_LIMIT,
+      pids: e.SANDBOX_PIDS_LIMIT,
+    },
+    resources: {
+      defaultMemoryMb: e.SANDBOX_DEFAULT_MEMORY_MB,
+      maxMemoryMb: e.SANDBOX_MAX_MEMORY_MB,
+      defaultCpus: e.SANDBOX_DEFAULT_CPUS,
+      maxCpus: e.SANDBOX_MAX_CPUS,
+    },
+    network: e.SANDBOX_NETWORK,
+    reapIntervalSeconds: e.SANDBOX_REAP_INTERVAL,
+    log: { level: e.SANDBOX_LOG_LEVEL, file: e.SANDBOX_LOG_FILE },
+    stateDir: e.SANDBOX_STATE_DIR ?? defaultStateDir(),
+    templatesDir: e.SANDBOX_TEMPLATES_DIR,
+    imageOverride: e.SANDBOX_IMAGE,
+    templateImages,
+  };
+}

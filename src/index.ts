@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ConfigError, loadConfig } from './config.js';
+import { isSandboxError } from './errors.js';
+import { createLogger } from './logger.js';
+import { createProvider } from './providers/index.js';
+import { createServer } from './server.js';
+
+/** Entry point: configuration, provider, server, stdio, signals. Nothing here writes to stdout. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.log);
+  const provider = await createProvider(config, log);
+  await provider.ping();
+  const { server, cleanup } = createServer({ config, provider, log, background: true });
+
+  let closing = false;
+  const shutdown = async (reason: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ reason }, 'shutting down');
+    await cleanup().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.stdin.on('close', () => void shutdown('stdin closed'));
+
+  await server.connect(new StdioServerTransport());
+  log.info({ provider: provider.name, stateDir: config.stateDir }, 'sandbox MCP server ready on stdio');
+}
+
+main().catch((err: unknown) => {
+  // Start-up failures are configuration problems the person installing us must fix: say what, on stderr.
+  const message =
+    err instanceof ConfigError ? err.message : isSandboxError(err) ? `${err.message} ${err.hint}` : `Start-up failed: ${(err as Error)?.stack ?? err}`;
+  process.stderr.write(`sandbox-mcp: ${message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,128 @@
+import type Docker from 'dockerode';
+import type { Logger } from '../../logger.js';
+import type {
+  FileOptions,
+  ResourceUsage,
+  RunOutcome,
+  RunSpec,
+  RunUser,
+  SandboxInfo,
+  SandboxProvider,
+  SandboxSpec,
+  WrittenFile,
+} from '../provider.js';
+import { engineUnavailable, mapDockerError } from './docker-errors.js';
+import { runInContainer } from './exec.js';
+import { readFile, writeFile } from './files.js';
+import { ImageCache } from './images.js';
+import { createContainer, infoFromInspect, listManaged } from './lifecycle.js';
+import { OwnedContainers } from './owned-containers.js';
+import { readUsage } from './stats.js';
+
+export interface DockerProviderOptions {
+  pidsLimit: number;
+  /** OCI runtime for sandboxes, such as `runsc` (gVisor). */
+  runtime?: string;
+}
+
+/** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
+export class DockerProvider implements SandboxProvider {
+  readonly name = 'docker' as const;
+  private readonly owned: OwnedContainers;
+  private readonly images: ImageCache;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly options: DockerProviderOptions,
+    private readonly log: Logger,
+  ) {
+    this.owned = new OwnedContainers(docker);
+    this.images = new ImageCache(docker, log);
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.docker.ping();
+    } catch (err) {
+      throw engineUnavailable(err);
+    }
+  }
+
+  async create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo> {
+    await this.images.ensure(spec.image, spec.dockerfile, onProgress);
+    const container = await createContainer(this.docker, spec, this.options).catch((err) => {
+      // The image may have been removed since we last saw it; the next create will pull or build again.
+      if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) this.images.invalidate(spec.image);
+      throw err;
+    });
+    this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
+    return this.get(spec.id);
+  }
+
+  async get(id: string): Promise<SandboxInfo> {
+    return infoFromInspect(await this.owned.inspect(id));
+  }
+
+  async list(): Promise<SandboxInfo[]> {
+    try {
+      return await listManaged(this.docker);
+    } catch (err) {
+      throw mapDockerError(err);
+    }
+  }
+
+  async run(id: string, spec: RunSpec): Promise<RunOutcome> {
+    return this.withContainer(id, (c) => runInContainer(c, spec));
+  }
+
+  async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+    return this.withContainer(id, (c) => writeFile(c, path, data, options));
+  }
+
+  async readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null> {
+    return this.withContainer(id, (c) => readFile(c, path, options.user));
+  }
+
+  async usage(id: string): Promise<ResourceUsage | null> {
+    const info = await this.owned.inspect(id);
+    if (!info.State.Running) return null;
+    return this.withContainer(id, (c) => readUsage(c));
+  }
+
+  async start(id: string): Promise<void> {
+    await this.withContainer(id, async (c) => {
+      await c.start().catch((err) => {
+        if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already running
+      });
+    });
+  }
+
+  async stop(id: string): Promise<void> {
+    await this.withContainer(id, async (c) => {
+      await c.stop({ t: 5 }).catch((err) => {
+        if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already stopped
+      });
+    });
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.withContainer(id, (c) => c.remove({ force: true, v: true }));
+    this.owned.forget(id);
+  }
+
+  async close(): Promise<void> {
+    const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
+    agent?.destroy?.();
+  }
+
+  /** Resolves an owned container and maps the engine's failures; a vanished container is forgotten. */
+  private async withContainer<T>(id: string, fn: (c: Docker.Container) => Promise<T>): Promise<T> {
+    const container = await this.owned.container(id);
+    try {
+      return await fn(container);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) this.owned.forget(id);
+      throw mapDockerError(err, id);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
+import { StreamDemuxer } from './demux.js';
+import { ExitMarkerScanner } from './exit-marker.js';
+
+/** Numeric ids so that images without a `user` account still run code unprivileged. */
+export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0:0' };
+
+/** Every process of a run carries this variable, so that all of them can be found and killed. */
+const RUN_ID_VAR = 'SANDBOX_RUN_ID';
+
+/**
+ * Runs "$@" in the working directory given as $1, then prints the exit marker on both streams.
+ * The program's arguments arrive as argv, never through shell quoting.
+ */
+const RUN_WRAPPER = [
+  'if cd -- "$1" 2>/dev/null; then shift; "$@"; rc=$?;',
+  'else printf "working directory %s does not exist or is not a directory\\n" "$1" >&2; rc=2; fi;',
+  `printf "\\n%s:%s\\n" "$${RUN_ID_VAR}" "$rc"; printf "\\n%s:%s\\n" "$${RUN_ID_VAR}" "$rc" >&2; exit "$rc"`,
+].join(' ');
+
+/**
+ * Kills every process whose environment carries the run's id, over several rounds so that processes forked
+ * meanwhile are caught too. It runs as the run's own user: reading another user's /proc/<pid>/environ needs
+ * CAP_SYS_PTRACE, which sandboxes do not have.
+ */
+const KILLER = [
+  'i=0; while [ "$i" -lt 50 ]; do',
+  `pids=$(grep -lsxzF "${RUN_ID_VAR}=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3);`,
+  '[ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done',
+].join(' ');
+
+/** Seconds the in-sandbox `timeout` waits beyond ours: it only matters when this server died mid-run. */
+const BACKSTOP_GRACE_SECONDS = 5;
+/** How long to wait for the stream to close after the kill before giving up on it. */
+const DRAIN_AFTER_KILL_MS = 2000;
+
+const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
+/**
+ * One run: create the exec, start it hijacked (stdout and stderr multiplexed on one socket), stream the output,
+ * and finish on the exit marker. Two requests to the engine when the run ends by itself.
+ */
+export async function runInContainer(container: Docker.Container, spec: RunSpec): Promise<RunOutcome> {
+  const started = performance.now();
+  const runId = randomBytes(12).toString('hex');
+  const withStdin = spec.stdin !== undefined;
+  const backstop = Math.ceil(spec.timeoutMs / 1000) + BACKSTOP_GRACE_SECONDS;
+
+  const exec = await container.exec({
+    Cmd: ['timeout', '-s', 'KILL', String(backstop), 'sh', '-c', RUN_WRAPPER, 'sandbox-run', spec.cwd, ...spec.argv],
+    AttachStdin: withStdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    User: EXEC_USERS[spec.user],
+    Env: [...envList(spec.env), `${RUN_ID_VAR}=${runId}`],
+  });
+  const socket = (await exec.start({ hijack: true, stdin: withStdin })) as unknown as Duplex;
+
+  return new Promise<RunOutcome>((resolve) => {
+    let finished = false;
+    let timedOut = false;
+    let cancelled = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+
+    const emit = (stream: OutputStream) => (chunk: Buffer) => spec.onOutput?.(stream, chunk);
+    const stdout = new ExitMarkerScanner(runId, emit('stdout'));
+    const stderr = new ExitMarkerScanner(runId, emit('stderr'));
+    const demux = new StreamDemuxer((stream, payload) => (stream === 'stdout' ? stdout : stderr).push(payload));
+
+    const finish = async () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      clearTimeout(drainTimer);
+      spec.signal?.removeEventListener('abort', onAbort);
+      stdout.flush();
+      stderr.flush();
+      socket.destroy();
+      let exitCode: number | null = stdout.done && stderr.done ? stdout.exitCode : null;
+      if (exitCode === null && !timedOut && !cancelled) {
+        // No marker: the wrapper itself was killed (out of memory, the in-sandbox backstop). Ask the engine.
+        exitCode = await exec
+          .inspect()
+          .then((info) => (info.Running ? null : info.ExitCode ?? null))
+          .catch(() => null);
+      }
+      resolve({ exitCode, timedOut, cancelled, durationMs: performance.now() - started });
+    };
+
+    const kill = () => {
+      killRun(container, runId, spec.user).catch(() => undefined);
+      drainTimer = setTimeout(() => void finish(), DRAIN_AFTER_KILL_MS);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, spec.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      kill();
+    };
+    if (spec.signal?.aborted) onAbort();
+    else spec.signal?.addEventListener('abort', onAbort, { once: true });
+
+    socket.on('data', (chunk: Buffer) => {
+      demux.push(chunk);
+      if (stdout.done && stderr.done) void finish();
+    });
+    socket.on('end', () => void finish());
+    socket.on('close', () => void finish());
+    socket.on('error', () => void finish());
+
+    if (withStdin) socket.end(spec.stdin);
+  });
+}
+
+/** Kills every process of a run, including those that left its process group. */
+export async function killRun(container: Docker.Container, runId: string, user: RunUser): Promise<void> {
+  const exec = await container.exec({
+    Cmd: ['sh', '-c', KILLER, 'sandbox-kill', runId],
+    AttachStdout: true,
+    AttachStderr: true,
+    User: EXEC_USERS[user],
+  });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  await new Promise<void>((done) => {
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', done);
+    stream.resume();
+  });
+}

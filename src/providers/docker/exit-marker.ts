@@ -1,0 +1,56 @@
+/**
+ * The run wrapper prints `\n<nonce>:<exit code>\n` on stdout and on stderr once the program exits. Seeing it on
+ * both streams means all of the program's output has arrived, even while daemons it started keep the pipes open,
+ * and it carries the exit code without another round trip to the engine.
+ *
+ * The scanner holds back the last few bytes of a stream so that a marker split across chunks is still found.
+ */
+export class ExitMarkerScanner {
+  private held: Buffer = Buffer.alloc(0);
+  private readonly needle: Buffer;
+  private readonly holdBytes: number;
+  exitCode: number | null = null;
+
+  constructor(
+    nonce: string,
+    private readonly deliver: (chunk: Buffer) => void,
+  ) {
+    this.needle = Buffer.from(`\n${nonce}:`);
+    this.holdBytes = this.needle.length + 4; // exit codes are at most 3 digits, plus the final newline
+  }
+
+  get done(): boolean {
+    return this.exitCode !== null;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.done) return; // output after the marker comes from leftover background processes
+    const buf = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
+    const at = buf.indexOf(this.needle);
+    if (at >= 0) {
+      const end = buf.indexOf(0x0a, at + this.needle.length);
+      const digits = end >= 0 ? buf.subarray(at + this.needle.length, end).toString('latin1') : null;
+      if (digits !== null && /^\d{1,3}$/.test(digits)) {
+        if (at > 0) this.deliver(buf.subarray(0, at));
+        this.held = Buffer.alloc(0);
+        this.exitCode = Number.parseInt(digits, 10);
+        return;
+      }
+      if (end < 0 && buf.length - at <= this.holdBytes) {
+        // The marker has begun but its end has not arrived: deliver what precedes it and wait.
+        if (at > 0) this.deliver(buf.subarray(0, at));
+        this.held = Buffer.from(buf.subarray(at));
+        return;
+      }
+    }
+    const keep = Math.min(this.holdBytes, buf.length);
+    if (buf.length > keep) this.deliver(buf.subarray(0, buf.length - keep));
+    this.held = Buffer.from(buf.subarray(buf.length - keep));
+  }
+
+  /** Delivers whatever was held back; used when the stream ends without a marker. */
+  flush(): void {
+    if (!this.done && this.held.length) this.deliver(this.held);
+    this.held = Buffer.alloc(0);
+  }
+}

@@ -1,0 +1,79 @@
+import type Docker from 'dockerode';
+import { ErrorCode, SandboxError } from '../../errors.js';
+import type { FileOptions, RunUser, WrittenFile } from '../provider.js';
+import { runInContainer } from './exec.js';
+
+const FILE_TIMEOUT_MS = 120_000;
+
+/** Writes stdin to $1 (making its folder), sets mode $2, and prints the checksum of what landed. */
+const WRITE_SCRIPT = 'set -e; mkdir -p -- "$(dirname -- "$1")"; cat > "$1"; chmod -- "$2" "$1"; sha256sum -- "$1"';
+const READ_SCRIPT = '[ -f "$1" ] || exit 3; cat -- "$1"';
+
+interface Collected {
+  exitCode: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs a short helper command and keeps its output (bounded). Files move through exec streams, not the archive API. */
+async function collect(
+  container: Docker.Container,
+  argv: string[],
+  user: RunUser,
+  stdin: Buffer | undefined,
+  maxBytes: number,
+): Promise<Collected> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let outBytes = 0;
+  let errBytes = 0;
+  const outcome = await runInContainer(container, {
+    argv,
+    user,
+    env: {},
+    cwd: '/',
+    stdin,
+    timeoutMs: FILE_TIMEOUT_MS,
+    onOutput: (stream, chunk) => {
+      if (stream === 'stdout' && outBytes < maxBytes) {
+        out.push(chunk);
+        outBytes += chunk.length;
+      } else if (stream === 'stderr' && errBytes < 8192) {
+        err.push(chunk);
+        errBytes += chunk.length;
+      }
+    },
+  });
+  if (outBytes > maxBytes) throw new SandboxError(ErrorCode.INVALID_ARGUMENT, 'The file is too large to read back.');
+  return { exitCode: outcome.exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim() };
+}
+
+function fileError(stderr: string, path: string): SandboxError {
+  const detail = stderr.split('\n').pop()?.replace(/^[^:]+: /, '') ?? 'unknown error';
+  if (/permission denied|read-only file system|operation not permitted/i.test(stderr)) {
+    return new SandboxError(
+      ErrorCode.PERMISSION_DENIED,
+      `Cannot write ${path} in the sandbox: ${detail}`,
+      'Code runs as the unprivileged user "user": write under /home/user or /tmp.',
+    );
+  }
+  if (/no space left/i.test(stderr)) {
+    return new SandboxError(ErrorCode.INSUFFICIENT_RESOURCES, `No space left in the sandbox for ${path}.`, 'Delete files in the sandbox or create a new one.');
+  }
+  return new SandboxError(ErrorCode.INVALID_ARGUMENT, `Cannot write ${path} in the sandbox: ${detail}`, 'Check that the path names a file, not a directory.');
+}
+
+export async function writeFile(container: Docker.Container, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+  const result = await collect(container, ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode], options.user, data, 4096);
+  if (result.exitCode !== 0) throw fileError(result.stderr, path);
+  const hex = /^([0-9a-f]{64})\s/.exec(result.stdout.toString('utf8'))?.[1];
+  if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
+  return { path, sizeBytes: data.length, checksum: `sha256:${hex}` };
+}
+
+export async function readFile(container: Docker.Container, path: string, user: RunUser, maxBytes = 4 * 1024 * 1024): Promise<Buffer | null> {
+  const result = await collect(container, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes);
+  if (result.exitCode === 3) return null;
+  if (result.exitCode !== 0) throw fileError(result.stderr, path);
+  return result.stdout;
+}

@@ -1,0 +1,44 @@
+import type Docker from 'dockerode';
+import type { NetworkMode } from '../../config.js';
+
+/**
+ * Capabilities kept for root-run setup steps (package installs): file ownership and permission changes, and
+ * dropping to another user as apt does. User code runs as uid 1000, whose effective set is empty either way.
+ * Everything else (NET_RAW, MKNOD, SYS_CHROOT, SETFCAP, AUDIT_WRITE, NET_BIND_SERVICE, ...) is dropped.
+ */
+export const KEPT_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL'];
+
+export interface IsolationOptions {
+  cpus: number;
+  memoryMb: number;
+  pidsLimit: number;
+  network: NetworkMode;
+  /** Another OCI runtime, such as gVisor's `runsc`. */
+  runtime?: string;
+}
+
+/**
+ * Least privilege that still lets the documented features work: no privileged mode, no host mounts, no Docker
+ * socket, the engine's default seccomp profile (left in place by not overriding it), no-new-privileges, an init
+ * process to reap zombies, and memory, CPU and pids limits.
+ */
+export function hostConfig(options: IsolationOptions): Docker.HostConfig {
+  const memory = Math.round(options.memoryMb * 1024 * 1024);
+  return {
+    Privileged: false,
+    Init: true,
+    CapDrop: ['ALL'],
+    CapAdd: KEPT_CAPABILITIES,
+    SecurityOpt: ['no-new-privileges:true'],
+    Memory: memory,
+    MemorySwap: memory, // no swap beyond the memory limit
+    NanoCpus: Math.round(options.cpus * 1e9),
+    PidsLimit: options.pidsLimit,
+    NetworkMode: options.network === 'none' ? 'none' : 'bridge',
+    Binds: [],
+    Mounts: [],
+    RestartPolicy: { Name: 'no' },
+    LogConfig: { Type: 'none', Config: {} },
+    ...(options.runtime ? { Runtime: options.runtime } : {}),
+  };
+}

@@ -1,0 +1,107 @@
+import type Docker from 'dockerode';
+import { ErrorCode, SandboxError } from '../../errors.js';
+import { Labels, MANAGED_FILTER, isManaged } from '../../labels.js';
+import type { SandboxInfo, SandboxSpec } from '../provider.js';
+import { mapDockerError } from './docker-errors.js';
+import { runInContainer } from './exec.js';
+import { hostConfig } from './isolation.js';
+import { containerName, infoFromInspect, infoFromLabels } from './owned-containers.js';
+
+export const HOME = '/home/user';
+
+/** Environment every sandbox starts with; the template's variables come on top. */
+const BASE_ENV: Record<string, string> = {
+  HOME,
+  USER: 'user',
+  LANG: 'C.UTF-8',
+  PYTHONUNBUFFERED: '1',
+  // Debian's pip refuses system installs without this (PEP 668); installs run as root on purpose.
+  PIP_BREAK_SYSTEM_PACKAGES: '1',
+  PIP_DISABLE_PIP_VERSION_CHECK: '1',
+  NODE_PATH: '/usr/local/lib/node_modules',
+  npm_config_update_notifier: 'false',
+  DEBIAN_FRONTEND: 'noninteractive',
+};
+
+/**
+ * Gives uid 1000 a home and an account in images that lack them (official python and debian images), so user
+ * code runs unprivileged in /home/user everywhere.
+ */
+const PREPARE_SCRIPT = [
+  `mkdir -p ${HOME} && { [ "$(stat -c %u ${HOME})" = 1000 ] || chown 1000:1000 ${HOME}; }`,
+  `grep -q '^[^:]*:[^:]*:1000:' /etc/passwd || echo 'user:x:1000:1000:sandbox user:${HOME}:/bin/sh' >> /etc/passwd`,
+  `grep -q '^[^:]*:[^:]*:1000:' /etc/group || echo 'user:x:1000:' >> /etc/group`,
+].join('; ');
+
+export function labelsFor(spec: SandboxSpec): Record<string, string> {
+  return {
+    [Labels.managed]: 'true',
+    [Labels.id]: spec.id,
+    [Labels.name]: spec.name,
+    [Labels.template]: spec.template,
+    [Labels.language]: spec.language,
+    [Labels.createdAt]: spec.createdAt.toISOString(),
+    [Labels.expiresAt]: spec.expiresAt.toISOString(),
+    [Labels.metadata]: JSON.stringify(spec.metadata),
+    [Labels.cpus]: String(spec.cpus),
+    [Labels.memoryMb]: String(spec.memoryMb),
+    [Labels.network]: spec.network,
+  };
+}
+
+export interface CreateOptions {
+  pidsLimit: number;
+  runtime?: string;
+}
+
+/** Creates and starts the container; on any failure nothing is left behind. */
+export async function createContainer(docker: Docker, spec: SandboxSpec, options: CreateOptions): Promise<Docker.Container> {
+  const env = { ...BASE_ENV, ...spec.env };
+  let container: Docker.Container | undefined;
+  try {
+    container = await docker.createContainer({
+      name: containerName(spec.id),
+      Image: spec.image,
+      // An entrypoint of our own, so images whose entrypoint expects arguments still idle.
+      Entrypoint: ['sleep'],
+      Cmd: ['infinity'],
+      User: '1000:1000',
+      WorkingDir: HOME,
+      Hostname: 'sandbox',
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: labelsFor(spec),
+      StopTimeout: 5,
+      HostConfig: hostConfig({
+        cpus: spec.cpus,
+        memoryMb: spec.memoryMb,
+        pidsLimit: options.pidsLimit,
+        network: spec.network,
+        runtime: options.runtime,
+      }),
+    });
+    await container.start();
+    const prepared = await runInContainer(container, {
+      argv: ['sh', '-c', PREPARE_SCRIPT],
+      user: 'root',
+      env: {},
+      cwd: '/',
+      timeoutMs: 30_000,
+    });
+    if (prepared.exitCode !== 0) {
+      throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The image ${spec.image} could not be prepared for sandboxing.`);
+    }
+    return container;
+  } catch (err) {
+    if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
+    throw mapDockerError(err);
+  }
+}
+
+export async function listManaged(docker: Docker): Promise<SandboxInfo[]> {
+  const containers = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
+  return containers
+    .filter((c) => isManaged(c.Labels))
+    .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)));
+}
+
+export { infoFromInspect };

@@ -1,0 +1,103 @@
+import type { NetworkMode, ProviderName } from '../config.js';
+
+/** What every backend offers: sandboxes, runs, files and usage. Nothing here is Docker- or E2B-specific. */
+export interface SandboxProvider {
+  readonly name: ProviderName;
+  /** Checks that the backend answers; throws PROVIDER_UNAVAILABLE with a fix when it does not. */
+  ping(): Promise<void>;
+  create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo>;
+  /** Throws SANDBOX_NOT_FOUND for anything this server did not create. */
+  get(id: string): Promise<SandboxInfo>;
+  list(): Promise<SandboxInfo[]>;
+  /** Runs a command to completion or timeout, streaming its output. A non-zero exit is an outcome, not an error. */
+  run(id: string, spec: RunSpec): Promise<RunOutcome>;
+  writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile>;
+  /** The file's bytes, or null when it does not exist. */
+  readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null>;
+  usage(id: string): Promise<ResourceUsage | null>;
+  start(id: string): Promise<void>;
+  /** Stops the sandbox and keeps its files; stopping a stopped sandbox does nothing. */
+  stop(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type SandboxState = 'running' | 'stopped';
+export type RunUser = 'user' | 'root';
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface SandboxSpec {
+  id: string;
+  name: string;
+  template: string;
+  language: string;
+  /** Docker image (pulled, or built from `dockerfile`, when missing). */
+  image: string;
+  dockerfile?: string;
+  e2bTemplate?: string;
+  cpus: number;
+  memoryMb: number;
+  network: NetworkMode;
+  createdAt: Date;
+  expiresAt: Date;
+  metadata: Record<string, string>;
+  /** Non-secret environment of the template, baked in at creation. */
+  env: Record<string, string>;
+}
+
+export interface SandboxInfo {
+  id: string;
+  name: string;
+  template: string;
+  language: string;
+  state: SandboxState;
+  createdAt: Date;
+  /** Expiry recorded at creation; the durable store may hold a later one. */
+  expiresAt: Date;
+  startedAt?: Date;
+  metadata: Record<string, string>;
+  cpus: number;
+  memoryMb: number;
+  network: NetworkMode;
+}
+
+export interface RunSpec {
+  /** Program and arguments, run without a shell. */
+  argv: string[];
+  user: RunUser;
+  env: Record<string, string>;
+  cwd: string;
+  stdin?: Buffer;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onOutput?: (stream: OutputStream, chunk: Buffer) => void;
+}
+
+export interface RunOutcome {
+  /** null when the backend could not tell (the run was killed before reporting). */
+  exitCode: number | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+}
+
+export interface FileOptions {
+  /** Octal permission string such as "644". */
+  mode: string;
+  user: RunUser;
+}
+
+export interface WrittenFile {
+  path: string;
+  sizeBytes: number;
+  /** `sha256:<hex>` of the bytes as they landed in the sandbox. */
+  checksum: string;
+}
+
+export interface ResourceUsage {
+  cpuPercent: number;
+  memoryUsedBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+  network: { rxBytes: number; txBytes: number };
+}

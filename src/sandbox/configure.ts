@@ -1,0 +1,81 @@
+import { invalidArgument } from '../errors.js';
+import type { SandboxState } from '../providers/provider.js';
+import { seconds, type SandboxContext } from './context.js';
+import { planInstalls } from './packages.js';
+import { SetupRunner, type StepResult } from './setup-steps.js';
+
+export interface ConfigureRequest {
+  sandboxId: string;
+  envVars?: Record<string, string>;
+  installPackages?: string[];
+  runCommands?: string[];
+  /** Seconds from now that the sandbox should live. */
+  timeout?: number;
+}
+
+export interface ConfigureResult {
+  envVarNames: string[];
+  packagesInstalled: string[];
+  commandsExecuted: number;
+  configurationTimeS: number;
+  state: SandboxState;
+  started: boolean;
+  expiresAt: Date;
+  steps: StepResult[];
+}
+
+/**
+ * Adds variables, installs packages, runs commands and extends the lifetime of a sandbox, in that order.
+ * A stopped sandbox is started first (this is how a stopped sandbox comes back).
+ */
+export async function configureSandbox(ctx: SandboxContext, req: ConfigureRequest): Promise<ConfigureResult> {
+  const began = performance.now();
+  const info = await ctx.provider.get(req.sandboxId);
+  const template = ctx.templates.find(info.template);
+  const installs = planInstalls(req.installPackages ?? [], template.packageManager);
+  const { maxSeconds } = ctx.config.lifetime;
+  if (req.timeout !== undefined && req.timeout > maxSeconds) {
+    throw invalidArgument(`timeout ${req.timeout}s is above the longest lifetime allowed, ${maxSeconds}s.`, `Ask for at most ${maxSeconds}.`);
+  }
+
+  const id = req.sandboxId;
+  const now = () => new Date().toISOString();
+  let started = false;
+  if (info.state !== 'running') {
+    await ctx.provider.start(id);
+    started = true;
+    await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: 'sandbox started again by sandbox_configure' }]);
+  }
+
+  const envVarNames = Object.keys(req.envVars ?? {});
+  const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : await ctx.env.get(id);
+  if (envVarNames.length) {
+    await ctx.history.append(id, [{ ts: now(), level: 'debug', source: 'system', message: `environment variables set: ${envVarNames.join(', ')}` }]);
+  }
+
+  const setup = new SetupRunner(ctx, id, env);
+  for (const step of installs) await setup.install(step);
+  for (const command of req.runCommands ?? []) await setup.script('command', command);
+
+  const record = await ctx.records.update(id, (r) => ({
+    ...r,
+    envNames: [...new Set([...r.envNames, ...envVarNames])],
+    packages: [...r.packages, ...installs.flatMap((s) => s.packages)],
+    expiresAt: req.timeout !== undefined ? new Date(Date.now() + req.timeout * 1000).toISOString() : r.expiresAt,
+  }));
+  const expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+  if (req.timeout !== undefined) {
+    await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: `lifetime set to end at ${expiresAt.toISOString()}` }]);
+  }
+
+  return {
+    envVarNames,
+    packagesInstalled: installs.flatMap((s) => s.packages),
+    commandsExecuted: (req.runCommands ?? []).length,
+    configurationTimeS: seconds(performance.now() - began),
+    state: 'running',
+    started,
+    expiresAt,
+    steps: setup.steps,
+  };
+}

@@ -1,0 +1,56 @@
+import type { SandboxContext } from './context.js';
+import { deleteSandbox } from './teardown.js';
+
+/** Records younger than this may belong to a creation still under way in another server. */
+const ORPHAN_GRACE_MS = 5 * 60 * 1000;
+
+/**
+ * Removes sandboxes whose lifetime is over, using the expiry in the durable store (or the one stamped on the
+ * sandbox at creation), so it also catches those that expired while no server ran. It also drops records of
+ * sandboxes that vanished behind the server's back.
+ */
+export async function reapExpired(ctx: SandboxContext, now = new Date()): Promise<string[]> {
+  const sandboxes = await ctx.provider.list();
+  const reaped: string[] = [];
+  for (const info of sandboxes) {
+    const record = await ctx.records.get(info.id);
+    const expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+    if (expiresAt.getTime() > now.getTime()) continue;
+    try {
+      await deleteSandbox(ctx, info.id, 'expired');
+      reaped.push(info.id);
+    } catch (err) {
+      ctx.log.warn({ sandboxId: info.id, err }, 'could not remove an expired sandbox');
+    }
+  }
+  const live = new Set(sandboxes.map((s) => s.id));
+  for (const id of await ctx.records.ids()) {
+    if (live.has(id)) continue;
+    const record = await ctx.records.get(id);
+    if (record && record.provider !== ctx.provider.name) continue;
+    if (record && now.getTime() - new Date(record.createdAt).getTime() < ORPHAN_GRACE_MS) continue;
+    await ctx.records.remove(id);
+  }
+  return reaped;
+}
+
+/** Runs the reaper now and then every `intervalSeconds`; returns a function that stops it. */
+export function startReaper(ctx: SandboxContext, intervalSeconds: number): () => void {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const reaped = await reapExpired(ctx);
+      if (reaped.length) ctx.log.info({ reaped }, 'expired sandboxes removed');
+    } catch (err) {
+      ctx.log.warn({ err }, 'expiry sweep failed; will try again');
+    } finally {
+      running = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), intervalSeconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

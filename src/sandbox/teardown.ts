@@ -1,0 +1,34 @@
+import type { SandboxState } from '../providers/provider.js';
+import type { SandboxContext } from './context.js';
+
+export interface StopResult {
+  previousState: SandboxState;
+  uptimeS: number;
+  stoppedAt: Date;
+}
+
+/** Stops a sandbox, keeping its files; a stopped sandbox stays stopped without error. */
+export async function stopSandbox(ctx: SandboxContext, id: string): Promise<StopResult> {
+  const info = await ctx.provider.get(id);
+  const uptimeS = info.startedAt ? Math.max(0, Math.round((Date.now() - info.startedAt.getTime()) / 1000)) : 0;
+  if (info.state === 'running') {
+    await ctx.provider.stop(id);
+    await ctx.history.append(id, [{ ts: new Date().toISOString(), level: 'info', source: 'system', message: 'sandbox stopped; files kept' }]);
+  }
+  return { previousState: info.state, uptimeS, stoppedAt: new Date() };
+}
+
+export interface DeleteResult {
+  deletedAt: Date;
+  resourcesCleaned: string[];
+}
+
+/** Removes the sandbox and everything it owned, its history included. */
+export async function deleteSandbox(ctx: SandboxContext, id: string, reason = 'deleted'): Promise<DeleteResult> {
+  await ctx.provider.remove(id);
+  await ctx.records.remove(id);
+  ctx.env.forget(id);
+  ctx.facts.delete(id);
+  ctx.log.info({ sandboxId: id, reason }, 'sandbox removed');
+  return { deletedAt: new Date(), resourcesCleaned: ctx.provider.name === 'docker' ? ['container', 'volumes', 'history'] : ['sandbox', 'history'] };
+}

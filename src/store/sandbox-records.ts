@@ -1,0 +1,72 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ProviderName } from '../config.js';
+import { isSandboxId } from '../ids.js';
+import { sandboxDir } from './sandbox-dir.js';
+
+/** What the server knows about a sandbox beyond the backend's own labels. Never holds env values. */
+export interface SandboxRecord {
+  id: string;
+  provider: ProviderName;
+  createdAt: string;
+  expiresAt: string;
+  /** Names of the variables set through env_vars; the values live only inside the sandbox. */
+  envNames: string[];
+  packages: string[];
+  startupScript: boolean;
+  languageVersions?: Record<string, string>;
+}
+
+/**
+ * One small JSON file per sandbox, replaced atomically (write then rename), beside its history. Together with the
+ * backend's labels this is the whole state: a restarted server, or a second one, reads the same.
+ */
+export class SandboxRecords {
+  constructor(private readonly root: string) {}
+
+  private file(id: string): string {
+    return path.join(sandboxDir(this.root, id), 'record.json');
+  }
+
+  async get(id: string): Promise<SandboxRecord | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.file(id), 'utf8')) as SandboxRecord;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+  }
+
+  async put(record: SandboxRecord): Promise<void> {
+    const file = this.file(record.id);
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    await fs.writeFile(tmp, JSON.stringify(record, null, 2), { mode: 0o600 });
+    await fs.rename(tmp, file);
+  }
+
+  async update(id: string, change: (record: SandboxRecord) => SandboxRecord): Promise<SandboxRecord | undefined> {
+    const current = await this.get(id);
+    if (!current) return undefined;
+    const next = change(current);
+    await this.put(next);
+    return next;
+  }
+
+  /** IDs of every sandbox with a record or a history. */
+  async ids(): Promise<string[]> {
+    try {
+      return (await fs.readdir(this.root, { withFileTypes: true })).filter((d) => d.isDirectory() && isSandboxId(d.name)).map((d) => d.name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /** Removes the record and the history beside it. */
+  async remove(id: string): Promise<void> {
+    await fs.rm(sandboxDir(this.root, id), { recursive: true, force: true });
+  }
+}

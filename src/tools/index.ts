@@ -1,0 +1,23 @@
+import { sandboxConfigure } from './sandbox-configure.js';
+import { sandboxCreate } from './sandbox-create.js';
+import { sandboxDelete } from './sandbox-delete.js';
+import { sandboxExecute } from './sandbox-execute.js';
+import { sandboxList } from './sandbox-list.js';
+import { sandboxLogs } from './sandbox-logs.js';
+import { sandboxStatus } from './sandbox-status.js';
+import { sandboxStop } from './sandbox-stop.js';
+import { sandboxUpload } from './sandbox-upload.js';
+import type { ToolDefinition } from './tool.js';
+
+/** Every tool the server offers, in the order tools/list shows them. */
+export const tools: ToolDefinition[] = [
+  sandboxCreate,
+  sandboxExecute,
+  sandboxList,
+  sandboxStatus,
+  sandboxConfigure,
+  sandboxUpload,
+  sandboxLogs,
+  sandboxStop,
+  sandboxDelete,
+] as unknown as ToolDefinition[];

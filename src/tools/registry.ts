@@ -1,0 +1,89 @@
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { ErrorCode, SandboxError, isSandboxError } from '../errors.js';
+import type { RateLimiter } from '../rate-limiter.js';
+import type { CallContext, ToolDefinition, ToolDeps } from './tool.js';
+
+/** The error result the agent sees: a stable code, a message and a hint (SPEC §3). */
+export function errorResult(err: SandboxError): CallToolResult {
+  const error = { code: err.code, message: err.message, hint: err.hint };
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${err.code}: ${err.message}${err.hint ? `\nHint: ${err.hint}` : ''}` }],
+    structuredContent: { error },
+  };
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : 'arguments'}: ${i.message}`)
+    .join('; ');
+}
+
+const jsonSchema = (schema: z.ZodObject, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { target: 'draft-7', io }) as Tool['inputSchema'];
+
+/**
+ * Serves tools/list and tools/call for the given tools. Arguments are checked here, so a bad argument is an
+ * INVALID_ARGUMENT result rather than a protocol error; expected failures become error results; anything else is
+ * logged in full and reaches the agent as one plain sentence.
+ */
+export function registerTools(server: Server, tools: ToolDefinition[], deps: ToolDeps, limiter: RateLimiter): void {
+  const byName = new Map(tools.map((t) => [t.name, t]));
+  const listing: Tool[] = tools.map((t) => ({
+    name: t.name,
+    title: t.title,
+    description: t.description,
+    inputSchema: jsonSchema(t.inputSchema, 'input'),
+    outputSchema: jsonSchema(t.outputSchema, 'output'),
+    annotations: { title: t.title, ...t.annotations },
+  }));
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = byName.get(request.params.name);
+    if (!tool) {
+      return errorResult(
+        new SandboxError(ErrorCode.INVALID_ARGUMENT, `There is no tool named "${request.params.name.slice(0, 64)}".`, `Tools: ${[...byName.keys()].join(', ')}.`),
+      );
+    }
+    const log = deps.log.child({ tool: tool.name });
+    const started = performance.now();
+    try {
+      limiter.take();
+      const parsed = tool.inputSchema.safeParse(request.params.arguments ?? {});
+      if (!parsed.success) {
+        throw new SandboxError(ErrorCode.INVALID_ARGUMENT, `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}.`, 'Check the tool\'s input schema (tools/list).');
+      }
+      const token = request.params._meta?.progressToken;
+      let step = 0;
+      const call: CallContext = {
+        signal: extra.signal,
+        progress:
+          token === undefined
+            ? undefined
+            : (message: string) => {
+                step += 1;
+                extra
+                  .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: step, message } })
+                  .catch((err: unknown) => log.debug({ err }, 'progress notification not sent'));
+              },
+      };
+      log.debug('call started');
+      const result = await tool.handler(parsed.data, deps, call);
+      log.debug({ ms: Math.round(performance.now() - started) }, 'call finished');
+      return { content: [{ type: 'text', text: result.text }], structuredContent: result.structured as Record<string, unknown> };
+    } catch (err) {
+      if (isSandboxError(err) && err.code !== ErrorCode.INTERNAL_ERROR) {
+        log.info({ code: err.code, message: err.message, cause: err.cause }, 'call refused');
+        return errorResult(err);
+      }
+      log.error({ err }, 'call failed');
+      const message = isSandboxError(err) ? err.message : 'The operation failed unexpectedly.';
+      return errorResult(new SandboxError(ErrorCode.INTERNAL_ERROR, message, 'The server log has the details; try again, and report it if it persists.'));
+    }
+  });
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { envVars, isoDate, packages, sandboxId, sandboxState } from './schemas.js';
+import { defineTool, iso } from './tool.js';
+
+const inputSchema = z.object({
+  sandbox_id: sandboxId,
+  env_vars: envVars.optional().describe('Variables to add or replace for every later execution. Values are never echoed back or logged.'),
+  install_packages: packages.optional(),
+  run_commands: z.array(z.string().min(1).max(100 * 1024)).max(50).optional().describe('Shell commands run in order as the sandbox user in /home/user; the first failure stops and is reported with its output.'),
+  timeout: z.number().int().min(10).optional().describe('New remaining lifetime in seconds, counted from now (extends or shortens it; capped by SANDBOX_MAX_TIMEOUT).'),
+});
+
+const outputSchema = z.object({
+  sandbox_id: z.string(),
+  env_vars_updated: z.array(z.string()).describe('Names of the variables set (values are never returned).'),
+  packages_installed: z.array(z.string()),
+  commands_executed: z.number().int(),
+  configuration_time: z.number().describe('Seconds.'),
+  status: sandboxState,
+  started: z.boolean().describe('true when the sandbox was stopped and this call started it again.'),
+  expires_at: isoDate,
+  steps: z.array(
+    z.object({
+      type: z.enum(['install', 'startup_script', 'command']),
+      description: z.string(),
+      exit_code: z.number().int().nullable(),
+      output_tail: z.string(),
+      duration: z.number().describe('Seconds.'),
+    }),
+  ),
+});
+
+export const sandboxConfigure = defineTool({
+  name: 'sandbox_configure',
+  title: 'Configure sandbox',
+  description:
+    'Change a sandbox after creation: add environment variables, install packages, run setup commands, extend its lifetime. A stopped sandbox is started again first, with its files as they were.',
+  inputSchema,
+  outputSchema,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async handler(args, { sandboxes }) {
+    const r = await sandboxes.configure({
+      sandboxId: args.sandbox_id,
+      envVars: args.env_vars,
+      installPackages: args.install_packages,
+      runCommands: args.run_commands,
+      timeout: args.timeout,
+    });
+    return {
+      structured: {
+        sandbox_id: args.sandbox_id,
+        env_vars_updated: r.envVarNames,
+        packages_installed: r.packagesInstalled,
+        commands_executed: r.commandsExecuted,
+        configuration_time: r.configurationTimeS,
+        status: r.state,
+        started: r.started,
+        expires_at: iso(r.expiresAt),
+        steps: r.steps.map((s) => ({ type: s.kind, description: s.description, exit_code: s.exitCode, output_tail: s.outputTail, duration: s.durationS })),
+      },
+      text:
+        `Configured ${args.sandbox_id}${r.started ? ' (started it again)' : ''}: ${r.envVarNames.length} variables, ` +
+        `${r.packagesInstalled.length} packages, ${r.commandsExecuted} commands in ${r.configurationTimeS}s; expires ${iso(r.expiresAt)}.`,
+    };
+  },
+});

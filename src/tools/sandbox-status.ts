@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { isoDate, sandboxId, sandboxState } from './schemas.js';
+import { defineTool, iso } from './tool.js';
+
+const inputSchema = z.object({ sandbox_id: sandboxId });
+
+const outputSchema = z.object({
+  sandbox: z.object({
+    id: z.string(),
+    name: z.string(),
+    status: sandboxState,
+    template: z.string(),
+    provider: z.string(),
+    uptime: z.number().describe('Seconds since it last started; 0 when stopped.'),
+    created_at: isoDate,
+    last_activity: isoDate,
+    expires_at: isoDate,
+    resource_usage: z.object({
+      cpu_percent: z.number(),
+      memory_used: z.number().describe('Bytes.'),
+      memory_limit: z.number().describe('Bytes.'),
+      pids: z.number().int(),
+      network_io: z.object({ rx_bytes: z.number(), tx_bytes: z.number() }),
+    }),
+    environment: z.object({
+      working_directory: z.string(),
+      env_vars: z.number().int().describe('How many variables were set through env_vars (values are never shown).'),
+      language_versions: z.record(z.string(), z.string()),
+    }),
+    executions: z.object({
+      total: z.number().int(),
+      successful: z.number().int(),
+      failed: z.number().int(),
+      average_duration: z.number().describe('Seconds.'),
+    }),
+  }),
+});
+
+export const sandboxStatus = defineTool({
+  name: 'sandbox_status',
+  title: 'Sandbox status',
+  description: 'Show one sandbox in detail: state, uptime, expiry, live CPU, memory, process and network usage, interpreter versions and execution counts.',
+  inputSchema,
+  outputSchema,
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handler(args, { sandboxes }) {
+    const r = await sandboxes.status(args.sandbox_id);
+    const s = r.sandbox;
+    const u = r.usage;
+    const mb = (b: number) => `${Math.round(b / 1024 / 1024)} MB`;
+    return {
+      structured: {
+        sandbox: {
+          id: s.id,
+          name: s.name,
+          status: s.state,
+          template: s.template,
+          provider: sandboxes.providerName,
+          uptime: r.uptimeS,
+          created_at: iso(s.createdAt),
+          last_activity: iso(s.lastActivity),
+          expires_at: iso(s.expiresAt),
+          resource_usage: {
+            cpu_percent: u?.cpuPercent ?? 0,
+            memory_used: u?.memoryUsedBytes ?? 0,
+            memory_limit: u?.memoryLimitBytes ?? s.memoryMb * 1024 * 1024,
+            pids: u?.pids ?? 0,
+            network_io: { rx_bytes: u?.network.rxBytes ?? 0, tx_bytes: u?.network.txBytes ?? 0 },
+          },
+          environment: { working_directory: r.workingDirectory, env_vars: r.envVarCount, language_versions: r.languageVersions },
+          executions: {
+            total: r.executions.total,
+            successful: r.executions.successful,
+            failed: r.executions.failed,
+            average_duration: r.executions.averageDurationS,
+          },
+        },
+      },
+      text: `${s.id} is ${s.state} (${s.template}), up ${r.uptimeS}s, expires ${iso(s.expiresAt)}; ` +
+        (u ? `cpu ${u.cpuPercent}%, memory ${mb(u.memoryUsedBytes)} of ${mb(u.memoryLimitBytes)}, ${u.pids} processes; ` : '') +
+        `${r.executions.total} executions (${r.executions.failed} failed).`,
+    };
+  },
+});

@@ -1,0 +1,38 @@
+import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { z } from 'zod';
+import type { Logger } from '../logger.js';
+import type { SandboxService } from '../sandbox/sandbox-service.js';
+
+export interface ToolDeps {
+  sandboxes: SandboxService;
+  log: Logger;
+}
+
+/** What a handler may use of the call it serves. */
+export interface CallContext {
+  signal: AbortSignal;
+  /** Sends a progress notification; undefined when the call carried no progress token. */
+  progress?: (message: string) => void;
+}
+
+export interface ToolResult<O> {
+  structured: O;
+  /** A short text for clients (and people) that do not read structured content. */
+  text: string;
+}
+
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: I;
+  outputSchema: O;
+  annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
+  handler: (args: z.output<I>, deps: ToolDeps, call: CallContext) => Promise<ToolResult<z.input<O>>>;
+}
+
+/** Keeps the tool's schema types attached to its handler. */
+export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> => tool;
+
+/** ISO-8601 string of a date, the form every timestamp takes in results. */
+export const iso = (d: Date): string => d.toISOString();

@@ -1,0 +1,6 @@
+FROM node:20-bookworm-slim
+RUN npm install -g --no-audit --no-fund tsx typescript \
+ && mkdir -p /home/user && chown 1000:1000 /home/user
+USER 1000:1000
+WORKDIR /home/user
+RUN npx --yes create-next-app@latest app --ts --eslint --app --no-tailwind --no-src-dir --import-alias "@/*" --use-npm --yes
