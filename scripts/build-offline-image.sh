@@ -30,6 +30,14 @@ chroot "$root" sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-ge
   python3 python3-pip python3-venv nodejs npm' >&2
 umount "$root/proc"
 
+# Behind a TLS-intercepting proxy (corporate networks, CI egress), sandboxes must trust what the host trusts
+# to reach the npm registry and friends.
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+  chroot "$root" update-ca-certificates >&2
+fi
+
 # The unprivileged account user code runs as (uid 1000, as in E2B's and most sandbox images).
 chroot "$root" useradd --create-home --uid 1000 --user-group --shell /bin/bash user
 # Point apt inside the sandbox at the same mirror, and keep the image small.

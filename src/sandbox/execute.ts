@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { invalidArgument } from '../errors.js';
 import { newExecutionId } from '../ids.js';
 import type { OutputStream } from '../providers/provider.js';
@@ -54,6 +55,7 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
       'Upload large programs with sandbox_upload and run them with a short command.',
     );
   }
+  if (req.workingDir?.includes('\0')) throw invalidArgument('working_dir contains a NUL byte.');
   if (req.code.includes('\0')) throw invalidArgument('The code contains a NUL byte.', 'Send text; binary data goes through sandbox_upload with encoding "base64".');
   const timeout = req.timeout ?? exec.defaultTimeoutSeconds;
   if (timeout > exec.maxTimeoutSeconds) {
@@ -76,7 +78,7 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
     argv,
     user: 'user',
     env,
-    cwd: req.workingDir ?? HOME_DIR,
+    cwd: path.posix.resolve(HOME_DIR, req.workingDir ?? '.'),
     stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
     timeoutMs: timeout * 1000,
     signal: hooks.signal,

@@ -22,8 +22,27 @@ function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-const jsonSchema = (schema: z.ZodObject, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { target: 'draft-7', io }) as Tool['inputSchema'];
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { target: 'draft-7', io }) as Record<string, unknown>;
+
+/** The shape of every error result's structured content (SPEC §3). */
+export const errorShape = z.object({
+  error: z.object({
+    code: z.enum(Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    hint: z.string(),
+  }),
+});
+
+/**
+ * A tool's declared output: its result, or the error shape. Clients such as the SDK's validate structured content
+ * of error results too, so the error shape must be part of the schema.
+ */
+function outputJsonSchema(schema: z.ZodObject): Tool['outputSchema'] {
+  const { $schema, ...success } = jsonSchema(schema, 'output');
+  const { $schema: _, ...failure } = jsonSchema(errorShape, 'output');
+  return { $schema, type: 'object', anyOf: [success, failure] } as Tool['outputSchema'];
+}
 
 /**
  * Serves tools/list and tools/call for the given tools. Arguments are checked here, so a bad argument is an
@@ -36,8 +55,8 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
     name: t.name,
     title: t.title,
     description: t.description,
-    inputSchema: jsonSchema(t.inputSchema, 'input'),
-    outputSchema: jsonSchema(t.outputSchema, 'output'),
+    inputSchema: jsonSchema(t.inputSchema, 'input') as Tool['inputSchema'],
+    outputSchema: outputJsonSchema(t.outputSchema),
     annotations: { title: t.title, ...t.annotations },
   }));
 

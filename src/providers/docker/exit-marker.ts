@@ -3,7 +3,8 @@
  * both streams means all of the program's output has arrived, even while daemons it started keep the pipes open,
  * and it carries the exit code without another round trip to the engine.
  *
- * The scanner holds back the last few bytes of a stream so that a marker split across chunks is still found.
+ * The scanner holds back a stream's last bytes only while they could be the start of a marker split across chunks,
+ * so ordinary output streams on without delay.
  */
 export class ExitMarkerScanner {
   private held: Buffer = Buffer.alloc(0);
@@ -36,16 +37,20 @@ export class ExitMarkerScanner {
         this.exitCode = Number.parseInt(digits, 10);
         return;
       }
-      if (end < 0 && buf.length - at <= this.holdBytes) {
-        // The marker has begun but its end has not arrived: deliver what precedes it and wait.
-        if (at > 0) this.deliver(buf.subarray(0, at));
-        this.held = Buffer.from(buf.subarray(at));
-        return;
-      }
     }
-    const keep = Math.min(this.holdBytes, buf.length);
-    if (buf.length > keep) this.deliver(buf.subarray(0, buf.length - keep));
-    this.held = Buffer.from(buf.subarray(buf.length - keep));
+    const hold = this.possibleMarkerStart(buf);
+    if (hold > 0) this.deliver(buf.subarray(0, hold));
+    this.held = hold < buf.length ? Buffer.from(buf.subarray(hold)) : Buffer.alloc(0);
+  }
+
+  /** Where an unfinished marker may begin at the end of `buf` (buf.length when nowhere), so nothing else waits. */
+  private possibleMarkerStart(buf: Buffer): number {
+    for (let pos = buf.indexOf(0x0a, Math.max(0, buf.length - this.holdBytes)); pos >= 0; pos = buf.indexOf(0x0a, pos + 1)) {
+      const rest = buf.subarray(pos);
+      const n = Math.min(rest.length, this.needle.length);
+      if (rest.subarray(0, n).equals(this.needle.subarray(0, n))) return pos;
+    }
+    return buf.length;
   }
 
   /** Delivers whatever was held back; used when the stream ends without a marker. */

@@ -65,7 +65,9 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
       // An entrypoint of our own, so images whose entrypoint expects arguments still idle.
       Entrypoint: ['sleep'],
       Cmd: ['infinity'],
-      User: '1000:1000',
+      // The idle process runs as root so that root execs (package installs) get the kept capabilities: the engine
+      // derives an exec's capabilities from the container's user. User code execs run as 1000:1000 with none.
+      User: '0:0',
       WorkingDir: HOME,
       Hostname: 'sandbox',
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),

@@ -1,0 +1,239 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
+import { newSandboxId } from '../../src/ids.js';
+import type { RunSpec, SandboxProvider, SandboxSpec } from '../../src/providers/provider.js';
+
+export interface ContractHarness {
+  provider: SandboxProvider;
+  /** A creatable spec for this backend (image or template filled in). */
+  spec(overrides?: Partial<SandboxSpec>): SandboxSpec;
+  cleanup?(): Promise<void>;
+}
+
+interface Collected {
+  exitCode: number | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv as the sandbox user and collects its output. */
+async function run(provider: SandboxProvider, id: string, argv: string[], extra: Partial<RunSpec> = {}): Promise<Collected> {
+  let stdout = '';
+  let stderr = '';
+  const outcome = await provider.run(id, {
+    argv,
+    user: 'user',
+    env: {},
+    cwd: '/home/user',
+    timeoutMs: 30_000,
+    ...extra,
+    onOutput: (stream, chunk) => {
+      if (stream === 'stdout') stdout += chunk.toString('utf8');
+      else stderr += chunk.toString('utf8');
+      extra.onOutput?.(stream, chunk);
+    },
+  });
+  return { ...outcome, stdout, stderr };
+}
+
+const sh = (script: string) => ['sh', '-c', script];
+/** Command lines of every process in the sandbox, without needing ps. */
+const PROCESS_LIST = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done";
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await expect(promise).rejects.toMatchObject({ code });
+}
+
+/**
+ * What every backend must do, run once per provider: the tools above rely on exactly this behaviour.
+ */
+export function runProviderContract(name: string, makeHarness: () => Promise<ContractHarness>): void {
+  describe(`provider contract: ${name}`, () => {
+    let h: ContractHarness;
+    let provider: SandboxProvider;
+    let id: string;
+    const created: string[] = [];
+
+    beforeAll(async () => {
+      h = await makeHarness();
+      provider = h.provider;
+      const spec = h.spec({ name: 'contract', metadata: { suite: 'contract' } });
+      id = spec.id;
+      created.push(id);
+      await provider.create(spec);
+    });
+
+    afterAll(async () => {
+      for (const sid of created) await provider?.remove(sid).catch(() => undefined);
+      await h?.cleanup?.();
+      await provider?.close();
+    });
+
+    it('creates a running sandbox that keeps its name, template, metadata and expiry', async () => {
+      const info = await provider.get(id);
+      expect(info).toMatchObject({ id, name: 'contract', state: 'running', metadata: { suite: 'contract' } });
+      expect(info.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    });
+
+    it('lists the sandboxes it created', async () => {
+      const ids = (await provider.list()).map((s) => s.id);
+      expect(ids).toContain(id);
+    });
+
+    it('returns a non-zero exit as an outcome, with stdout and stderr apart', async () => {
+      const r = await run(provider, id, sh('echo out; echo err >&2; exit 3'));
+      expect(r).toMatchObject({ exitCode: 3, timedOut: false, stdout: 'out\n', stderr: 'err\n' });
+    });
+
+    it('runs as the unprivileged user in the working directory, with the given environment and stdin', async () => {
+      const r = await run(provider, id, sh('id -u; pwd; echo "$GREETING"; cat'), {
+        env: { GREETING: 'hi there' },
+        cwd: '/tmp',
+        stdin: Buffer.from('from stdin'),
+      });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toBe('1000\n/tmp\nhi there\nfrom stdin');
+    });
+
+    it('passes arguments through without a shell, quotes and all', async () => {
+      const tricky = `it's "quoted" $HOME \`uname\` ; rm -rf / #`;
+      const r = await run(provider, id, ['printf', '%s', tricky]);
+      expect(r.stdout).toBe(tricky);
+    });
+
+    it('reports a missing working directory as a failed run', async () => {
+      const r = await run(provider, id, ['pwd'], { cwd: '/no/such/dir' });
+      expect(r.exitCode).not.toBe(0);
+      expect(r.stderr).toMatch(/\/no\/such\/dir/);
+    });
+
+    it('streams output while the program is still running', async () => {
+      // The program prints, then waits for a file that the test writes only once it has seen that output.
+      let released: Promise<unknown> | undefined;
+      const r = await run(provider, id, sh('echo first; i=0; while [ ! -e /tmp/go ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; [ -e /tmp/go ] && echo second'), {
+        onOutput: (_s, chunk) => {
+          if (chunk.toString().includes('first')) released ??= provider.writeFile(id, '/tmp/go', Buffer.from(''), { mode: '644', user: 'user' });
+        },
+      });
+      await released;
+      expect(r).toMatchObject({ exitCode: 0, stdout: 'first\nsecond\n' });
+    });
+
+    it('does not wait for background processes that keep the output open', async () => {
+      const r = await run(provider, id, sh('sleep 600 & echo detached'), { timeoutMs: 20_000 });
+      expect(r).toMatchObject({ exitCode: 0, timedOut: false, stdout: 'detached\n' });
+      await run(provider, id, sh('pkill -f "sleep 600" || kill $(pgrep -f "sleep 600") || true'));
+    });
+
+    it('kills every process of a run that times out, even those in their own session, and returns what it printed', async () => {
+      const r = await run(provider, id, sh('sleep 301 & setsid sleep 302 & echo started; sleep 303'), { timeoutMs: 1500 });
+      expect(r.timedOut).toBe(true);
+      expect(r.stdout).toContain('started');
+      const ps = await run(provider, id, sh(PROCESS_LIST));
+      expect(ps.stdout).not.toMatch(/sleep 30[123]/);
+    });
+
+    it('kills a run when its caller cancels', async () => {
+      const controller = new AbortController();
+      const pending = run(provider, id, sh('echo going; sleep 304'), {
+        signal: controller.signal,
+        onOutput: () => controller.abort(),
+      });
+      const r = await pending;
+      expect(r.cancelled).toBe(true);
+      const ps = await run(provider, id, sh(PROCESS_LIST));
+      expect(ps.stdout).not.toMatch(/sleep 304/);
+    });
+
+    it('carries large outputs whole to the caller', async () => {
+      let bytes = 0;
+      const outcome = await provider.run(id, {
+        argv: sh('head -c 5000000 /dev/zero'),
+        user: 'user',
+        env: {},
+        cwd: '/',
+        timeoutMs: 60_000,
+        onOutput: (_s, chunk) => {
+          bytes += chunk.length;
+        },
+      });
+      expect(outcome.exitCode).toBe(0);
+      expect(bytes).toBe(5_000_000);
+    });
+
+    it('writes files with their mode and returns the checksum of what landed', async () => {
+      const data = randomBytes(200_000);
+      const written = await provider.writeFile(id, '/home/user/deep/er/blob.bin', data, { mode: '640', user: 'user' });
+      expect(written.checksum).toBe(`sha256:${createHash('sha256').update(data).digest('hex')}`);
+      expect(written.sizeBytes).toBe(data.length);
+      const back = await provider.readFile(id, '/home/user/deep/er/blob.bin', { user: 'user' });
+      expect(back?.equals(data)).toBe(true);
+      const mode = await run(provider, id, ['stat', '-c', '%a %u', '/home/user/deep/er/blob.bin']);
+      expect(mode.stdout.trim()).toBe('640 1000');
+    });
+
+    it('reads a missing file as null', async () => {
+      expect(await provider.readFile(id, '/home/user/nope.txt', { user: 'user' })).toBeNull();
+    });
+
+    it('refuses to write where the sandbox user may not', async () => {
+      await expectCode(provider.writeFile(id, '/etc/passwd', Buffer.from('x'), { mode: '644', user: 'user' }), ErrorCode.PERMISSION_DENIED);
+    });
+
+    it('reports usage within the sandbox limits', async () => {
+      const usage = await provider.usage(id);
+      expect(usage).not.toBeNull();
+      expect(usage!.memoryLimitBytes).toBeGreaterThan(0);
+      expect(usage!.memoryUsedBytes).toBeGreaterThan(0);
+      expect(usage!.pids).toBeGreaterThan(0);
+    });
+
+    it('stops (repeatably), refuses runs while stopped, and starts again with its files', async () => {
+      await provider.writeFile(id, '/home/user/keep.txt', Buffer.from('kept'), { mode: '644', user: 'user' });
+      await provider.stop(id);
+      await provider.stop(id);
+      expect((await provider.get(id)).state).toBe('stopped');
+      await expectCode(run(provider, id, ['true']), ErrorCode.SANDBOX_NOT_RUNNING);
+      await provider.start(id);
+      expect((await provider.get(id)).state).toBe('running');
+      const r = await run(provider, id, ['cat', '/home/user/keep.txt']);
+      expect(r.stdout).toBe('kept');
+    });
+
+    it('answers SANDBOX_NOT_FOUND for IDs it never made', async () => {
+      await expectCode(provider.get(newSandboxId()), ErrorCode.SANDBOX_NOT_FOUND);
+      await expectCode(provider.get('--help'), ErrorCode.SANDBOX_NOT_FOUND);
+      await expectCode(run(provider, newSandboxId(), ['true']), ErrorCode.SANDBOX_NOT_FOUND);
+    });
+
+    it('removes a sandbox and everything about it', async () => {
+      const spec = h.spec({ name: 'doomed' });
+      created.push(spec.id);
+      await provider.create(spec);
+      await provider.remove(spec.id);
+      await expectCode(provider.get(spec.id), ErrorCode.SANDBOX_NOT_FOUND);
+      await expectCode(run(provider, spec.id, ['true']), ErrorCode.SANDBOX_NOT_FOUND);
+      await expectCode(provider.remove(spec.id), ErrorCode.SANDBOX_NOT_FOUND);
+      expect((await provider.list()).map((s) => s.id)).not.toContain(spec.id);
+    });
+  });
+}
+
+export const baseSpec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => ({
+  id: newSandboxId(),
+  name: 'test',
+  template: 'base',
+  language: 'bash',
+  image: '',
+  cpus: 1,
+  memoryMb: 512,
+  network: 'bridge',
+  createdAt: new Date(),
+  expiresAt: new Date(Date.now() + 3600_000),
+  metadata: {},
+  env: {},
+  ...overrides,
+});

@@ -1,0 +1,69 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { expect } from 'vitest';
+import type { Config } from '../../src/config.js';
+import { connectDocker } from '../../src/providers/docker/connect.js';
+import { DockerProvider } from '../../src/providers/docker/docker-provider.js';
+import { createServer } from '../../src/server.js';
+
+export type ToolCall = CallToolResult & { structuredContent: Record<string, any> };
+
+/** Every log line the server wrote, to check what it says (and never says). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void): void {
+    this.lines.push(chunk.toString('utf8'));
+    done();
+  }
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
+/**
+ * A server on the real Docker engine, reached by a real MCP client in memory. Sandboxes it creates are tracked
+ * and deleted by `close()`, whatever the tests did.
+ */
+export async function dockerSession(config: Config, logs = new LogCapture()) {
+  const log = pino({ level: 'debug' }, logs);
+  const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: config.limits.pids }, log);
+  const { server, sandboxes, cleanup } = createServer({ config, provider, log });
+  const client = new Client({ name: 'docker-test', version: '1.0.0' });
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(b), client.connect(a)]);
+  await client.listTools(); // from here on the client checks results against each outputSchema
+  const created = new Set<string>();
+
+  const call = async (name: string, args: Record<string, unknown>, options: { onprogress?: (p: { message?: string }) => void } = {}) => {
+    const r = (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000, ...options })) as ToolCall;
+    if (name === 'sandbox_create' && !r.isError) created.add(r.structuredContent.sandbox_id);
+    return r;
+  };
+  /** Calls a tool that must succeed; the failure message names the call and its error. */
+  const ok = async (name: string, args: Record<string, unknown>, options?: { onprogress?: (p: { message?: string }) => void }) => {
+    const r = await call(name, args, options);
+    expect(r.isError, `${name} ${JSON.stringify(args).slice(0, 200)} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
+    return r.structuredContent;
+  };
+
+  return {
+    call,
+    ok,
+    logs,
+    sandboxes,
+    provider,
+    /** Leaves the sandboxes in place: for restart tests, where another session takes over. */
+    detach: async () => {
+      await client.close();
+      await cleanup();
+    },
+    close: async () => {
+      for (const id of created) await call('sandbox_delete', { sandbox_id: id }).catch(() => undefined);
+      await client.close();
+      await cleanup();
+    },
+  };
+}

@@ -1,0 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../src/config.js';
+import { TEST_IMAGE } from './docker-env.js';
+
+/** A fresh state folder per call, so tests never see each other's history. */
+export const tempStateDir = (): string => mkdtempSync(path.join(os.tmpdir(), 'sandbox-mcp-test-'));
+
+/** Configuration as the server would parse it, from test-specific variables. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({ SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_LOG_LEVEL: 'silent', ...env });
+}
