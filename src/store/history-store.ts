@@ -32,7 +32,8 @@ export class HistoryStore {
   async append(sandboxId: string, entries: HistoryEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const file = this.file(sandboxId);
-    const data = entries.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    // Each append starts with a newline, so a line torn by a crash never swallows the next one.
+    const data = '\n' + entries.map((e) => JSON.stringify(e)).join('\n');
     try {
       await fs.appendFile(file, data, { mode: 0o600 });
     } catch (err) {

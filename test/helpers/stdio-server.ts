@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+
+export const SERVER_ENTRY = path.resolve(import.meta.dirname, '..', '..', 'dist', 'index.js');
+
+export function assertBuilt(): void {
+  if (!existsSync(SERVER_ENTRY)) throw new Error('dist/index.js is missing: run `npm run build` (npm test does it first)');
+}
+
+/** The built server, spawned over stdio as an MCP client launches it, with the SDK's real Client. */
+export async function spawnServer(env: Record<string, string>) {
+  assertBuilt();
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [SERVER_ENTRY],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}), ...env },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const client = new Client({ name: 'e2e', version: '1.0.0' });
+  await client.connect(transport);
+  const { tools } = await client.listTools();
+  const call = async (name: string, args: Record<string, unknown>, options: { onprogress?: (p: { message?: string }) => void } = {}) =>
+    (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000, ...options })) as CallToolResult & {
+      structuredContent: Record<string, any>;
+    };
+  return {
+    client,
+    tools,
+    call,
+    pid: () => transport.pid,
+    stderr: () => stderr,
+    close: () => client.close(),
+  };
+}

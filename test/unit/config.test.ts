@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('defaults to Docker with the documented limits', () => {
+    const c = loadConfig({});
+    expect(c.provider).toBe('docker');
+    expect(c.lifetime.defaultSeconds).toBe(1800);
+    expect(c.limits.codeBytes).toBe(100 * 1024);
+    expect(c.exec.defaultTimeoutSeconds).toBe(60);
+    expect(c.network).toBe('bridge');
+    expect(c.stateDir).toMatch(/sandbox-mcp$/);
+  });
+
+  it('picks e2b when a key is set and no provider is named, and the named provider otherwise', () => {
+    expect(loadConfig({ E2B_API_KEY: 'k' }).provider).toBe('e2b');
+    expect(loadConfig({ E2B_API_KEY: 'k', SANDBOX_PROVIDER: 'docker' }).provider).toBe('docker');
+  });
+
+  it('names the variable and the bad value, but never a key\'s value', () => {
+    expect(() => loadConfig({ SANDBOX_EXEC_TIMEOUT: '-5' })).toThrow(/SANDBOX_EXEC_TIMEOUT \(got "-5"\)/);
+    expect(() => loadConfig({ SANDBOX_NETWORK: 'host' })).toThrow(/SANDBOX_NETWORK/);
+    expect(() => loadConfig({ SANDBOX_PROVIDER: 'e2b' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SANDBOX_PROVIDER: 'e2b' })).toThrow(/E2B_API_KEY/);
+  });
+
+  it('refuses defaults above their maximums', () => {
+    expect(() => loadConfig({ SANDBOX_DEFAULT_TIMEOUT: '7200', SANDBOX_MAX_TIMEOUT: '3600' })).toThrow(/SANDBOX_DEFAULT_TIMEOUT/);
+    expect(() => loadConfig({ SANDBOX_DEFAULT_MEMORY_MB: '9000', SANDBOX_MAX_MEMORY_MB: '8000' })).toThrow(/SANDBOX_DEFAULT_MEMORY_MB/);
+  });
+
+  it('reads per-template image overrides', () => {
+    const c = loadConfig({ SANDBOX_IMAGE_PYTHON: 'my/python:1', SANDBOX_IMAGE_CLAUDE_CODE: 'my/cc:2' });
+    expect(c.templateImages).toEqual({ python: 'my/python:1', 'claude-code': 'my/cc:2' });
+  });
+});
