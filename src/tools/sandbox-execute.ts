@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { envVars, language } from './schemas.js';
 import { sandboxId } from './schemas.js';
+import { OutputProgress } from './output-progress.js';
 import { defineTool } from './tool.js';
 
 const inputSchema = z.object({
@@ -38,7 +39,9 @@ export const sandboxExecute = defineTool({
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(args, { sandboxes }, call) {
-    const r = await sandboxes.execute(
+    const progress = call.progress && new OutputProgress(call.progress);
+    const r = await sandboxes
+      .execute(
       {
         sandboxId: args.sandbox_id,
         code: args.code,
@@ -49,8 +52,9 @@ export const sandboxExecute = defineTool({
         stdin: args.stdin,
         captureOutput: args.capture_output,
       },
-      { signal: call.signal, onOutput: call.progress && outputForwarder(call.progress) },
-    );
+      { signal: call.signal, onOutput: progress?.push },
+      )
+      .finally(() => progress?.finish());
     const head = `${r.status}${r.exitCode === null ? '' : ` (exit ${r.exitCode})`} in ${r.executionTimeS}s${r.outputTruncated ? ', output truncated' : ''}`;
     const parts = [head];
     if (r.stdout) parts.push(`--- stdout ---\n${r.stdout}`);
@@ -75,21 +79,3 @@ export const sandboxExecute = defineTool({
     };
   },
 });
-
-/** Progress messages are capped in total, like the result, so a flood does not flood the client either. */
-const STREAM_BUDGET_BYTES = 256 * 1024;
-
-function outputForwarder(progress: (message: string) => void) {
-  let sent = 0;
-  let announced = false;
-  return (stream: 'stdout' | 'stderr', chunk: Buffer) => {
-    if (sent >= STREAM_BUDGET_BYTES) {
-      if (!announced) progress('[output continues; no more is streamed, the result keeps its head and tail]');
-      announced = true;
-      return;
-    }
-    const piece = chunk.subarray(0, STREAM_BUDGET_BYTES - sent);
-    sent += piece.length;
-    progress(`${stream}: ${piece.toString('utf8')}`);
-  };
-}

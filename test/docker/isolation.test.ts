@@ -50,7 +50,7 @@ describeDocker('isolation and ownership on a real engine', () => {
     expect(hc.Privileged).toBe(false);
     expect(hc.CapDrop).toEqual(['ALL']);
     expect(hc.SecurityOpt).toContain('no-new-privileges:true');
-    expect(hc.SecurityOpt?.some((o) => o.includes('seccomp=unconfined'))).toBe(false);
+    expect(hc.SecurityOpt?.some((o: string) => o.includes('seccomp=unconfined'))).toBe(false);
     expect(hc.Memory).toBe(256 * 1024 * 1024);
     expect(hc.MemorySwap).toBe(256 * 1024 * 1024);
     expect(hc.NanoCpus).toBe(0.5e9);
