@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { connectDocker } from './docker/connect.js';
 import { DockerProvider } from './docker/docker-provider.js';
@@ -14,6 +14,6 @@ export async function createProvider(config: Config, log: Logger): Promise<Sandb
         log.child({ provider: 'docker' }),
       );
     case 'e2b':
-      throw new Error('The e2b provider is not available in this build yet; set SANDBOX_PROVIDER=docker.');
+      throw new ConfigError('The e2b provider is not available in this build yet: set SANDBOX_PROVIDER=docker (and unset E2B_API_KEY or keep it for later).');
   }
 }

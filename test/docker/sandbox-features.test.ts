@@ -200,7 +200,7 @@ describeDocker('sandbox features on a real engine', () => {
   it('is seen whole by a restarted server: the sandbox, its history, its variables and its expiry', async () => {
     const expiresAt = (await s.ok('sandbox_status', { sandbox_id: id })).sandbox.expires_at;
     await s.detach();
-    s = await dockerSession(config, logs);
+    s = await dockerSession(config, logs, s.created);
     const listed = (await s.ok('sandbox_list', {})).sandboxes.find((x: { sandbox_id: string }) => x.sandbox_id === id);
     expect(listed).toMatchObject({ name: 'features', status: 'running', expires_at: expiresAt });
     const history = await s.ok('sandbox_logs', { sandbox_id: id, lines: 1000 });
@@ -213,7 +213,7 @@ describeDocker('sandbox features on a real engine', () => {
   it('removes sandboxes whose lifetime ended, also those that expired while no server ran', async () => {
     const short = (await s.ok('sandbox_create', { template: 'python', timeout: 10 })).sandbox_id;
     await s.detach();
-    s = await dockerSession(config, logs);
+    s = await dockerSession(config, logs, s.created);
     const reaped = await reapExpired(s.sandboxes.ctx, new Date(Date.now() + 11_000));
     expect(reaped).toContain(short);
     expect(reaped).not.toContain(id);

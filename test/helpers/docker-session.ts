@@ -25,9 +25,9 @@ export class LogCapture extends Writable {
 
 /**
  * A server on the real Docker engine, reached by a real MCP client in memory. Sandboxes it creates are tracked
- * and deleted by `close()`, whatever the tests did.
+ * and deleted by `close()`, whatever the tests did; sessions that take over after a restart share the set.
  */
-export async function dockerSession(config: Config, logs = new LogCapture()) {
+export async function dockerSession(config: Config, logs = new LogCapture(), created = new Set<string>()) {
   const log = pino({ level: 'debug' }, logs);
   const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: config.limits.pids }, log);
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
@@ -35,8 +35,6 @@ export async function dockerSession(config: Config, logs = new LogCapture()) {
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(b), client.connect(a)]);
   await client.listTools(); // from here on the client checks results against each outputSchema
-  const created = new Set<string>();
-
   const call = async (name: string, args: Record<string, unknown>, options: { onprogress?: (p: { message?: string }) => void } = {}) => {
     const r = (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000, ...options })) as ToolCall;
     if (name === 'sandbox_create' && !r.isError) created.add(r.structuredContent.sandbox_id);
@@ -50,6 +48,7 @@ export async function dockerSession(config: Config, logs = new LogCapture()) {
   };
 
   return {
+    created,
     call,
     ok,
     logs,
