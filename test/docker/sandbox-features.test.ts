@@ -210,6 +210,25 @@ describeDocker('sandbox features on a real engine', () => {
     expect((await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]))' })).output).toBe(`${SECRET.length}\n`);
   });
 
+  it('shares sandboxes and history with a second server running side by side', async () => {
+    const other = await dockerSession(config, logs, s.created);
+    try {
+      const mine = (await s.ok('sandbox_create', { template: 'python', name: 'shared' })).sandbox_id;
+      expect((await other.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(mine);
+      await Promise.all([
+        s.ok('sandbox_execute', { sandbox_id: mine, code: 'print("from the first server")' }),
+        other.ok('sandbox_execute', { sandbox_id: mine, code: 'print("from the second server")' }),
+      ]);
+      for (const session of [s, other]) {
+        const messages = (await session.ok('sandbox_logs', { sandbox_id: mine, log_level: 'info' })).logs.map((l: { message: string }) => l.message);
+        expect(messages).toEqual(expect.arrayContaining(['from the first server', 'from the second server']));
+      }
+      expect((await other.ok('sandbox_status', { sandbox_id: mine })).sandbox.executions.total).toBe(2);
+    } finally {
+      await other.detach();
+    }
+  });
+
   it('removes sandboxes whose lifetime ended, also those that expired while no server ran', async () => {
     const short = (await s.ok('sandbox_create', { template: 'python', timeout: 10 })).sandbox_id;
     await s.detach();
