@@ -13,4 +13,6 @@ export default defineConfig({
   sourcemap: true,
   splitting: true,
   define: { __VERSION__: JSON.stringify(version) },
+  // The in-sandbox run agent is Python, shipped inside the bundle as text.
+  loader: { '.py': 'text' },
 });

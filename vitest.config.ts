@@ -1,6 +1,15 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
+
+/** Loads `.py` files as text, as tsup's loader does for the build. */
+const pythonAsText: Plugin = {
+  name: 'python-as-text',
+  transform(code, id) {
+    return id.endsWith('.py') ? { code: `export default ${JSON.stringify(code)};`, map: null } : undefined;
+  },
+};
 
 export default defineConfig({
+  plugins: [pythonAsText],
   test: {
     include: ['test/**/*.test.ts'],
     // Docker-backed suites create real containers: generous limits, and at most two files at once on 2 cores.

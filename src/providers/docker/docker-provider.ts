@@ -11,6 +11,7 @@ import type {
   SandboxSpec,
   WrittenFile,
 } from '../provider.js';
+import { AgentSession, AgentUnavailable } from './agent/agent-session.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
 import { readFile, writeFile } from './files.js';
@@ -21,6 +22,8 @@ import { readUsage } from './stats.js';
 
 export interface DockerProviderOptions {
   pidsLimit: number;
+  /** Run through the in-sandbox agent where the image has python3 (default); false: one exec per run. */
+  agent?: boolean;
   /** OCI runtime for sandboxes, such as `runsc` (gVisor). */
   runtime?: string;
 }
@@ -30,6 +33,8 @@ export class DockerProvider implements SandboxProvider {
   readonly name = 'docker' as const;
   private readonly owned: OwnedContainers;
   private readonly images: ImageCache;
+  /** Agent sessions by sandbox: null where the image cannot run one. */
+  private readonly agents = new Map<string, Promise<AgentSession | null>>();
 
   constructor(
     private readonly docker: Docker,
@@ -56,6 +61,7 @@ export class DockerProvider implements SandboxProvider {
       throw err;
     });
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
+    void this.agentFor(spec.id).catch(() => undefined); // warm the agent while the caller goes on
     return this.get(spec.id);
   }
 
@@ -72,15 +78,23 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async run(id: string, spec: RunSpec): Promise<RunOutcome> {
+    const agent = this.options.agent === false ? null : await this.agentFor(id);
+    if (agent?.alive) {
+      try {
+        return await agent.run(spec);
+      } catch (err) {
+        if (!(err instanceof AgentUnavailable)) throw err;
+      }
+    }
     return this.withContainer(id, (c) => runInContainer(c, spec));
   }
 
   async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
-    return this.withContainer(id, (c) => writeFile(c, path, data, options));
+    return writeFile((spec) => this.run(id, spec), path, data, options);
   }
 
   async readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null> {
-    return this.withContainer(id, (c) => readFile(c, path, options.user));
+    return readFile((spec) => this.run(id, spec), path, options.user);
   }
 
   async usage(id: string): Promise<ResourceUsage | null> {
@@ -98,6 +112,7 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async stop(id: string): Promise<void> {
+    this.dropAgent(id);
     await this.withContainer(id, async (c) => {
       await c.stop({ t: 5 }).catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already stopped
@@ -106,13 +121,46 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async remove(id: string): Promise<void> {
+    this.dropAgent(id);
     await this.withContainer(id, (c) => c.remove({ force: true, v: true }));
     this.owned.forget(id);
   }
 
   async close(): Promise<void> {
+    for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
     agent?.destroy?.();
+  }
+
+  /**
+   * The sandbox's agent, started on first use and again after it died (a stop kills it). A sandbox that is not
+   * running is reported as such; an image without python3 gets null and is served by one exec per run.
+   */
+  private async agentFor(id: string): Promise<AgentSession | null> {
+    const current = this.agents.get(id);
+    if (current) {
+      const session = await current.catch(() => undefined);
+      if (session === null || session?.alive) return session;
+    }
+    const starting = this.owned
+      .container(id)
+      .then((c) => AgentSession.start(c, this.log.child({ sandboxId: id })))
+      .catch((err) => {
+        if (err instanceof AgentUnavailable) {
+          this.log.info({ sandboxId: id, reason: err.message }, 'no run agent in this sandbox; one exec per run');
+          return null;
+        }
+        this.agents.delete(id);
+        throw mapDockerError(err, id);
+      });
+    this.agents.set(id, starting);
+    return starting;
+  }
+
+  private dropAgent(id: string): void {
+    const session = this.agents.get(id);
+    this.agents.delete(id);
+    void session?.then((s) => s?.close()).catch(() => undefined);
   }
 
   /** Resolves an owned container and maps the engine's failures; a vanished container is forgotten. */

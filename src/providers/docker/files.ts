@@ -1,7 +1,8 @@
-import type Docker from 'dockerode';
 import { ErrorCode, SandboxError } from '../../errors.js';
-import type { FileOptions, RunUser, WrittenFile } from '../provider.js';
-import { runInContainer } from './exec.js';
+import type { FileOptions, RunOutcome, RunSpec, RunUser, WrittenFile } from '../provider.js';
+
+/** Runs a command in the sandbox: the agent or an exec, whichever the provider has. */
+export type Runner = (spec: RunSpec) => Promise<RunOutcome>;
 
 const FILE_TIMEOUT_MS = 120_000;
 
@@ -17,7 +18,7 @@ interface Collected {
 
 /** Runs a short helper command and keeps its output (bounded). Files move through exec streams, not the archive API. */
 async function collect(
-  container: Docker.Container,
+  runner: Runner,
   argv: string[],
   user: RunUser,
   stdin: Buffer | undefined,
@@ -27,7 +28,7 @@ async function collect(
   const err: Buffer[] = [];
   let outBytes = 0;
   let errBytes = 0;
-  const outcome = await runInContainer(container, {
+  const outcome = await runner({
     argv,
     user,
     env: {},
@@ -63,16 +64,16 @@ function fileError(stderr: string, path: string): SandboxError {
   return new SandboxError(ErrorCode.INVALID_ARGUMENT, `Cannot write ${path} in the sandbox: ${detail}`, 'Check that the path names a file, not a directory.');
 }
 
-export async function writeFile(container: Docker.Container, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
-  const result = await collect(container, ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode], options.user, data, 4096);
+export async function writeFile(runner: Runner, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+  const result = await collect(runner, ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode], options.user, data, 4096);
   if (result.exitCode !== 0) throw fileError(result.stderr, path);
   const hex = /^([0-9a-f]{64})\s/.exec(result.stdout.toString('utf8'))?.[1];
   if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
   return { path, sizeBytes: data.length, checksum: `sha256:${hex}` };
 }
 
-export async function readFile(container: Docker.Container, path: string, user: RunUser, maxBytes = 4 * 1024 * 1024): Promise<Buffer | null> {
-  const result = await collect(container, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes);
+export async function readFile(runner: Runner, path: string, user: RunUser, maxBytes = 4 * 1024 * 1024): Promise<Buffer | null> {
+  const result = await collect(runner, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes);
   if (result.exitCode === 3) return null;
   if (result.exitCode !== 0) throw fileError(result.stderr, path);
   return result.stdout;

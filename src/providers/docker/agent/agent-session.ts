@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import type { Logger } from '../../../logger.js';
+import type { OutputStream, RunOutcome, RunSpec } from '../../provider.js';
+import { StreamDemuxer } from '../demux.js';
+import { EXEC_USERS } from '../exec.js';
+import AGENT_SOURCE from './agent.py';
+
+/** Agent lines longer than this are not ours (or are garbage): they are dropped, bounding memory. */
+const MAX_LINE_BYTES = 1024 * 1024;
+const READY_TIMEOUT_MS = 15_000;
+const DRAIN_AFTER_KILL_MS = 2000;
+
+interface PendingRun {
+  spec: RunSpec;
+  started: number;
+  timedOut: boolean;
+  cancelled: boolean;
+  finish: (exitCode: number | null) => void;
+}
+
+type AgentEvent =
+  | { ev: 'ready'; pid: number }
+  | { id: string; ev: 'started' }
+  | { id: string; ev: 'out'; s: 1 | 2; d: string }
+  | { id: string; ev: 'exit'; code: number };
+
+export class AgentUnavailable extends Error {}
+
+/**
+ * One long-lived agent process (agent.py, run by the sandbox's python3 as root) per sandbox and server, reached
+ * through a single hijacked exec. Runs are requests on its stdin and events on its stdout: a run costs a process
+ * spawn in the sandbox, not an exec on the engine. When the server goes away the agent's stdin closes and it
+ * kills what it started.
+ */
+export class AgentSession {
+  private readonly runs = new Map<string, PendingRun>();
+  private buffer = '';
+  private closed = false;
+
+  private constructor(
+    private readonly socket: Duplex,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the agent; throws AgentUnavailable when the image has no python3 to run it. */
+  static async start(container: Docker.Container, log: Logger): Promise<AgentSession> {
+    const exec = await container.exec({
+      Cmd: ['sh', '-c', 'command -v python3 >/dev/null 2>&1 || exit 127; exec python3 -u -c "$1"', 'sandbox-agent', AGENT_SOURCE],
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      User: EXEC_USERS.root,
+    });
+    const socket = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
+    const session = new AgentSession(socket, log);
+    await session.waitReady();
+    return session;
+  }
+
+  get alive(): boolean {
+    return !this.closed;
+  }
+
+  run(spec: RunSpec): Promise<RunOutcome> {
+    if (this.closed) return Promise.reject(new AgentUnavailable('agent is gone'));
+    const id = randomBytes(12).toString('hex');
+    const [uid, gid] = EXEC_USERS[spec.user].split(':').map(Number);
+    return new Promise<RunOutcome>((resolve) => {
+      let drainTimer: NodeJS.Timeout | undefined;
+      const run: PendingRun = {
+        spec,
+        started: performance.now(),
+        timedOut: false,
+        cancelled: false,
+        finish: (exitCode) => {
+          clearTimeout(timer);
+          clearTimeout(drainTimer);
+          spec.signal?.removeEventListener('abort', onAbort);
+          this.runs.delete(id);
+          resolve({ exitCode, timedOut: run.timedOut, cancelled: run.cancelled, durationMs: performance.now() - run.started });
+        },
+      };
+      const kill = () => {
+        this.send({ op: 'kill', id });
+        drainTimer = setTimeout(() => run.finish(null), DRAIN_AFTER_KILL_MS);
+      };
+      const timer = setTimeout(() => {
+        run.timedOut = true;
+        kill();
+      }, spec.timeoutMs);
+      const onAbort = () => {
+        run.cancelled = true;
+        kill();
+      };
+      this.runs.set(id, run);
+      if (spec.signal?.aborted) onAbort();
+      else spec.signal?.addEventListener('abort', onAbort, { once: true });
+      this.send({
+        op: 'run',
+        id,
+        argv: spec.argv,
+        env: spec.env,
+        cwd: spec.cwd,
+        uid,
+        gid,
+        ...(spec.stdin !== undefined ? { stdin: spec.stdin.toString('base64') } : {}),
+      });
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private send(message: object): void {
+    if (!this.closed) this.socket.write(`${JSON.stringify(message)}\n`);
+  }
+
+  private waitReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => fail(new AgentUnavailable('agent did not start in time')), READY_TIMEOUT_MS);
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        this.socket.destroy();
+        reject(err);
+      };
+      let ready = false;
+      const demux = new StreamDemuxer((stream, payload) => {
+        if (stream === 'stdout') this.onStdout(payload, () => {
+          ready = true;
+          clearTimeout(timer);
+          resolve();
+        });
+        else this.log.debug({ stderr: payload.toString('utf8').slice(0, 500) }, 'agent stderr');
+      });
+      this.socket.on('data', (chunk: Buffer) => demux.push(chunk));
+      const end = () => {
+        this.onClosed();
+        if (!ready) fail(new AgentUnavailable('agent exited before it was ready (no python3 in the image?)'));
+      };
+      this.socket.on('end', end);
+      this.socket.on('close', end);
+      this.socket.on('error', end);
+    });
+  }
+
+  private onStdout(payload: Buffer, onReady: () => void): void {
+    this.buffer += payload.toString('latin1'); // events are ASCII JSON; latin1 keeps byte counts exact
+    let newline: number;
+    while ((newline = this.buffer.indexOf('\n')) >= 0) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      this.onLine(line, onReady);
+    }
+    if (this.buffer.length > MAX_LINE_BYTES) this.buffer = '';
+  }
+
+  private onLine(line: string, onReady: () => void): void {
+    let event: AgentEvent;
+    try {
+      event = JSON.parse(line) as AgentEvent;
+    } catch {
+      return;
+    }
+    if (event.ev === 'ready') return onReady();
+    if (!('id' in event)) return;
+    const run = this.runs.get(event.id);
+    if (!run) return;
+    if (event.ev === 'out') {
+      const stream: OutputStream = event.s === 2 ? 'stderr' : 'stdout';
+      run.spec.onOutput?.(stream, Buffer.from(event.d, 'base64'));
+    } else if (event.ev === 'exit') {
+      run.finish(run.timedOut || run.cancelled ? null : event.code);
+    }
+  }
+
+  /** The agent is gone (sandbox stopped, agent killed): its runs end without an exit code. */
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const run of [...this.runs.values()]) run.finish(null);
+  }
+}
