@@ -91,10 +91,13 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
       resolve({ exitCode, timedOut, cancelled, durationMs: performance.now() - started });
     };
 
+    // After a kill, the run ends once the sweep is done and the stream is over, so that nothing of it is left.
+    let killing: Promise<void> | undefined;
     const kill = () => {
-      killRun(container, runId, spec.user).catch(() => undefined);
+      killing = killRun(container, runId, spec.user).catch(() => undefined);
       drainTimer = setTimeout(() => void finish(), DRAIN_AFTER_KILL_MS);
     };
+    const streamEnded = () => void (killing ? killing.then(finish) : finish());
     const timer = setTimeout(() => {
       timedOut = true;
       kill();
@@ -110,9 +113,9 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
       demux.push(chunk);
       if (stdout.done && stderr.done) void finish();
     });
-    socket.on('end', () => void finish());
-    socket.on('close', () => void finish());
-    socket.on('error', () => void finish());
+    socket.on('end', streamEnded);
+    socket.on('close', streamEnded);
+    socket.on('error', streamEnded);
 
     if (withStdin) socket.end(spec.stdin);
   });

@@ -17,6 +17,11 @@ interface PendingRun {
   started: number;
   timedOut: boolean;
   cancelled: boolean;
+  /** The program's exit, once reported. */
+  exit?: number;
+  /** Set when a kill was asked for: the run ends only when the agent says every process is gone. */
+  killing: boolean;
+  killed: boolean;
   finish: (exitCode: number | null) => void;
 }
 
@@ -24,7 +29,8 @@ type AgentEvent =
   | { ev: 'ready'; pid: number }
   | { id: string; ev: 'started' }
   | { id: string; ev: 'out'; s: 1 | 2; d: string }
-  | { id: string; ev: 'exit'; code: number };
+  | { id: string; ev: 'exit'; code: number }
+  | { id: string; ev: 'killed' };
 
 export class AgentUnavailable extends Error {}
 
@@ -75,6 +81,8 @@ export class AgentSession {
         started: performance.now(),
         timedOut: false,
         cancelled: false,
+        killing: false,
+        killed: false,
         finish: (exitCode) => {
           clearTimeout(timer);
           clearTimeout(drainTimer);
@@ -84,6 +92,7 @@ export class AgentSession {
         },
       };
       const kill = () => {
+        run.killing = true;
         this.send({ op: 'kill', id });
         drainTimer = setTimeout(() => run.finish(null), DRAIN_AFTER_KILL_MS);
       };
@@ -173,8 +182,11 @@ export class AgentSession {
       const stream: OutputStream = event.s === 2 ? 'stderr' : 'stdout';
       run.spec.onOutput?.(stream, Buffer.from(event.d, 'base64'));
     } else if (event.ev === 'exit') {
-      run.finish(run.timedOut || run.cancelled ? null : event.code);
+      run.exit = event.code;
+    } else if (event.ev === 'killed') {
+      run.killed = true;
     }
+    if (run.exit !== undefined && (!run.killing || run.killed)) run.finish(run.killing ? null : run.exit);
   }
 
   /** The agent is gone (sandbox stopped, agent killed): its runs end without an exit code. */

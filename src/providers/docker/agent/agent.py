@@ -2,7 +2,7 @@
 # run costs a process spawn instead of a Docker exec (which the engine takes ~45 ms to set up).
 # Protocol: one JSON object per line. In (stdin): {"op":"run","id","argv","env","cwd","uid","gid","stdin"(b64)?}
 # and {"op":"kill","id"}. Out (stdout): {"id","ev":"started"}, {"id","ev":"out","s":1|2,"d":b64},
-# {"id","ev":"exit","code"}. End of stdin (the server went away) kills every run it started.
+# {"id","ev":"exit","code"}, and {"id","ev":"killed"} once a kill has swept every process. End of stdin (the server went away) kills every run it started.
 import base64, json, os, selectors, signal, subprocess, sys, threading
 
 out_lock = threading.Lock()
@@ -36,10 +36,12 @@ def as_user(uid, gid):
     return {"preexec_fn": demote(uid, gid)}
 
 
-def kill_run(run_id):
+def kill_run(run_id, notify=True):
     with runs_lock:
         run = runs.get(run_id)
     if run is None:
+        if notify:
+            emit({"id": run_id, "ev": "killed"})
         return
     proc, uid, gid = run
     try:
@@ -53,6 +55,8 @@ def kill_run(run_id):
                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20)
     except Exception:
         pass
+    if notify:
+        emit({"id": run_id, "ev": "killed"})
 
 
 def feed_stdin(proc, data):
@@ -145,7 +149,7 @@ def main():
     with runs_lock:
         ids = list(runs)
     for run_id in ids:
-        kill_run(run_id)
+        kill_run(run_id, notify=False)
 
 
 main()

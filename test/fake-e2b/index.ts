@@ -1,0 +1,131 @@
+/**
+ * A local fake of E2B's cloud, for tests: E2B's API and sandboxes are not reachable from here, so this fakes
+ * them closely enough that the REAL `e2b` SDK (2.51) talks to it over HTTP, unchanged. It is a test double: a
+ * "sandbox" is a temporary directory plus local child processes (see state.ts for what that simplifies).
+ *
+ * Two servers on 127.0.0.1, random ports, mirroring E2B's split:
+ * - `apiUrl`: the REST API (rest-api.ts), authenticated with `X-API-KEY`;
+ * - `sandboxUrl`: envd behind the client proxy (envd-server.ts): Connect RPC for processes and the filesystem,
+ *   and `/files` for uploads and downloads.
+ *
+ * Point the SDK at it with the options `{ apiUrl, sandboxUrl, apiKey }` (`fake.connectionOpts`) on
+ * Sandbox.create / Sandbox.connect / Sandbox.list / static calls, or the env vars in `fake.env`
+ * (E2B_API_URL, E2B_SANDBOX_URL, E2B_API_KEY). E2B_DEBUG / `debug: true` must stay off: in debug mode the SDK
+ * skips the API entirely.
+ *
+ * Usage:
+ *   const fake = await startFakeE2B({ pageSize: 2 });
+ *   const sbx = await Sandbox.create({ ...fake.connectionOpts, metadata: { suite: 'x' } });
+ *   await sbx.commands.run('echo hi');   // runs `/bin/bash -l -c 'echo hi'` locally
+ *   fake.failNext(429);                  // the next REST call answers 429 -> RateLimitError
+ *   await fake.close();
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createEnvdHandler } from './envd-server.js';
+import { createRestHandler } from './rest-api.js';
+import { FakeE2BState, type FakeSandbox } from './state.js';
+
+export type { FakeSandbox, FakeProcess, SandboxState } from './state.js';
+
+export interface FakeE2BOptions {
+  /** The only API key the fake accepts (others get 401). Default: a random `e2b_fake_…` key. */
+  apiKey?: string;
+  /** Largest page `GET /v2/sandboxes` returns, whatever the SDK's `limit` (default 100, E2B's maximum). */
+  pageSize?: number;
+  /** envd version reported for new sandboxes; it gates SDK features (default '0.5.7': closeStdin, raw uploads). */
+  envdVersion?: string;
+  cpuCount?: number;
+  memoryMB?: number;
+  diskSizeMB?: number;
+}
+
+export interface FakeE2B {
+  /** REST API base URL (E2B_API_URL / `apiUrl`). */
+  apiUrl: string;
+  /** envd base URL for every sandbox (E2B_SANDBOX_URL / `sandboxUrl`). */
+  sandboxUrl: string;
+  apiKey: string;
+  /** Spread into any SDK call's options: `{ apiUrl, sandboxUrl, apiKey }`. */
+  connectionOpts: { apiUrl: string; sandboxUrl: string; apiKey: string };
+  /** The same as environment variables, for code that reads them. */
+  env: { E2B_API_URL: string; E2B_SANDBOX_URL: string; E2B_API_KEY: string };
+  /** Live state, keyed by sandbox id (killed sandboxes are removed). */
+  sandboxes: Map<string, FakeSandbox>;
+  /** Answer the next `times` REST requests with `status` and an E2B error body (429 -> RateLimitError, ...). */
+  failNext(status: number, times?: number): void;
+  /** Kill every sandbox's processes, delete their directories and stop both servers. */
+  close(): Promise<void>;
+}
+
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<Server> {
+  const server = createServer((req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ code: 500, message: String(err) }));
+      else res.destroy();
+    });
+  });
+  // Command streams can last as long as the command: no server-side request timeout.
+  server.requestTimeout = 0;
+  server.timeout = 0;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function urlOf(server: Server): string {
+  const { address, port } = server.address() as AddressInfo;
+  return `http://${address}:${port}`;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2B> {
+  const apiKey = options.apiKey ?? `e2b_fake_${randomBytes(16).toString('hex')}`;
+  const pageSize = options.pageSize ?? 100;
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new Error('pageSize must be a positive integer');
+  const baseDir = await mkdtemp(join(tmpdir(), 'fake-e2b-'));
+  const state = new FakeE2BState({
+    baseDir,
+    envdVersion: options.envdVersion ?? '0.5.7',
+    cpuCount: options.cpuCount ?? 2,
+    memoryMB: options.memoryMB ?? 512,
+    diskSizeMB: options.diskSizeMB ?? 10240,
+  });
+  const injectedFailures: number[] = [];
+
+  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures }));
+  const envdServer = await listen(createEnvdHandler(state));
+  const apiUrl = urlOf(apiServer);
+  const sandboxUrl = urlOf(envdServer);
+
+  let closed = false;
+  return {
+    apiUrl,
+    sandboxUrl,
+    apiKey,
+    connectionOpts: { apiUrl, sandboxUrl, apiKey },
+    env: { E2B_API_URL: apiUrl, E2B_SANDBOX_URL: sandboxUrl, E2B_API_KEY: apiKey },
+    sandboxes: state.sandboxes,
+    failNext(status: number, times = 1) {
+      for (let i = 0; i < times; i++) injectedFailures.push(status);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await state.killAll();
+      await Promise.all([closeServer(apiServer), closeServer(envdServer)]);
+      await rm(baseDir, { recursive: true, force: true });
+    },
+  };
+}
