@@ -40,6 +40,8 @@ const EnvSchema = z.object({
   SANDBOX_RATE_LIMIT: int(300, 1, 1_000_000),
   SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),
   SANDBOX_REAP_INTERVAL: int(30, 1, 3600),
+  SANDBOX_POOL_SIZE: int(0, 0, 100),
+  SANDBOX_POOL_TEMPLATES: z.preprocess((v) => (v === undefined || v === '' ? 'base,python' : v), z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of template names')),
 
   SANDBOX_LOG_LEVEL: z.preprocess(
     (v) => (v === '' || v === undefined ? 'info' : v),
@@ -71,6 +73,8 @@ export interface Config {
   resources: { defaultMemoryMb: number; maxMemoryMb: number; defaultCpus: number; maxCpus: number };
   network: NetworkMode;
   reapIntervalSeconds: number;
+  /** Warm sandboxes kept ready for each of `templates` (templates may set their own pool_size). */
+  pool: { size: number; templates: string[] };
   log: { level: string; file?: string };
   stateDir: string;
   templatesDir?: string;
@@ -156,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     network: e.SANDBOX_NETWORK,
     reapIntervalSeconds: e.SANDBOX_REAP_INTERVAL,
+    pool: { size: e.SANDBOX_POOL_SIZE, templates: e.SANDBOX_POOL_TEMPLATES.split(',') },
     log: { level: e.SANDBOX_LOG_LEVEL, file: e.SANDBOX_LOG_FILE },
     stateDir: e.SANDBOX_STATE_DIR ?? defaultStateDir(),
     templatesDir: e.SANDBOX_TEMPLATES_DIR,

@@ -4,6 +4,8 @@ import type { SandboxInfo, SandboxProvider } from '../providers/provider.js';
 import type { HistoryStore } from '../store/history-store.js';
 import type { SandboxRecords } from '../store/sandbox-records.js';
 import type { SandboxEnv } from './sandbox-env.js';
+import type { WarmPool } from './warm-pool.js';
+import type { Mutex } from '../util/mutex.js';
 import type { TemplateCatalog } from './templates.js';
 
 /** Everything the sandbox operations share. */
@@ -17,8 +19,12 @@ export interface SandboxContext {
   log: Logger;
   /** Creations under way in this server, counted against the quota before the backend lists them. */
   creating: { count: number };
+  /** Serialises quota checks with their reservations. */
+  quotaLock: Mutex;
   /** Facts of a sandbox that never change (template, language, limits), by ID. */
   facts: Map<string, SandboxInfo>;
+  /** Ready sandboxes per template, when a pool size is configured. */
+  pool?: WarmPool;
 }
 
 export const HOME_DIR = '/home/user';

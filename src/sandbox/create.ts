@@ -1,7 +1,7 @@
 import type { NetworkMode } from '../config.js';
 import { ErrorCode, SandboxError, invalidArgument } from '../errors.js';
 import { newSandboxId } from '../ids.js';
-import type { SandboxInfo } from '../providers/provider.js';
+import type { SandboxInfo, SandboxSpec } from '../providers/provider.js';
 import type { SandboxContext } from './context.js';
 import { planInstalls } from './packages.js';
 import { SetupRunner } from './setup-steps.js';
@@ -26,36 +26,74 @@ export interface CreateResult {
   packagesInstalled: string[];
   startupScriptConfigured: boolean;
   timeoutSeconds: number;
+  /** True when a warm sandbox from the pool was handed out. */
+  fromPool: boolean;
 }
 
-async function checkQuota(ctx: SandboxContext): Promise<void> {
-  const existing = (await ctx.provider.list()).length;
-  const max = ctx.config.limits.maxSandboxes;
-  if (existing + ctx.creating.count >= max) {
-    throw new SandboxError(
-      ErrorCode.QUOTA_EXCEEDED,
-      `This server already has ${existing + ctx.creating.count} sandboxes, its limit (SANDBOX_MAX_SANDBOXES=${max}).`,
-      'Delete sandboxes you no longer need (sandbox_list, then sandbox_delete), or raise SANDBOX_MAX_SANDBOXES.',
-    );
-  }
+/** The resources a sandbox gets: the request's, else the template's, else the server's defaults. */
+export interface Resources {
+  cpus: number;
+  memoryMb: number;
+  network: NetworkMode;
 }
 
-function resources(ctx: SandboxContext, template: Template, req: CreateRequest) {
+export function resourcesFor(ctx: SandboxContext, template: Template, req: Partial<CreateRequest> = {}): Resources {
+  const r = ctx.config.resources;
+  return {
+    cpus: req.cpus ?? Math.min(template.cpus ?? r.defaultCpus, r.maxCpus),
+    memoryMb: req.memoryMb ?? Math.min(template.memoryMb ?? r.defaultMemoryMb, r.maxMemoryMb),
+    network: req.network ?? ctx.config.network,
+  };
+}
+
+/** What the backend is asked to make for a template. */
+export function specFor(template: Template, resources: Resources, fields: { id: string; name: string; createdAt: Date; expiresAt: Date; metadata: Record<string, string> }): SandboxSpec {
+  return {
+    ...fields,
+    ...resources,
+    template: template.name,
+    language: template.language,
+    image: template.image,
+    dockerfile: template.dockerfile,
+    e2bTemplate: template.e2bTemplate,
+    env: template.env,
+  };
+}
+
+/**
+ * Reserves room for one more sandbox, or refuses with QUOTA_EXCEEDED. Checks run one at a time, so concurrent
+ * creates in this server cannot all slip under the limit; the reservation is released with `ctx.creating.count--`.
+ */
+export function reserveQuota(ctx: SandboxContext): Promise<void> {
+  return ctx.quotaLock.run(async () => {
+    const existing = (await ctx.provider.list()).length;
+    const max = ctx.config.limits.maxSandboxes;
+    if (existing + ctx.creating.count >= max) {
+      throw new SandboxError(
+        ErrorCode.QUOTA_EXCEEDED,
+        `This server already has ${existing + ctx.creating.count} sandboxes, its limit (SANDBOX_MAX_SANDBOXES=${max}).`,
+        'Delete sandboxes you no longer need (sandbox_list, then sandbox_delete), or raise SANDBOX_MAX_SANDBOXES.',
+      );
+    }
+    ctx.creating.count++;
+  });
+}
+
+function validate(ctx: SandboxContext, res: Resources, timeout: number): void {
   const { resources: r, lifetime } = ctx.config;
-  const cpus = req.cpus ?? Math.min(template.cpus ?? r.defaultCpus, r.maxCpus);
-  const memoryMb = req.memoryMb ?? Math.min(template.memoryMb ?? r.defaultMemoryMb, r.maxMemoryMb);
-  const timeout = req.timeout ?? Math.min(template.timeout ?? lifetime.defaultSeconds, lifetime.maxSeconds);
-  if (cpus > r.maxCpus) throw invalidArgument(`cpus ${cpus} is above this server's limit of ${r.maxCpus}.`, `Ask for at most ${r.maxCpus}.`);
-  if (memoryMb > r.maxMemoryMb) {
-    throw invalidArgument(`memory_mb ${memoryMb} is above this server's limit of ${r.maxMemoryMb}.`, `Ask for at most ${r.maxMemoryMb}.`);
+  if (res.cpus > r.maxCpus) throw invalidArgument(`cpus ${res.cpus} is above this server's limit of ${r.maxCpus}.`, `Ask for at most ${r.maxCpus}.`);
+  if (res.memoryMb > r.maxMemoryMb) {
+    throw invalidArgument(`memory_mb ${res.memoryMb} is above this server's limit of ${r.maxMemoryMb}.`, `Ask for at most ${r.maxMemoryMb}.`);
   }
   if (timeout > lifetime.maxSeconds) {
     throw invalidArgument(`timeout ${timeout}s is above the longest lifetime allowed, ${lifetime.maxSeconds}s.`, `Ask for at most ${lifetime.maxSeconds}.`);
   }
-  return { cpus, memoryMb, timeout };
 }
 
-/** Creates a sandbox from a template, sets its variables, installs, runs the startup script; all or nothing. */
+/**
+ * Creates a sandbox from a template (or hands out a warm one from the pool), sets its variables, installs,
+ * runs the startup script; all or nothing.
+ */
 export async function createSandbox(
   ctx: SandboxContext,
   req: CreateRequest,
@@ -63,41 +101,32 @@ export async function createSandbox(
 ): Promise<CreateResult> {
   const template = ctx.templates.get(req.template);
   const installs = planInstalls([...template.packages, ...(req.installPackages ?? [])], template.packageManager);
-  const { cpus, memoryMb, timeout } = resources(ctx, template, req);
-  await checkQuota(ctx);
+  const resources = resourcesFor(ctx, template, req);
+  const timeout = req.timeout ?? Math.min(template.timeout ?? ctx.config.lifetime.defaultSeconds, ctx.config.lifetime.maxSeconds);
+  validate(ctx, resources, timeout);
 
-  const id = newSandboxId();
-  const createdAt = new Date();
-  const expiresAt = new Date(createdAt.getTime() + timeout * 1000);
-  const log = ctx.log.child({ sandboxId: id });
-  ctx.creating.count++;
-  let made = false;
+  // A warm sandbox is already counted against the quota; a new one must fit under it.
+  const warm = await ctx.pool?.claim(template, resources);
+  if (warm) ctx.creating.count++;
+  else await reserveQuota(ctx);
+  let madeId: string | undefined = warm?.id;
   try {
-    const sandbox = await ctx.provider.create(
-      {
-        id,
-        name: req.name ?? id,
-        template: template.name,
-        language: template.language,
-        image: template.image,
-        dockerfile: template.dockerfile,
-        e2bTemplate: template.e2bTemplate,
-        cpus,
-        memoryMb,
-        network: req.network ?? ctx.config.network,
-        createdAt,
-        expiresAt,
-        metadata: req.metadata ?? {},
-        env: template.env,
-      },
-      onProgress,
-    );
-    made = true;
+    const id = warm?.id ?? newSandboxId();
+    const createdAt = new Date();
+    const expiresAt = new Date(createdAt.getTime() + timeout * 1000);
+    const name = req.name ?? id;
+    const metadata = req.metadata ?? {};
+    const made = warm ?? (await ctx.provider.create(specFor(template, resources, { id, name, createdAt, expiresAt, metadata }), onProgress));
+    madeId = made.id;
+    // A warm sandbox's labels were written before anyone asked for it: the record holds the truth.
+    const sandbox: SandboxInfo = { ...made, name, metadata, createdAt, expiresAt };
     const envVarNames = Object.keys(req.envVars ?? {});
     const packagesInstalled = installs.flatMap((s) => s.packages);
     await ctx.records.put({
       id,
       provider: ctx.provider.name,
+      name,
+      metadata,
       createdAt: createdAt.toISOString(),
       expiresAt: expiresAt.toISOString(),
       envNames: envVarNames,
@@ -109,7 +138,7 @@ export async function createSandbox(
         ts: createdAt.toISOString(),
         level: 'info',
         source: 'system',
-        message: `sandbox created from template ${template.name} (${cpus} cpus, ${memoryMb} MB, network ${req.network ?? ctx.config.network}, expires ${expiresAt.toISOString()})`,
+        message: `sandbox created from template ${template.name}${warm ? ' (warm pool)' : ''} (${resources.cpus} cpus, ${resources.memoryMb} MB, network ${resources.network}, expires ${expiresAt.toISOString()})`,
       },
     ]);
 
@@ -129,14 +158,15 @@ export async function createSandbox(
       onProgress?.('running the startup script');
       await setup.script('startup_script', req.startupScript);
     }
-    log.info({ template: template.name }, 'sandbox created');
-    return { sandbox, envVarNames, packagesInstalled, startupScriptConfigured: Boolean(req.startupScript), timeoutSeconds: timeout };
+    ctx.log.info({ sandboxId: id, template: template.name, fromPool: Boolean(warm) }, 'sandbox created');
+    return { sandbox, envVarNames, packagesInstalled, startupScriptConfigured: Boolean(req.startupScript), timeoutSeconds: timeout, fromPool: Boolean(warm) };
   } catch (err) {
-    if (made) {
+    if (madeId) {
       // A sandbox whose setup failed is not left behind.
-      await ctx.provider.remove(id).catch((e) => log.warn({ err: e }, 'could not remove a sandbox whose setup failed'));
-      await ctx.records.remove(id).catch(() => undefined);
-      ctx.env.forget(id);
+      const failed = madeId;
+      await ctx.provider.remove(failed).catch((e) => ctx.log.warn({ sandboxId: failed, err: e }, 'could not remove a sandbox whose setup failed'));
+      await ctx.records.remove(failed).catch(() => undefined);
+      ctx.env.forget(failed);
     }
     throw err;
   } finally {

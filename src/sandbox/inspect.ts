@@ -6,14 +6,21 @@ import { HOME_DIR, type SandboxContext } from './context.js';
 export interface SandboxSummary extends SandboxInfo {
   expiresAt: Date;
   lastActivity: Date;
+  /** A warm-pool sandbox nobody asked for yet. */
+  warm: boolean;
 }
 
 async function summarize(ctx: SandboxContext, info: SandboxInfo): Promise<SandboxSummary> {
   const [record, lastActivity] = await Promise.all([ctx.records.get(info.id), ctx.history.lastActivity(info.id)]);
+  // The record holds what the agent asked for; labels are the fallback (a warm sandbox's were written early).
   return {
     ...info,
+    name: record?.name ?? info.name,
+    metadata: record?.metadata ?? info.metadata,
+    createdAt: record ? new Date(record.createdAt) : info.createdAt,
     expiresAt: record ? new Date(record.expiresAt) : info.expiresAt,
     lastActivity: lastActivity ?? info.createdAt,
+    warm: record?.warm === true,
   };
 }
 
@@ -35,7 +42,7 @@ export interface ListResult {
 export async function listSandboxes(ctx: SandboxContext, req: ListRequest): Promise<ListResult> {
   const all = await Promise.all((await ctx.provider.list()).map((info) => summarize(ctx, info)));
   const matching = all.filter(
-    (s) => (!req.status || req.status === 'all' || s.state === req.status) && (!req.template || s.template === req.template),
+    (s) => !s.warm && (!req.status || req.status === 'all' || s.state === req.status) && (!req.template || s.template === req.template),
   );
   const key = req.sortBy ?? 'created_at';
   const direction = (req.order ?? 'desc') === 'asc' ? 1 : -1;

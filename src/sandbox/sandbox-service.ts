@@ -14,6 +14,8 @@ import { SandboxEnv } from './sandbox-env.js';
 import { deleteSandbox, stopSandbox } from './teardown.js';
 import { TemplateCatalog } from './templates.js';
 import { uploadFile, type UploadRequest } from './upload.js';
+import { WarmPool } from './warm-pool.js';
+import { Mutex } from '../util/mutex.js';
 import { isSandboxId } from '../ids.js';
 import { notFound } from '../errors.js';
 
@@ -38,8 +40,11 @@ export class SandboxService {
       env: new SandboxEnv(provider),
       log,
       creating: { count: 0 },
+      quotaLock: new Mutex(),
       facts: new Map(),
     };
+    const sizes = poolSizes(config, this.ctx.templates);
+    if (sizes.size) this.ctx.pool = new WarmPool(this.ctx, sizes);
   }
 
   get providerName() {
@@ -48,11 +53,15 @@ export class SandboxService {
 
   /** Starts the background expiry sweep (it runs once at once, then every SANDBOX_REAP_INTERVAL). */
   startBackgroundWork(): void {
-    this.stopReaper ??= startReaper(this.ctx, this.ctx.config.reapIntervalSeconds);
+    if (!this.stopReaper) {
+      this.stopReaper = startReaper(this.ctx, this.ctx.config.reapIntervalSeconds);
+      this.ctx.pool?.start();
+    }
   }
 
   async close(): Promise<void> {
     this.stopReaper?.();
+    await this.ctx.pool?.stop();
     await this.ctx.provider.close();
   }
 
@@ -98,6 +107,16 @@ export class SandboxService {
     checkId(id);
     return deleteSandbox(this.ctx, id);
   }
+}
+
+/** Pool size per template: the template's own pool_size, else SANDBOX_POOL_SIZE for SANDBOX_POOL_TEMPLATES. */
+function poolSizes(config: Config, templates: TemplateCatalog): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const t of templates.all()) {
+    const size = t.poolSize ?? (config.pool.templates.includes(t.name) ? config.pool.size : 0);
+    if (size > 0) sizes.set(t.name, size);
+  }
+  return sizes;
 }
 
 /** IDs of any other shape never reach a backend or a state path. */

@@ -23,6 +23,8 @@ const TemplateFile = z.object({
   env: z.record(z.string(), z.string()).default({}),
   aliases: z.array(z.string()).default([]),
   package_manager: z.enum(['pip', 'npm', 'apt']).optional(),
+  /** Warm sandboxes to keep ready for this template (overrides SANDBOX_POOL_SIZE). */
+  pool_size: z.number().int().min(0).max(100).optional(),
   /** Extra or replacement language runners: argv to which the code is appended as the last argument. */
   runners: z.record(z.string(), z.array(z.string()).min(1)).default({}),
 });
@@ -41,6 +43,7 @@ export interface Template {
   env: Record<string, string>;
   aliases: string[];
   packageManager: PackageManager;
+  poolSize?: number;
   runners: Partial<Record<Language, string[]>>;
 }
 
@@ -153,6 +156,7 @@ function loadTemplateFile(file: string): Template {
     env: t.env,
     aliases: t.aliases,
     packageManager: t.package_manager ?? defaultManager(t.language),
+    poolSize: t.pool_size,
     runners: { ...DEFAULT_RUNNERS, ...(t.runners as Partial<Record<Language, string[]>>) },
   };
 }

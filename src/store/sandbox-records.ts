@@ -9,8 +9,13 @@ import { sandboxDir } from './sandbox-dir.js';
 export interface SandboxRecord {
   id: string;
   provider: ProviderName;
+  /** Name and metadata as the agent gave them (a warm sandbox's labels were written before it was claimed). */
+  name: string;
+  metadata: Record<string, string>;
   createdAt: string;
   expiresAt: string;
+  /** A warm-pool sandbox not yet handed to an agent: never listed. */
+  warm?: boolean;
   /** Names of the variables set through env_vars; the values live only inside the sandbox. */
   envNames: string[];
   packages: string[];
@@ -61,6 +66,20 @@ export class SandboxRecords {
       return (await fs.readdir(this.root, { withFileTypes: true })).filter((d) => d.isDirectory() && isSandboxId(d.name)).map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /**
+   * Takes a sandbox for one caller only: creating a folder is atomic across processes, so of two servers that
+   * try to claim the same warm sandbox, one wins.
+   */
+  async claim(id: string): Promise<boolean> {
+    try {
+      await fs.mkdir(path.join(sandboxDir(this.root, id), 'claimed'));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' || (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
   }

@@ -47,6 +47,15 @@ function resolve(path: string, user: string): string {
   }
 }
 
+/** Like envd, answer gzip whenever it is accepted with q > 0 (undici's fetch sends `gzip, deflate` by default). */
+function acceptsGzip(header: string): boolean {
+  return header.split(',').some((item) => {
+    const [name, ...params] = item.split(';').map((p) => p.trim().toLowerCase());
+    const q = params.find((p) => p.startsWith('q='));
+    return name === 'gzip' && (q === undefined || Number(q.slice(2)) > 0);
+  });
+}
+
 async function download(sandbox: FakeSandbox, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const user = userOf(url);
   const path = resolve(url.searchParams.get('path') ?? '', user);
@@ -55,7 +64,7 @@ async function download(sandbox: FakeSandbox, url: URL, req: IncomingMessage, re
   if (!st) throw new FilesError(404, `path '${path}' does not exist`);
   if (st.isDirectory()) throw new FilesError(400, `path '${path}' is a directory`);
   const data = await readFile(host);
-  if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+  if (acceptsGzip(String(req.headers['accept-encoding'] ?? ''))) {
     const gz = gzipSync(data);
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Encoding': 'gzip', 'Content-Length': gz.length, Vary: 'Accept-Encoding' });
     res.end(gz);

@@ -40,7 +40,7 @@ describe('SandboxRecords', () => {
     const records = new SandboxRecords(tempStateDir());
     const id = newSandboxId();
     const now = new Date().toISOString();
-    await records.put({ id, provider: 'docker', createdAt: now, expiresAt: now, envNames: ['A'], packages: [], startupScript: false });
+    await records.put({ id, provider: 'docker', name: 'n', metadata: {}, createdAt: now, expiresAt: now, envNames: ['A'], packages: [], startupScript: false });
     await records.update(id, (r) => ({ ...r, envNames: [...r.envNames, 'B'] }));
     expect((await records.get(id))?.envNames).toEqual(['A', 'B']);
     expect(await records.ids()).toEqual([id]);

@@ -1,0 +1,150 @@
+import { newSandboxId } from '../ids.js';
+import type { SandboxInfo } from '../providers/provider.js';
+import type { SandboxContext } from './context.js';
+import { reserveQuota, resourcesFor, specFor, type Resources } from './create.js';
+import { deleteSandbox } from './teardown.js';
+import type { Template } from './templates.js';
+
+/** How long a warm sandbox may wait for an agent; the reaper removes it after that (also after a crash). */
+export const WARM_LEASE_SECONDS = 1800;
+/** Warm sandboxes older than this are replaced, so none is handed out just before its lease ends. */
+const RECYCLE_AFTER_MS = (WARM_LEASE_SECONDS / 2) * 1000;
+
+interface Member {
+  id: string;
+  createdAt: number;
+}
+
+/**
+ * Ready sandboxes per template, made in the background so that sandbox_create hands one out at once. Members are
+ * ordinary sandboxes with a record marked warm: never listed, counted against the quota, and reaped when their
+ * lease ends like any expired sandbox. A claim is atomic across servers (SandboxRecords.claim).
+ */
+export class WarmPool {
+  private readonly ready = new Map<string, Member[]>();
+  private timer?: NodeJS.Timeout;
+  private filling?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly ctx: SandboxContext,
+    /** Warm sandboxes wanted per template name. */
+    private readonly sizes: Map<string, number>,
+    private readonly intervalMs = 30_000,
+  ) {}
+
+  start(): void {
+    this.refill();
+    this.timer = setInterval(() => this.refill(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Hands out a warm sandbox of this template with exactly these resources, or undefined. */
+  async claim(template: Template, wanted: Resources): Promise<SandboxInfo | undefined> {
+    if (!this.sizes.get(template.name) || !sameResources(resourcesFor(this.ctx, template), wanted)) return undefined;
+    const members = this.ready.get(template.name) ?? [];
+    while (members.length) {
+      const member = members.shift()!;
+      if (!(await this.ctx.records.claim(member.id))) continue;
+      try {
+        const info = await this.ctx.provider.get(member.id);
+        if (info.state === 'running') {
+          this.refill();
+          return info;
+        }
+      } catch {
+        // gone meanwhile (reaped, removed by hand): try the next one
+      }
+    }
+    this.refill();
+    return undefined;
+  }
+
+  /** Number of warm sandboxes ready now, per template. */
+  counts(): Record<string, number> {
+    return Object.fromEntries([...this.ready].map(([name, members]) => [name, members.length]));
+  }
+
+  /** Waits for the refill under way, if any (tests and the benchmark use it). */
+  async settled(): Promise<void> {
+    while (this.filling) await this.filling;
+  }
+
+  /** Stops refilling and removes the warm sandboxes this server made. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.filling;
+    for (const members of this.ready.values()) {
+      for (const m of members.splice(0)) {
+        if (await this.ctx.records.claim(m.id)) await deleteSandbox(this.ctx, m.id, 'warm pool closed').catch(() => undefined);
+      }
+    }
+  }
+
+  private refill(): void {
+    if (this.filling || this.stopped) return;
+    this.filling = this.fill()
+      .catch((err) => this.ctx.log.warn({ err }, 'warm pool refill failed; will try again'))
+      .finally(() => {
+        this.filling = undefined;
+      });
+  }
+
+  private async fill(): Promise<void> {
+    for (const [name, size] of this.sizes) {
+      if (size <= 0) continue;
+      const template = this.ctx.templates.get(name);
+      const members = this.ready.get(name) ?? [];
+      this.ready.set(name, members);
+      await this.recycle(members);
+      while (members.length < size && !this.stopped) {
+        // Warm sandboxes never push past the quota.
+        if (!(await reserveQuota(this.ctx).then(() => true, () => false))) return;
+        try {
+          members.push(await this.make(template));
+        } finally {
+          this.ctx.creating.count--;
+        }
+      }
+    }
+  }
+
+  private async recycle(members: Member[]): Promise<void> {
+    const now = Date.now();
+    for (const m of [...members]) {
+      if (now - m.createdAt < RECYCLE_AFTER_MS) continue;
+      members.splice(members.indexOf(m), 1);
+      if (await this.ctx.records.claim(m.id)) await deleteSandbox(this.ctx, m.id, 'warm sandbox recycled').catch(() => undefined);
+    }
+  }
+
+  private async make(template: Template): Promise<Member> {
+    const id = newSandboxId();
+    const createdAt = new Date();
+    const expiresAt = new Date(createdAt.getTime() + WARM_LEASE_SECONDS * 1000);
+    // The record comes first, so that no list ever shows the sandbox as an ordinary one.
+    await this.ctx.records.put({
+      id,
+      provider: this.ctx.provider.name,
+      name: 'warm',
+      metadata: {},
+      createdAt: createdAt.toISOString(),
+      expiresAt: expiresAt.toISOString(),
+      envNames: [],
+      packages: [],
+      startupScript: false,
+      warm: true,
+    });
+    try {
+      await this.ctx.provider.create(specFor(template, resourcesFor(this.ctx, template), { id, name: 'warm', createdAt, expiresAt, metadata: {} }));
+    } catch (err) {
+      await this.ctx.records.remove(id);
+      throw err;
+    }
+    this.ctx.log.debug({ sandboxId: id, template: template.name }, 'warm sandbox ready');
+    return { id, createdAt: createdAt.getTime() };
+  }
+}
+
+const sameResources = (a: Resources, b: Resources): boolean => a.cpus === b.cpus && a.memoryMb === b.memoryMb && a.network === b.network;

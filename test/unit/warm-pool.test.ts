@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeProvider } from '../helpers/fake-provider.js';
+import { connectInMemory } from '../helpers/mcp-client.js';
+import { testConfig } from '../helpers/test-config.js';
+
+describe('warm pool (fake provider)', () => {
+  let s: Awaited<ReturnType<typeof connectInMemory>>;
+  let fake: FakeProvider;
+
+  const start = async (env: Record<string, string>) => {
+    fake = new FakeProvider();
+    s = await connectInMemory(testConfig({ SANDBOX_POOL_TEMPLATES: 'python', ...env }), fake);
+    s.sandboxes.ctx.pool!.start();
+    await s.sandboxes.ctx.pool!.settled();
+  };
+  afterEach(async () => s?.close());
+
+  it('keeps warm sandboxes that no list shows, and hands one out with the agent\'s name and metadata', async () => {
+    await start({ SANDBOX_POOL_SIZE: '2' });
+    expect(fake.sandboxes.size).toBe(2);
+    expect((await s.call('sandbox_list', {})).structuredContent.total_count).toBe(0);
+    const warmIds = [...fake.sandboxes.keys()];
+
+    const r = await s.call('sandbox_create', { template: 'python', name: 'mine', metadata: { team: 'a' }, timeout: 600 });
+    expect(warmIds).toContain(r.structuredContent.sandbox_id);
+    expect(r.structuredContent).toMatchObject({ name: 'mine', metadata: { team: 'a' }, timeout: 600 });
+    expect(Date.parse(r.structuredContent.expires_at) - Date.parse(r.structuredContent.created_at)).toBe(600_000);
+    const listed = (await s.call('sandbox_list', {})).structuredContent.sandboxes;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ sandbox_id: r.structuredContent.sandbox_id, name: 'mine', metadata: { team: 'a' } });
+
+    await s.sandboxes.ctx.pool!.settled(); // refilled in the background
+    expect(fake.sandboxes.size).toBe(3);
+  });
+
+  it('makes a new sandbox when the request asks for other resources than the warm ones have', async () => {
+    await start({ SANDBOX_POOL_SIZE: '1' });
+    const warm = [...fake.sandboxes.keys()];
+    const r = await s.call('sandbox_create', { template: 'python', memory_mb: 300 });
+    expect(warm).not.toContain(r.structuredContent.sandbox_id);
+    const other = await s.call('sandbox_create', { template: 'node' });
+    expect(warm).not.toContain(other.structuredContent.sandbox_id);
+  });
+
+  it('counts warm sandboxes against the quota, and never fills past it', async () => {
+    await start({ SANDBOX_POOL_SIZE: '3', SANDBOX_MAX_SANDBOXES: '2' });
+    expect(fake.sandboxes.size).toBe(2);
+    expect((await s.call('sandbox_create', { template: 'node' })).structuredContent.error.code).toBe('QUOTA_EXCEEDED');
+    // A warm sandbox can still be handed out: it is already counted.
+    expect((await s.call('sandbox_create', { template: 'python' })).isError).toBeFalsy();
+  });
+
+  it('removes its warm sandboxes when the server closes', async () => {
+    await start({ SANDBOX_POOL_SIZE: '2' });
+    const claimed = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+    await s.sandboxes.ctx.pool!.settled();
+    await s.close();
+    expect([...fake.sandboxes.keys()]).toEqual([claimed]);
+  });
+});
