@@ -3,16 +3,33 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';
+import { DeferredProvider } from './providers/deferred-provider.js';
 import { createProvider } from './providers/index.js';
 import { createServer } from './server.js';
 
-/** Entry point: configuration, provider, server, stdio, signals. Nothing here writes to stdout. */
+/** Start-up failures are configuration problems the person installing us must fix: say what, on stderr. */
+function fail(err: unknown): never {
+  const message =
+    err instanceof ConfigError ? err.message : isSandboxError(err) ? `${err.message} ${err.hint}` : `Start-up failed: ${(err as Error)?.stack ?? err}`;
+  process.stderr.write(`sandbox-mcp: ${message}\n`);
+  process.exit(1);
+}
+
+/**
+ * Entry point: configuration, provider, server, stdio, signals. Nothing here writes to stdout. The backend loads
+ * while the client initialises; if it cannot be reached the server exits saying why.
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.log);
-  const provider = await createProvider(config, log);
-  await provider.ping();
-  const { server, cleanup } = createServer({ config, provider, log, background: true });
+  const provider = new DeferredProvider(
+    config.provider,
+    createProvider(config, log).then(async (p) => {
+      await p.ping();
+      return p;
+    }),
+  );
+  const { server, sandboxes, cleanup } = createServer({ config, provider, log });
 
   let closing = false;
   const shutdown = async (reason: string) => {
@@ -27,13 +44,9 @@ async function main(): Promise<void> {
   process.stdin.on('close', () => void shutdown('stdin closed'));
 
   await server.connect(new StdioServerTransport());
+  await provider.ready.catch(fail);
+  sandboxes.startBackgroundWork(); // expiry sweep and warm pool, once the backend answers
   log.info({ provider: provider.name, stateDir: config.stateDir }, 'sandbox MCP server ready on stdio');
 }
 
-main().catch((err: unknown) => {
-  // Start-up failures are configuration problems the person installing us must fix: say what, on stderr.
-  const message =
-    err instanceof ConfigError ? err.message : isSandboxError(err) ? `${err.message} ${err.hint}` : `Start-up failed: ${(err as Error)?.stack ?? err}`;
-  process.stderr.write(`sandbox-mcp: ${message}\n`);
-  process.exit(1);
-});
+main().catch(fail);

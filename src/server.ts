@@ -15,11 +15,12 @@ export interface ServerDeps {
   log: Logger;
   /** Defaults to the templates of templates/ and SANDBOX_TEMPLATES_DIR. */
   templates?: TemplateCatalog;
-  /** Run the expiry sweep in the background (the entry point does; unit tests need not). */
-  background?: boolean;
 }
 
-/** Builds the MCP server around a provider, without a transport, so tests can connect it in memory. */
+/**
+ * Builds the MCP server around a provider, without a transport, so tests can connect it in memory. Background
+ * work (expiry sweep, warm pool) starts with `sandboxes.startBackgroundWork()`.
+ */
 export function createServer(deps: ServerDeps): { server: Server; sandboxes: SandboxService; cleanup: () => Promise<void> } {
   const server = new Server(
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'Sandboxes for AI agents' },
@@ -31,7 +32,6 @@ export function createServer(deps: ServerDeps): { server: Server; sandboxes: San
   );
   const sandboxes = new SandboxService(deps.config, deps.provider, deps.log, deps.templates);
   registerTools(server, tools, { sandboxes, log: deps.log }, new RateLimiter(deps.config.limits.callsPerMinute));
-  if (deps.background) sandboxes.startBackgroundWork();
   return {
     server,
     sandboxes,

@@ -122,7 +122,7 @@ export function createEnvdHandler(state: FakeE2BState) {
       }
 
       req.resume();
-      return sendJson(res, 404, { code: 404, message: `${req.method} ${url.pathname} is not implemented by the fake envd` });
+      return sendJson(res, 501, { code: 501, message: `${req.method} ${url.pathname} is not implemented by the fake envd` });
     } catch (err) {
       req.resume();
       if (res.headersSent) {

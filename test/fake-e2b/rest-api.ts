@@ -317,7 +317,8 @@ export function createRestHandler(ctx: RestContext) {
       }
     }
 
-    throw new HttpError(404, `${method} ${url.pathname} is not implemented by the fake E2B API`);
+    // 501 rather than E2B's 404, so that an unimplemented route is not mistaken for a missing sandbox.
+    throw new HttpError(501, `${method} ${url.pathname} is not implemented by the fake E2B API`);
   }
 
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

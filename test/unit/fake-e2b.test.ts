@@ -448,8 +448,8 @@ describe('fake E2B: errors and configuration', () => {
     expect(created.status).toBe(201);
     const body = (await created.json()) as { sandboxID: string; envdAccessToken?: string };
     expect(body.envdAccessToken).toBeUndefined(); // not secure: envd takes requests without a token
-    const health = await fetch(`${fake.sandboxUrl}/envs`, { headers: { 'E2b-Sandbox-Id': body.sandboxID } });
-    expect(health.status).toBe(200);
+    const envs = await fetch(`${fake.sandboxUrl}/envs`, { headers: { 'E2b-Sandbox-Id': body.sandboxID } });
+    expect(envs.status).toBe(200);
     const listed = (await (await fetch(`${fake.apiUrl}/sandboxes?metadata=${encodeURIComponent('v=1')}`, { headers })).json()) as Array<{ sandboxID: string }>;
     expect(listed.map((s) => s.sandboxID)).toEqual([body.sandboxID]);
     expect((await fetch(`${fake.apiUrl}/sandboxes/${body.sandboxID}/resume`, { method: 'POST', headers })).status).toBe(409);

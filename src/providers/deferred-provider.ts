@@ -1,0 +1,29 @@
+import type { ProviderName } from '../config.js';
+import type { SandboxProvider } from './provider.js';
+
+/**
+ * A provider whose backend is still loading. Loading the Docker client (dockerode pulls in gRPC and SSH) takes
+ * longer than everything else at start-up, so the server answers the client's first requests while it loads;
+ * every call waits for it.
+ */
+export class DeferredProvider implements SandboxProvider {
+  constructor(
+    readonly name: ProviderName,
+    readonly ready: Promise<SandboxProvider>,
+  ) {
+    ready.catch(() => undefined); // the entry point reports a failure; calls re-throw it
+  }
+
+  ping = async () => (await this.ready).ping();
+  create: SandboxProvider['create'] = async (spec, onProgress) => (await this.ready).create(spec, onProgress);
+  get: SandboxProvider['get'] = async (id) => (await this.ready).get(id);
+  list: SandboxProvider['list'] = async () => (await this.ready).list();
+  run: SandboxProvider['run'] = async (id, spec) => (await this.ready).run(id, spec);
+  writeFile: SandboxProvider['writeFile'] = async (id, path, data, options) => (await this.ready).writeFile(id, path, data, options);
+  readFile: SandboxProvider['readFile'] = async (id, path, options) => (await this.ready).readFile(id, path, options);
+  usage: SandboxProvider['usage'] = async (id) => (await this.ready).usage(id);
+  start: SandboxProvider['start'] = async (id) => (await this.ready).start(id);
+  stop: SandboxProvider['stop'] = async (id) => (await this.ready).stop(id);
+  remove: SandboxProvider['remove'] = async (id) => (await this.ready).remove(id);
+  close = async () => (await this.ready.catch(() => undefined))?.close();
+}
