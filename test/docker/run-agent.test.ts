@@ -16,7 +16,10 @@ describeDocker('the in-sandbox run agent', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
   const providers: DockerProvider[] = [];
   const sandboxes: Array<[DockerProvider, string]> = [];
-  const noPython = `sandbox-mcp-test/no-python:${randomBytes(4).toString('hex')}`;
+  const tag = randomBytes(4).toString('hex');
+  // Images as the official ones come: no account for uid 1000 and no /home/user; one also without python3.
+  const noUser = `sandbox-mcp-test/no-user:${tag}`;
+  const noPython = `sandbox-mcp-test/no-python:${tag}`;
 
   const provider = () => {
     const p = new DockerProvider(docker, { pidsLimit: 256 }, silentLogger());
@@ -44,17 +47,22 @@ describeDocker('the in-sandbox run agent', () => {
     return { ...outcome, stdout, stderr };
   };
 
-  beforeAll(async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'no-python-'));
-    writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${TEST_IMAGE}\nRUN rm -f /usr/bin/python3*\n`);
-    const stream = await docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: noPython });
+  const build = async (image: string, dockerfile: string) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'image-'));
+    writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
+    const stream = await docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: image });
     await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve(undefined))));
+  };
+
+  beforeAll(async () => {
+    await build(noUser, `FROM ${TEST_IMAGE}\nRUN userdel --remove user\n`);
+    await build(noPython, `FROM ${noUser}\nRUN rm -f /usr/bin/python3*\n`);
   });
 
   afterAll(async () => {
     for (const [p, id] of sandboxes) await p.remove(id).catch(() => undefined);
     for (const p of providers) await p.close();
-    await docker.getImage(noPython).remove({ force: true }).catch(() => undefined);
+    for (const image of [noPython, noUser]) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
   });
 
   it('serves runs from a root agent that user code cannot signal', async () => {
@@ -74,6 +82,16 @@ describeDocker('the in-sandbox run agent', () => {
     expect(r.exitCode).toBe(4);
     expect(r.stdout).not.toContain('sandbox-mcp run agent');
     expect(r.stdout).toMatch(/^sh -c/);
+  });
+
+  it.each([
+    ['through the agent', () => noUser],
+    ['with one exec per run', () => noPython],
+  ])('gives uid 1000 a writable home and an account in images without them, %s', async (_how, image) => {
+    const p = provider();
+    const id = await create(p, image());
+    const r = await run(p, id, 'id -un; echo hi > note.txt && cat note.txt; pwd; stat -c %u .');
+    expect(r.stdout).toBe('user\nhi\n/home/user\n1000\n');
   });
 
   it('takes its runs with it when the server goes away', async () => {

@@ -16,7 +16,7 @@ import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
 import { readFile, writeFile } from './files.js';
 import { ImageCache } from './images.js';
-import { createContainer, infoFromInspect, listManaged } from './lifecycle.js';
+import { PREPARE_SCRIPT, createContainer, infoFromInspect, listManaged } from './lifecycle.js';
 import { OwnedContainers } from './owned-containers.js';
 import { readUsage } from './stats.js';
 
@@ -61,8 +61,8 @@ export class DockerProvider implements SandboxProvider {
       throw err;
     });
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
-    void this.agentFor(spec.id).catch(() => undefined); // warm the agent while the caller goes on
-    return this.get(spec.id);
+    void this.agentFor(spec.id).catch(() => undefined); // prepare and start the agent while the caller goes on
+    return { ...spec, state: 'running', startedAt: new Date() };
   }
 
   async get(id: string): Promise<SandboxInfo> {
@@ -78,7 +78,7 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async run(id: string, spec: RunSpec): Promise<RunOutcome> {
-    const agent = this.options.agent === false ? null : await this.agentFor(id);
+    const agent = await this.agentFor(id);
     if (agent?.alive) {
       try {
         return await agent.run(spec);
@@ -133,8 +133,9 @@ export class DockerProvider implements SandboxProvider {
   }
 
   /**
-   * The sandbox's agent, started on first use and again after it died (a stop kills it). A sandbox that is not
-   * running is reported as such; an image without python3 gets null and is served by one exec per run.
+   * Prepares the sandbox and starts its agent, on first use and again after the agent died (a stop kills it).
+   * Every run waits for this. A sandbox that is not running is reported as such; an image without python3 (or a
+   * provider told not to use the agent) gets null and is served by one exec per run.
    */
   private async agentFor(id: string): Promise<AgentSession | null> {
     const current = this.agents.get(id);
@@ -144,7 +145,7 @@ export class DockerProvider implements SandboxProvider {
     }
     const starting = this.owned
       .container(id)
-      .then((c) => AgentSession.start(c, this.log.child({ sandboxId: id })))
+      .then((c) => (this.options.agent === false ? prepareOnly(c) : AgentSession.start(c, this.log.child({ sandboxId: id }), PREPARE_SCRIPT)))
       .catch((err) => {
         if (err instanceof AgentUnavailable) {
           this.log.info({ sandboxId: id, reason: err.message }, 'no run agent in this sandbox; one exec per run');
@@ -173,4 +174,11 @@ export class DockerProvider implements SandboxProvider {
       throw mapDockerError(err, id);
     }
   }
+}
+
+/** Without the agent, the preparation is an exec of its own. */
+async function prepareOnly(container: Docker.Container): Promise<null> {
+  const outcome = await runInContainer(container, { argv: ['sh', '-c', PREPARE_SCRIPT], user: 'root', env: {}, cwd: '/', timeoutMs: 30_000 });
+  if (outcome.exitCode !== 0) throw new Error('the sandbox could not be prepared (home folder, account of uid 1000)');
+  return null;
 }

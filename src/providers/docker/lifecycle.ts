@@ -1,9 +1,7 @@
 import type Docker from 'dockerode';
-import { ErrorCode, SandboxError } from '../../errors.js';
 import { Labels, MANAGED_FILTER, isManaged } from '../../labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
-import { runInContainer } from './exec.js';
 import { hostConfig } from './isolation.js';
 import { containerName, infoFromInspect, infoFromLabels } from './owned-containers.js';
 
@@ -25,9 +23,9 @@ const BASE_ENV: Record<string, string> = {
 
 /**
  * Gives uid 1000 a home and an account in images that lack them (official python and debian images), so user
- * code runs unprivileged in /home/user everywhere.
+ * code runs unprivileged in /home/user everywhere. It runs as root before the first run, with the agent's start.
  */
-const PREPARE_SCRIPT = [
+export const PREPARE_SCRIPT = [
   `mkdir -p ${HOME} && { [ "$(stat -c %u ${HOME})" = 1000 ] || chown 1000:1000 ${HOME}; }`,
   `grep -q '^[^:]*:[^:]*:1000:' /etc/passwd || echo 'user:x:1000:1000:sandbox user:${HOME}:/bin/sh' >> /etc/passwd`,
   `grep -q '^[^:]*:[^:]*:1000:' /etc/group || echo 'user:x:1000:' >> /etc/group`,
@@ -54,7 +52,7 @@ export interface CreateOptions {
   runtime?: string;
 }
 
-/** Creates and starts the container; on any failure nothing is left behind. */
+/** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
 export async function createContainer(docker: Docker, spec: SandboxSpec, options: CreateOptions): Promise<Docker.Container> {
   const env = { ...BASE_ENV, ...spec.env };
   let container: Docker.Container | undefined;
@@ -82,16 +80,6 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
       }),
     });
     await container.start();
-    const prepared = await runInContainer(container, {
-      argv: ['sh', '-c', PREPARE_SCRIPT],
-      user: 'root',
-      env: {},
-      cwd: '/',
-      timeoutMs: 30_000,
-    });
-    if (prepared.exitCode !== 0) {
-      throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The image ${spec.image} could not be prepared for sandboxing.`);
-    }
     return container;
   } catch (err) {
     if (container) await container.remove({ force: true, v: true }).catch(() => undefined);

@@ -11,6 +11,8 @@ import AGENT_SOURCE from './agent.py';
 const MAX_LINE_BYTES = 1024 * 1024;
 const READY_TIMEOUT_MS = 15_000;
 const DRAIN_AFTER_KILL_MS = 2000;
+const PREPARE_FAILED = 90;
+const NO_PYTHON = 127;
 
 interface PendingRun {
   spec: RunSpec;
@@ -50,10 +52,14 @@ export class AgentSession {
     private readonly log: Logger,
   ) {}
 
-  /** Starts the agent; throws AgentUnavailable when the image has no python3 to run it. */
-  static async start(container: Docker.Container, log: Logger): Promise<AgentSession> {
+  /**
+   * Runs `prepare` (a root shell script), then starts the agent. Throws AgentUnavailable when the image has no
+   * python3 to run it, and an error when `prepare` fails.
+   */
+  static async start(container: Docker.Container, log: Logger, prepare: string): Promise<AgentSession> {
+    const script = `{ ${prepare}; } || exit ${PREPARE_FAILED}; command -v python3 >/dev/null 2>&1 || exit ${NO_PYTHON}; exec python3 -u -c "$1"`;
     const exec = await container.exec({
-      Cmd: ['sh', '-c', 'command -v python3 >/dev/null 2>&1 || exit 127; exec python3 -u -c "$1"', 'sandbox-agent', AGENT_SOURCE],
+      Cmd: ['sh', '-c', script, 'sandbox-agent', AGENT_SOURCE],
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
@@ -62,7 +68,13 @@ export class AgentSession {
     });
     const socket = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
     const session = new AgentSession(socket, log);
-    await session.waitReady();
+    try {
+      await session.waitReady();
+    } catch (err) {
+      const { ExitCode } = await exec.inspect().catch(() => ({ ExitCode: null }));
+      if (ExitCode === PREPARE_FAILED) throw new Error('the sandbox could not be prepared (home folder, account of uid 1000)');
+      throw err;
+    }
     return session;
   }
 
