@@ -42,7 +42,8 @@ const docker = (...args) => run('docker', args, { maxBuffer: 1 << 20 });
 async function startServer(env) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [path.join(root, 'dist', 'index.js')],
+    // Launched as the README says; BENCH_NODE_FLAGS tries other V8 settings on the server only ("" for none).
+    args: [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean), path.join(root, 'dist', 'index.js')],
     env: { ...process.env, SANDBOX_IMAGE: IMAGE, SANDBOX_LOG_LEVEL: 'warn', SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')), SANDBOX_MAX_SANDBOXES: '80', SANDBOX_RATE_LIMIT: '100000', ...env },
     stderr: 'inherit',
   });
@@ -63,7 +64,10 @@ async function startServer(env) {
     if (r.isError) throw new Error(`${name}: ${JSON.stringify(r.structuredContent)}`);
     return r.structuredContent;
   };
-  return { call, startup, maxRss: () => maxRss, close: async () => { clearInterval(sampler); await client.close(); } };
+  const phase = (name) => {
+    process.stderr.write(`  [server memory after ${name}: highest ${maxRss.toFixed(1)} MB]\n`);
+  };
+  return { call, startup, phase, maxRss: () => maxRss, close: async () => { clearInterval(sampler); await client.close(); } };
 }
 
 async function main() {
@@ -101,6 +105,7 @@ async function main() {
     made.push(sandbox_id);
   });
   report('sandbox_create, no pool', created, cliRun);
+  s.phase('10 creates');
   const id = made.pop();
   for (const other of made.splice(0)) await s.call('sandbox_delete', { sandbox_id: other });
   await s.call('sandbox_execute', { sandbox_id: id, code: 'true', language: 'bash' });
@@ -108,6 +113,7 @@ async function main() {
   report('sandbox_execute true (MCP stdio)', exTrue, cliTrue);
   const exPy = await timeEach(N, () => s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)', language: 'python' }));
   report('sandbox_execute print(1) (MCP stdio)', exPy, cliPy);
+  s.phase('executes');
 
   const concurrent = [];
   let failures = 0;
@@ -133,6 +139,7 @@ async function main() {
     }
   }
   live.push(id);
+  s.phase('50 creates');
   await sleep(2000);
   const { stdout: mem } = await docker('stats', '--no-stream', '--format', '{{.MemUsage}}', ...(await docker('ps', '-q', '--filter', 'label=dev.sandbox-mcp.managed=true')).stdout.trim().split('\n'));
   const mib = mem.trim().split('\n').map((line) => {
@@ -141,7 +148,9 @@ async function main() {
   });
   const liveRun = await Promise.all(live.map((sid) => s.call('sandbox_execute', { sandbox_id: sid, code: 'print(1)' }).then((r) => r.status === 'completed', () => false)));
   process.stderr.write(`50 live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB (docker stats)\n`);
+  s.phase('50 concurrent runs');
   for (const sid of live) await s.call('sandbox_delete', { sandbox_id: sid });
+  s.phase('50 deletes');
   process.stderr.write(`server resident memory, highest seen: ${s.maxRss().toFixed(1)} MB\n`);
   await s.close();
 

@@ -142,6 +142,7 @@ export async function createSandbox(
       },
     ]);
 
+    ctx.facts.set(id, sandbox);
     ctx.env.seed(id);
     const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : {};
     if (envVarNames.length) {

@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { reapExpired } from '../../src/sandbox/reaper.js';
+import { WARM_LEASE_SECONDS } from '../../src/sandbox/warm-pool.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -48,6 +50,15 @@ describe('warm pool (fake provider)', () => {
     expect((await s.call('sandbox_create', { template: 'node' })).structuredContent.error.code).toBe('QUOTA_EXCEEDED');
     // A warm sandbox can still be handed out: it is already counted.
     expect((await s.call('sandbox_create', { template: 'python' })).isError).toBeFalsy();
+  });
+
+  it('lets the reaper remove warm sandboxes left by a server that died, once their lease ends', async () => {
+    await start({ SANDBOX_POOL_SIZE: '2' });
+    const kept = (await s.call('sandbox_create', { template: 'python', timeout: 7200 })).structuredContent.sandbox_id;
+    await s.sandboxes.ctx.pool!.settled();
+    const reaped = await reapExpired(s.sandboxes.ctx, new Date(Date.now() + (WARM_LEASE_SECONDS + 1) * 1000));
+    expect(reaped).toHaveLength(2);
+    expect([...fake.sandboxes.keys()]).toEqual([kept]);
   });
 
   it('removes its warm sandboxes when the server closes', async () => {
