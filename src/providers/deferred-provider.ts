@@ -23,6 +23,7 @@ export class DeferredProvider implements SandboxProvider {
   readFile: SandboxProvider['readFile'] = async (id, path, options) => (await this.ready).readFile(id, path, options);
   usage: SandboxProvider['usage'] = async (id) => (await this.ready).usage(id);
   start: SandboxProvider['start'] = async (id) => (await this.ready).start(id);
+  setExpiry: SandboxProvider['setExpiry'] = async (id, expiresAt) => (await this.ready).setExpiry(id, expiresAt);
   stop: SandboxProvider['stop'] = async (id) => (await this.ready).stop(id);
   remove: SandboxProvider['remove'] = async (id) => (await this.ready).remove(id);
   close = async () => (await this.ready.catch(() => undefined))?.close();

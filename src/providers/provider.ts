@@ -16,6 +16,8 @@ export interface SandboxProvider {
   readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null>;
   usage(id: string): Promise<ResourceUsage | null>;
   start(id: string): Promise<void>;
+  /** Moves the end of the sandbox's lifetime, where the backend enforces one itself (E2B); else nothing. */
+  setExpiry(id: string, expiresAt: Date): Promise<void>;
   /** Stops the sandbox and keeps its files; stopping a stopped sandbox does nothing. */
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;

@@ -64,6 +64,8 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     expiresAt: req.timeout !== undefined ? new Date(Date.now() + req.timeout * 1000).toISOString() : r.expiresAt,
   }));
   const expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+  // Backends that enforce lifetimes themselves learn the new end, and a resumed sandbox its old one.
+  if (req.timeout !== undefined || started) await ctx.provider.setExpiry(id, expiresAt);
   if (req.timeout !== undefined) {
     await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: `lifetime set to end at ${expiresAt.toISOString()}` }]);
   }

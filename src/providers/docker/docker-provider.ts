@@ -111,6 +111,11 @@ export class DockerProvider implements SandboxProvider {
     });
   }
 
+  /** Docker enforces no lifetime: the server's reaper does, from the durable store. */
+  async setExpiry(id: string): Promise<void> {
+    await this.owned.inspect(id);
+  }
+
   async stop(id: string): Promise<void> {
     this.dropAgent(id);
     await this.withContainer(id, async (c) => {

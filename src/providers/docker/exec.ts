@@ -3,34 +3,11 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
 import { StreamDemuxer } from './demux.js';
-import { ExitMarkerScanner } from './exit-marker.js';
+import { ExitMarkerScanner } from '../exit-marker.js';
+import { KILL_SWEEP, RUN_ID_VAR, RUN_WRAPPER } from '../run-protocol.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
 export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0:0' };
-
-/** Every process of a run carries this variable, so that all of them can be found and killed. */
-const RUN_ID_VAR = 'SANDBOX_RUN_ID';
-
-/**
- * Runs "$@" in the working directory given as $1, then prints the exit marker on both streams.
- * The program's arguments arrive as argv, never through shell quoting.
- */
-const RUN_WRAPPER = [
-  'if cd -- "$1" 2>/dev/null; then shift; "$@"; rc=$?;',
-  'else printf "working directory %s does not exist or is not a directory\\n" "$1" >&2; rc=2; fi;',
-  `printf "\\n%s:%s\\n" "$${RUN_ID_VAR}" "$rc"; printf "\\n%s:%s\\n" "$${RUN_ID_VAR}" "$rc" >&2; exit "$rc"`,
-].join(' ');
-
-/**
- * Kills every process whose environment carries the run's id, over several rounds so that processes forked
- * meanwhile are caught too. It runs as the run's own user: reading another user's /proc/<pid>/environ needs
- * CAP_SYS_PTRACE, which sandboxes do not have.
- */
-const KILLER = [
-  'i=0; while [ "$i" -lt 50 ]; do',
-  `pids=$(grep -lsxzF "${RUN_ID_VAR}=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3);`,
-  '[ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done',
-].join(' ');
 
 /** Seconds the in-sandbox `timeout` waits beyond ours: it only matters when this server died mid-run. */
 const BACKSTOP_GRACE_SECONDS = 5;
@@ -124,7 +101,7 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
 /** Kills every process of a run, including those that left its process group. */
 export async function killRun(container: Docker.Container, runId: string, user: RunUser): Promise<void> {
   const exec = await container.exec({
-    Cmd: ['sh', '-c', KILLER, 'sandbox-kill', runId],
+    Cmd: ['sh', '-c', KILL_SWEEP, 'sandbox-kill', runId],
     AttachStdout: true,
     AttachStderr: true,
     User: EXEC_USERS[user],

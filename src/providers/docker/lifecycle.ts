@@ -1,9 +1,10 @@
 import type Docker from 'dockerode';
-import { Labels, MANAGED_FILTER, isManaged } from '../../labels.js';
+import { MANAGED_FILTER, isManaged } from '../../labels.js';
+import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 import { hostConfig } from './isolation.js';
-import { containerName, infoFromInspect, infoFromLabels } from './owned-containers.js';
+import { containerName, infoFromInspect } from './owned-containers.js';
 
 export const HOME = '/home/user';
 
@@ -30,22 +31,6 @@ export const PREPARE_SCRIPT = [
   `grep -q '^[^:]*:[^:]*:1000:' /etc/passwd || echo 'user:x:1000:1000:sandbox user:${HOME}:/bin/sh' >> /etc/passwd`,
   `grep -q '^[^:]*:[^:]*:1000:' /etc/group || echo 'user:x:1000:' >> /etc/group`,
 ].join('; ');
-
-export function labelsFor(spec: SandboxSpec): Record<string, string> {
-  return {
-    [Labels.managed]: 'true',
-    [Labels.id]: spec.id,
-    [Labels.name]: spec.name,
-    [Labels.template]: spec.template,
-    [Labels.language]: spec.language,
-    [Labels.createdAt]: spec.createdAt.toISOString(),
-    [Labels.expiresAt]: spec.expiresAt.toISOString(),
-    [Labels.metadata]: JSON.stringify(spec.metadata),
-    [Labels.cpus]: String(spec.cpus),
-    [Labels.memoryMb]: String(spec.memoryMb),
-    [Labels.network]: spec.network,
-  };
-}
 
 export interface CreateOptions {
   pidsLimit: number;

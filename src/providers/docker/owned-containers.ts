@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { notFound } from '../../errors.js';
 import { isSandboxId } from '../../ids.js';
 import { Labels, isManaged } from '../../labels.js';
-import type { NetworkMode } from '../../config.js';
+import { infoFromLabels } from '../sandbox-labels.js';
 import type { SandboxInfo } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 
@@ -44,45 +44,6 @@ export class OwnedContainers {
   forget(sandboxId: string): void {
     this.verified.delete(sandboxId);
   }
-}
-
-const date = (value: string | undefined, fallback: Date): Date => {
-  const d = value ? new Date(value) : fallback;
-  return Number.isNaN(d.getTime()) ? fallback : d;
-};
-
-function parseMetadata(raw: string | undefined): Record<string, string> {
-  if (!raw) return {};
-  try {
-    const parsed = JSON.parse(raw) as unknown;
-    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
-  } catch {
-    return {};
-  }
-}
-
-/** Sandbox facts from a container's labels and state; `running` comes from the engine. */
-export function infoFromLabels(
-  labels: Record<string, string>,
-  running: boolean,
-  fallbackCreated: Date,
-  startedAt?: string,
-): SandboxInfo {
-  const createdAt = date(labels[Labels.createdAt], fallbackCreated);
-  return {
-    id: labels[Labels.id]!,
-    name: labels[Labels.name] ?? labels[Labels.id]!,
-    template: labels[Labels.template] ?? 'unknown',
-    language: labels[Labels.language] ?? 'bash',
-    state: running ? 'running' : 'stopped',
-    createdAt,
-    expiresAt: date(labels[Labels.expiresAt], createdAt),
-    startedAt: running && startedAt ? date(startedAt, createdAt) : undefined,
-    metadata: parseMetadata(labels[Labels.metadata]),
-    cpus: Number(labels[Labels.cpus] ?? 1),
-    memoryMb: Number(labels[Labels.memoryMb] ?? 512),
-    network: (labels[Labels.network] === 'none' ? 'none' : 'bridge') as NetworkMode,
-  };
 }
 
 export const infoFromInspect = (info: Docker.ContainerInspectInfo): SandboxInfo =>

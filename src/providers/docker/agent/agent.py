@@ -8,6 +8,7 @@ import base64, json, os, selectors, signal, subprocess, sys, threading
 out_lock = threading.Lock()
 runs = {}
 runs_lock = threading.Lock()
+# The same sweep as src/providers/run-ids.ts (KILL_SWEEP).
 KILLER = ('i=0; while [ "$i" -lt 50 ]; do pids=$(grep -lsxzF "SANDBOX_RUN_ID=$1" /proc/[0-9]*/environ 2>/dev/null'
           ' | cut -d/ -f3); [ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done')
 

@@ -1,0 +1,104 @@
+import type { Sandbox, SandboxInfo as E2BSandboxInfo } from 'e2b';
+import { notFound, notRunning } from '../../errors.js';
+import { isSandboxId } from '../../ids.js';
+import { Labels, isManaged } from '../../labels.js';
+import type { SandboxInfo } from '../provider.js';
+import { infoFromLabels } from '../sandbox-labels.js';
+import { connectionOpts, type E2BConnection, type E2BSdk } from './e2b-connection.js';
+import { mapE2BError } from './e2b-errors.js';
+
+/** Sandbox facts from E2B's info, whose metadata carries the same keys as Docker's labels. */
+export const infoFromE2B = (e: Pick<E2BSandboxInfo, 'metadata' | 'state' | 'startedAt'>): SandboxInfo =>
+  infoFromLabels(e.metadata ?? {}, e.state === 'running', e.startedAt, e.startedAt?.toISOString());
+
+/**
+ * Maps our sandbox IDs to E2B's (through the metadata, so that any server finds them) and keeps connected SDK
+ * instances, so a run does not reconnect. Only sandboxes with our metadata are ever resolved.
+ */
+export class E2BHandles {
+  private readonly e2bIds = new Map<string, string>();
+  private readonly connected = new Map<string, Sandbox>();
+  readonly opts: E2BConnection;
+
+  constructor(
+    readonly sdk: E2BSdk,
+    connection: E2BConnection,
+  ) {
+    this.opts = connectionOpts(connection);
+  }
+
+  remember(id: string, sandbox: Sandbox): void {
+    this.e2bIds.set(id, sandbox.sandboxId);
+    this.connected.set(id, sandbox);
+  }
+
+  forget(id: string): void {
+    this.e2bIds.delete(id);
+    this.connected.delete(id);
+  }
+
+  /** E2B's ID for one of our sandboxes (running or paused), or SANDBOX_NOT_FOUND. */
+  async e2bId(id: string): Promise<string> {
+    if (!isSandboxId(id)) throw notFound(id);
+    const known = this.e2bIds.get(id);
+    if (known) return known;
+    try {
+      const page = await this.sdk
+        .list({ ...this.opts, query: { metadata: { [Labels.id]: id }, state: ['running', 'paused'] }, limit: 1 })
+        .nextItems();
+      const found = page.find((s) => isManaged(s.metadata) && s.metadata[Labels.id] === id);
+      if (!found) throw notFound(id);
+      this.e2bIds.set(id, found.sandboxId);
+      return found.sandboxId;
+    } catch (err) {
+      throw mapE2BError(err, id);
+    }
+  }
+
+  async info(id: string): Promise<E2BSandboxInfo> {
+    const e2bId = await this.e2bId(id);
+    try {
+      const info = await this.sdk.getInfo(e2bId, this.opts);
+      if (!isManaged(info.metadata) || info.metadata[Labels.id] !== id) throw notFound(id);
+      return info;
+    } catch (err) {
+      if (err instanceof Error && err.name === 'SandboxNotFoundError') this.forget(id);
+      throw mapE2BError(err, id);
+    }
+  }
+
+  /**
+   * A connected instance for runs and files. A paused sandbox is refused (connecting would resume it: only
+   * sandbox_configure starts a stopped sandbox).
+   */
+  async connect(id: string): Promise<Sandbox> {
+    const known = this.connected.get(id);
+    if (known) return known;
+    const info = await this.info(id);
+    if (info.state !== 'running') throw notRunning(id);
+    return this.resume(id);
+  }
+
+  /** Connects, resuming a paused sandbox. */
+  async resume(id: string): Promise<Sandbox> {
+    const e2bId = await this.e2bId(id);
+    try {
+      const sandbox = await this.sdk.connect(e2bId, this.opts);
+      this.remember(id, sandbox);
+      return sandbox;
+    } catch (err) {
+      throw mapE2BError(err, id);
+    }
+  }
+
+  /** After a call failed on a cached instance: is the sandbox gone, or stopped? */
+  async explain(id: string, err: unknown): Promise<Error> {
+    this.connected.delete(id);
+    try {
+      const info = await this.info(id);
+      return info.state === 'running' ? mapE2BError(err, id) : notRunning(id);
+    } catch (gone) {
+      return gone as Error;
+    }
+  }
+}

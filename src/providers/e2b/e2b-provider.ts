@@ -1,0 +1,183 @@
+import type { Sandbox } from 'e2b';
+import { notFound } from '../../errors.js';
+import { Labels } from '../../labels.js';
+import type { Logger } from '../../logger.js';
+import type {
+  FileOptions,
+  ResourceUsage,
+  RunOutcome,
+  RunSpec,
+  RunUser,
+  SandboxInfo,
+  SandboxProvider,
+  SandboxSpec,
+  WrittenFile,
+} from '../provider.js';
+import { labelsFor } from '../sandbox-labels.js';
+import type { E2BConnection, E2BSdk } from './e2b-connection.js';
+import { mapE2BError } from './e2b-errors.js';
+import { readFile, writeFile } from './e2b-files.js';
+import { E2BHandles, infoFromE2B } from './e2b-handles.js';
+import { runCommand } from './e2b-run.js';
+
+/** Environment every sandbox starts with, as on Docker; the template's variables come on top. */
+const BASE_ENV: Record<string, string> = {
+  PYTHONUNBUFFERED: '1',
+  PIP_BREAK_SYSTEM_PACKAGES: '1',
+  PIP_DISABLE_PIP_VERSION_CHECK: '1',
+  NODE_PATH: '/usr/local/lib/node_modules',
+  npm_config_update_notifier: 'false',
+  DEBIAN_FRONTEND: 'noninteractive',
+};
+
+/** E2B enforces lifetimes itself; at least a second is asked for, as it counts in whole seconds. */
+const remainingMs = (expiresAt: Date): number => Math.max(1000, expiresAt.getTime() - Date.now());
+
+/**
+ * Sandboxes as E2B microVMs through the official SDK. Our metadata marks ours (list and every call see only
+ * those); stop is E2B's pause (files kept) and start resumes through connect.
+ */
+export class E2BProvider implements SandboxProvider {
+  readonly name = 'e2b' as const;
+  private readonly handles: E2BHandles;
+
+  constructor(
+    sdk: E2BSdk,
+    connection: E2BConnection,
+    private readonly log: Logger,
+  ) {
+    this.handles = new E2BHandles(sdk, connection);
+  }
+
+  private get sdk(): E2BSdk {
+    return this.handles.sdk;
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await this.sdk.list({ ...this.handles.opts, limit: 1 }).nextItems();
+    } catch (err) {
+      throw mapE2BError(err);
+    }
+  }
+
+  async create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo> {
+    onProgress?.(`starting an E2B sandbox from template ${spec.e2bTemplate ?? 'base'}`);
+    try {
+      const sandbox = await this.sdk.create(spec.e2bTemplate ?? 'base', {
+        ...this.handles.opts,
+        metadata: labelsFor(spec),
+        envs: { ...BASE_ENV, ...spec.env },
+        timeoutMs: remainingMs(spec.expiresAt),
+        allowInternetAccess: spec.network !== 'none',
+      });
+      this.handles.remember(spec.id, sandbox);
+      this.log.debug({ sandboxId: spec.id, e2bId: sandbox.sandboxId }, 'E2B sandbox started');
+      return { ...spec, state: 'running', startedAt: new Date() };
+    } catch (err) {
+      throw mapE2BError(err);
+    }
+  }
+
+  async get(id: string): Promise<SandboxInfo> {
+    return infoFromE2B(await this.handles.info(id));
+  }
+
+  async list(): Promise<SandboxInfo[]> {
+    try {
+      const paginator = this.sdk.list({
+        ...this.handles.opts,
+        query: { metadata: { [Labels.managed]: 'true' }, state: ['running', 'paused'] },
+        limit: 100,
+      });
+      const all: SandboxInfo[] = [];
+      do {
+        for (const s of await paginator.nextItems()) if (s.metadata?.[Labels.managed] === 'true') all.push(infoFromE2B(s));
+      } while (paginator.hasNext);
+      return all;
+    } catch (err) {
+      throw mapE2BError(err);
+    }
+  }
+
+  async run(id: string, spec: RunSpec): Promise<RunOutcome> {
+    return this.withSandbox(id, (s) => runCommand(s, spec));
+  }
+
+  async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+    return this.withSandbox(id, (s) => writeFile(s, path, data, options));
+  }
+
+  async readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null> {
+    return this.withSandbox(id, (s) => readFile(s, path, options.user));
+  }
+
+  async usage(id: string): Promise<ResourceUsage | null> {
+    const info = await this.handles.info(id);
+    if (info.state !== 'running') return null;
+    try {
+      const metrics = await this.sdk.getMetrics(info.sandboxId, this.handles.opts);
+      const last = metrics.at(-1);
+      return {
+        cpuPercent: last?.cpuUsedPct ?? 0,
+        memoryUsedBytes: last?.memUsed ?? 0,
+        memoryLimitBytes: last?.memTotal ?? info.memoryMB * 1024 * 1024,
+        pids: 0, // E2B does not report processes
+        network: { rxBytes: 0, txBytes: 0 }, // nor network counters
+      };
+    } catch (err) {
+      throw mapE2BError(err, id);
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    const info = await this.handles.info(id);
+    if (info.state !== 'running') await this.handles.resume(id);
+  }
+
+  async setExpiry(id: string, expiresAt: Date): Promise<void> {
+    const info = await this.handles.info(id);
+    if (info.state !== 'running') return; // a paused sandbox has no running timeout; start sets it again
+    try {
+      await this.sdk.setTimeout(info.sandboxId, remainingMs(expiresAt), this.handles.opts);
+    } catch (err) {
+      throw mapE2BError(err, id);
+    }
+  }
+
+  async stop(id: string): Promise<void> {
+    const info = await this.handles.info(id);
+    this.handles.forget(id);
+    if (info.state !== 'running') return;
+    try {
+      await this.sdk.pause(info.sandboxId, this.handles.opts);
+    } catch (err) {
+      throw mapE2BError(err, id);
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    const e2bId = await this.handles.e2bId(id);
+    this.handles.forget(id);
+    let killed: boolean;
+    try {
+      killed = await this.sdk.kill(e2bId, this.handles.opts);
+    } catch (err) {
+      throw mapE2BError(err, id);
+    }
+    if (!killed) throw notFound(id);
+  }
+
+  async close(): Promise<void> {}
+
+  /** Runs against a connected instance; a failure on it is explained (gone? stopped?) before it is reported. */
+  private async withSandbox<T>(id: string, fn: (s: Sandbox) => Promise<T>): Promise<T> {
+    const sandbox = await this.handles.connect(id);
+    try {
+      return await fn(sandbox);
+    } catch (err) {
+      if (err instanceof Error && /SandboxNotFoundError|TimeoutError/.test(err.name)) throw await this.handles.explain(id, err);
+      throw mapE2BError(err, id);
+    }
+  }
+}
