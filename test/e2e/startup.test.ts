@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { assertBuilt, SERVER_ENTRY } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
 
@@ -35,5 +36,26 @@ describe('start-up with a broken setup', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('start-up on E2B', () => {
+  let fake: FakeE2B;
+  beforeAll(async () => {
+    fake = await startFakeE2B();
+  });
+  afterAll(async () => fake?.close());
+
+  it('exits non-zero on a key E2B refuses, naming E2B_API_KEY', async () => {
+    const r = await start({ ...fake.env, E2B_API_KEY: 'e2b_not_the_key' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/E2B refused the API key.*E2B_API_KEY/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits non-zero when E2B cannot be reached', async () => {
+    const r = await start({ E2B_API_KEY: fake.apiKey, E2B_API_URL: 'http://127.0.0.1:9', E2B_SANDBOX_URL: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/E2B cannot be reached/);
   });
 });

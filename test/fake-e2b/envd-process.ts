@@ -14,6 +14,14 @@
  * the group keeps tests from leaking grandchildren). Like envd, a process outlives the stream that started it,
  * honours `Connect-Timeout-Ms` by killing it, sends keepalives every `Keepalive-Ping-Interval` seconds, and
  * reports the end like Go's os.ProcessState: "exit status N", or exit code -1 and "signal: killed".
+ *
+ * With the Docker runtime (see docker.ts) a command is `docker exec`-ed into the sandbox's container as the
+ * requested user, with the sandbox path as cwd and no path translation. The PID reported to the SDK is the
+ * process's PID inside the container (so `commands.kill(pid)` and `/proc/<pid>` agree), and signals are sent
+ * inside the container to that process only, as envd does. Since `docker exec` only reports an exit code, a
+ * 128+N exit reads as "signal: <N>" only when the fake itself sent signal N (SendSignal, a deadline, a pause
+ * or a kill); a command that dies of a signal on its own reads as "exit status 128+N". When a background
+ * grandchild keeps the output open after the command exits, Docker holds the end back for up to ~2 s.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -21,6 +29,7 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as osConstants } from 'node:os';
 import { ConnectRpcError, ServerStream, parseStreamRequest, parseUnaryRequest, readBody, sendUnary } from './connect.js';
+import { WRAPPER_CWD_DENIED, WRAPPER_NO_CWD, type DockerRuntime } from './docker.js';
 import {
   killProcessGroup,
   resolveSandboxPath,
@@ -108,7 +117,192 @@ function attach(proc: FakeProcess, stream: ServerStream, keepaliveSeconds: numbe
   armKeepalive();
 }
 
-export function createProcessService() {
+/** Send a signal the way the runtime can: the local process group, or the process inside the container. */
+async function signalProcess(docker: DockerRuntime | undefined, sandbox: FakeSandbox, proc: FakeProcess, signal: NodeJS.Signals): Promise<void> {
+  if (sandbox.container && docker) {
+    proc.killSignal = signal;
+    await docker.signal(sandbox.container, proc.pid, signal);
+  } else {
+    killProcessGroup(proc, signal);
+  }
+}
+
+interface StartRequest {
+  cmd: string;
+  args: string[];
+  envs: Record<string, string>;
+  cwd?: string;
+  cwdPath: string;
+  tag?: string;
+  wantsStdin: boolean;
+}
+
+export function createProcessService(docker?: DockerRuntime) {
+  /** Local runtime: a detached child process on this machine, in the sandbox directory. */
+  async function spawnLocal(sandbox: FakeSandbox, user: string, r: StartRequest, req: IncomingMessage, stream: ServerStream): Promise<void> {
+    const { cmd, args, envs, cwd, cwdPath } = r;
+    const cwdHost = toHostPath(sandbox, cwdPath);
+    const cwdStat = await stat(cwdHost).catch(() => undefined);
+    if (!cwdStat?.isDirectory()) throw new ConnectRpcError('invalid_argument', `cwd '${cwdPath}' does not exist`);
+
+    // envd's environment: PATH, HOME, USER, LOGNAME, the sandbox env vars, then the request's envs win.
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+      HOME: toHostPath(sandbox, USER_HOMES[user] ?? USER_HOMES.user!),
+      USER: user,
+      LOGNAME: user,
+      TMPDIR: toHostPath(sandbox, '/tmp'),
+      ...sandbox.envVars,
+      ...envs,
+    };
+    const child = spawn(cmd, args, { cwd: cwdHost, env, detached: true, stdio: [r.wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (child.pid === undefined) {
+      const [err] = (await once(child, 'error')) as [Error];
+      throw new ConnectRpcError('invalid_argument', `error starting process '${[cmd, ...args].join(' ')}': ${err.message}`);
+    }
+    child.on('error', () => {}); // e.g. EPIPE on stdin; the exit is reported through 'exit'
+    child.stdin?.on('error', () => {});
+
+    const proc: FakeProcess = {
+      pid: child.pid,
+      tag: r.tag,
+      user,
+      config: { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) },
+      child,
+      listeners: new Set(),
+    };
+    sandbox.processes.set(proc.pid, proc);
+    const broadcast = (event: ProcessEventJson) => {
+      for (const listener of [...proc.listeners]) listener(event);
+    };
+    child.stdout!.on('data', (chunk: Buffer) => broadcast({ data: { stdout: chunk.toString('base64') } }));
+    child.stderr!.on('data', (chunk: Buffer) => broadcast({ data: { stderr: chunk.toString('base64') } }));
+
+    const timeoutMs = Number(req.headers['connect-timeout-ms'] ?? 0);
+    const deadline = timeoutMs > 0 ? setTimeout(() => killProcessGroup(proc, 'SIGKILL'), timeoutMs) : undefined;
+    deadline?.unref();
+
+    let closed = false;
+    child.once('close', () => {
+      closed = true;
+    });
+    child.once('exit', (code, signal) => {
+      if (deadline) clearTimeout(deadline);
+      const finish = () => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        proc.end = endEvent(code, signal);
+        sandbox.processes.delete(proc.pid);
+        broadcast({ end: proc.end });
+      };
+      if (closed) return finish();
+      const grace = setTimeout(finish, DRAIN_GRACE_MS);
+      child.once('close', () => {
+        clearTimeout(grace);
+        finish();
+      });
+    });
+
+    stream.send({ event: { start: { pid: proc.pid } } });
+    attach(proc, stream, Number(req.headers['keepalive-ping-interval'] ?? 0));
+  }
+
+  /**
+   * Docker runtime: `docker exec` through the wrapper, whose first stderr line is the in-container PID (or why
+   * it could not start). Output arriving before that line is held back, so the start event still comes first.
+   */
+  async function spawnInContainer(sandbox: FakeSandbox, user: string, r: StartRequest, req: IncomingMessage, stream: ServerStream): Promise<void> {
+    const requestedAt = Date.now();
+    const container = sandbox.container!;
+    const { cmd, args, envs, cwd, cwdPath } = r;
+    const env: Record<string, string> = {
+      HOME: USER_HOMES[user] ?? USER_HOMES.user!,
+      USER: user,
+      LOGNAME: user,
+      ...sandbox.envVars,
+      ...envs,
+    };
+    const child = docker!.spawnCommand(container, { user, cwd: cwdPath, env, cmd, args, stdin: r.wantsStdin });
+    child.on('error', () => {});
+    child.stdin?.on('error', () => {});
+
+    const held: ProcessEventJson[] = [];
+    let emit = (event: ProcessEventJson): void => {
+      held.push(event);
+    };
+    let head = Buffer.alloc(0);
+    let headerDone = false;
+    let resolveHeader!: (line: string | undefined) => void;
+    const header = new Promise<string | undefined>((resolve) => (resolveHeader = resolve));
+    child.stdout!.on('data', (chunk: Buffer) => emit({ data: { stdout: chunk.toString('base64') } }));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (headerDone) return emit({ data: { stderr: chunk.toString('base64') } });
+      head = Buffer.concat([head, chunk]);
+      const nl = head.indexOf(10);
+      if (nl < 0) return;
+      headerDone = true;
+      const rest = head.subarray(nl + 1);
+      resolveHeader(head.subarray(0, nl).toString('utf8').trim());
+      if (rest.length > 0) emit({ data: { stderr: rest.toString('base64') } });
+    });
+
+    let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    let onExit: (() => void) | undefined;
+    child.once('close', (code, signal) => {
+      exit = { code, signal };
+      if (!headerDone) resolveHeader(undefined);
+      onExit?.();
+    });
+
+    const line = await header;
+    if (line === WRAPPER_NO_CWD) throw new ConnectRpcError('invalid_argument', `cwd '${cwdPath}' does not exist`);
+    if (line === WRAPPER_CWD_DENIED) {
+      throw new ConnectRpcError('invalid_argument', `error starting process '${[cmd, ...args].join(' ')}': chdir ${cwdPath}: permission denied`);
+    }
+    if (line === undefined || !/^\d+$/.test(line)) {
+      const why = head.toString('utf8').trim() || `docker exec exited with ${exit?.code ?? exit?.signal}`;
+      const gone = /No such container|is not running|is paused/i.test(why);
+      throw new ConnectRpcError(gone ? 'unavailable' : 'internal', `error starting process '${[cmd, ...args].join(' ')}': ${why}`);
+    }
+
+    const proc: FakeProcess = {
+      pid: Number(line),
+      tag: r.tag,
+      user,
+      config: { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) },
+      child,
+      listeners: new Set(),
+    };
+    sandbox.processes.set(proc.pid, proc);
+    const broadcast = (event: ProcessEventJson) => {
+      for (const listener of [...proc.listeners]) listener(event);
+    };
+
+    const timeoutMs = Number(req.headers['connect-timeout-ms'] ?? 0);
+    const deadline =
+      timeoutMs > 0
+        ? setTimeout(() => void signalProcess(docker, sandbox, proc, 'SIGKILL').catch(() => undefined), Math.max(0, timeoutMs - (Date.now() - requestedAt)))
+        : undefined;
+    deadline?.unref();
+
+    const finish = () => {
+      if (deadline) clearTimeout(deadline);
+      const { code, signal } = exit!;
+      const sent = proc.killSignal;
+      const bySent = sent !== undefined && (code === null || code === 128 + osConstants.signals[sent]);
+      proc.end = bySent ? endEvent(null, sent) : endEvent(code, signal);
+      if (sandbox.processes.get(proc.pid) === proc) sandbox.processes.delete(proc.pid);
+      broadcast({ end: proc.end });
+    };
+
+    stream.send({ event: { start: { pid: proc.pid } } });
+    attach(proc, stream, Number(req.headers['keepalive-ping-interval'] ?? 0));
+    for (const event of held.splice(0)) broadcast(event);
+    emit = broadcast;
+    if (exit) finish();
+    else onExit = finish;
+  }
+
   async function start(sandbox: FakeSandbox, user: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const msg = parseStreamRequest(await readBody(req));
     const stream = new ServerStream(res);
@@ -117,82 +311,25 @@ export function createProcessService() {
       if (msg.pty) throw new ConnectRpcError('unimplemented', 'PTY processes are not supported by the fake envd');
       const cmd = typeof config.cmd === 'string' ? config.cmd : '';
       if (cmd === '') throw new ConnectRpcError('invalid_argument', 'process.cmd is required');
-      const args = Array.isArray(config.args) ? config.args.map(String) : [];
-      const envs = asStringRecord(config.envs);
       const cwd = typeof config.cwd === 'string' ? config.cwd : undefined;
-
       let cwdPath: string;
       try {
         cwdPath = resolveSandboxPath(cwd, user);
       } catch (err) {
         throw new ConnectRpcError('invalid_argument', (err as Error).message);
       }
-      const cwdHost = toHostPath(sandbox, cwdPath);
-      const cwdStat = await stat(cwdHost).catch(() => undefined);
-      if (!cwdStat?.isDirectory()) throw new ConnectRpcError('invalid_argument', `cwd '${cwdPath}' does not exist`);
-
-      // envd's environment: PATH, HOME, USER, LOGNAME, the sandbox env vars, then the request's envs win.
-      const env: Record<string, string> = {
-        PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-        HOME: toHostPath(sandbox, USER_HOMES[user] ?? USER_HOMES.user!),
-        USER: user,
-        LOGNAME: user,
-        TMPDIR: toHostPath(sandbox, '/tmp'),
-        ...sandbox.envVars,
-        ...envs,
+      const request: StartRequest = {
+        cmd,
+        args: Array.isArray(config.args) ? config.args.map(String) : [],
+        envs: asStringRecord(config.envs),
+        ...(cwd !== undefined ? { cwd } : {}),
+        cwdPath,
+        ...(typeof msg.tag === 'string' ? { tag: msg.tag } : {}),
+        // envd keeps stdin open unless the request says `stdin: false` (the SDK's default).
+        wantsStdin: msg.stdin === undefined || msg.stdin === true,
       };
-      // envd keeps stdin open unless the request says `stdin: false` (the SDK's default).
-      const wantsStdin = msg.stdin === undefined || msg.stdin === true;
-      const child = spawn(cmd, args, { cwd: cwdHost, env, detached: true, stdio: [wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
-      if (child.pid === undefined) {
-        const [err] = (await once(child, 'error')) as [Error];
-        throw new ConnectRpcError('invalid_argument', `error starting process '${[cmd, ...args].join(' ')}': ${err.message}`);
-      }
-      child.on('error', () => {}); // e.g. EPIPE on stdin; the exit is reported through 'exit'
-      child.stdin?.on('error', () => {});
-
-      const proc: FakeProcess = {
-        pid: child.pid,
-        tag: typeof msg.tag === 'string' ? msg.tag : undefined,
-        user,
-        config: { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) },
-        child,
-        listeners: new Set(),
-      };
-      sandbox.processes.set(proc.pid, proc);
-      const broadcast = (event: ProcessEventJson) => {
-        for (const listener of [...proc.listeners]) listener(event);
-      };
-      child.stdout!.on('data', (chunk: Buffer) => broadcast({ data: { stdout: chunk.toString('base64') } }));
-      child.stderr!.on('data', (chunk: Buffer) => broadcast({ data: { stderr: chunk.toString('base64') } }));
-
-      const timeoutMs = Number(req.headers['connect-timeout-ms'] ?? 0);
-      const deadline = timeoutMs > 0 ? setTimeout(() => killProcessGroup(proc, 'SIGKILL'), timeoutMs) : undefined;
-      deadline?.unref();
-
-      let closed = false;
-      child.once('close', () => {
-        closed = true;
-      });
-      child.once('exit', (code, signal) => {
-        if (deadline) clearTimeout(deadline);
-        const finish = () => {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
-          proc.end = endEvent(code, signal);
-          sandbox.processes.delete(proc.pid);
-          broadcast({ end: proc.end });
-        };
-        if (closed) return finish();
-        const grace = setTimeout(finish, DRAIN_GRACE_MS);
-        child.once('close', () => {
-          clearTimeout(grace);
-          finish();
-        });
-      });
-
-      stream.send({ event: { start: { pid: proc.pid } } });
-      attach(proc, stream, Number(req.headers['keepalive-ping-interval'] ?? 0));
+      if (sandbox.container && docker) await spawnInContainer(sandbox, user, request, req, stream);
+      else await spawnLocal(sandbox, user, request, req, stream);
     } catch (err) {
       stream.end(err instanceof ConnectRpcError ? err : new ConnectRpcError('unknown', (err as Error).message));
     }
@@ -220,8 +357,8 @@ export function createProcessService() {
       case 'SendSignal': {
         const proc = selectProcess(sandbox, msg.process);
         const signal = msg.signal;
-        if (signal === 'SIGNAL_SIGKILL' || signal === osConstants.signals.SIGKILL) killProcessGroup(proc, 'SIGKILL');
-        else if (signal === 'SIGNAL_SIGTERM' || signal === osConstants.signals.SIGTERM) killProcessGroup(proc, 'SIGTERM');
+        if (signal === 'SIGNAL_SIGKILL' || signal === osConstants.signals.SIGKILL) await signalProcess(docker, sandbox, proc, 'SIGKILL');
+        else if (signal === 'SIGNAL_SIGTERM' || signal === osConstants.signals.SIGTERM) await signalProcess(docker, sandbox, proc, 'SIGTERM');
         else throw new ConnectRpcError('unimplemented', `invalid signal: ${String(signal)}`);
         return sendUnary(res, {});
       }

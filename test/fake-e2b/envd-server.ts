@@ -49,8 +49,8 @@ function requestUser(req: IncomingMessage): string {
 }
 
 export function createEnvdHandler(state: FakeE2BState) {
-  const processService = createProcessService();
-  const filesystemService = createFilesystemService();
+  const processService = createProcessService(state.docker);
+  const filesystemService = createFilesystemService(state.docker);
 
   function findSandbox(req: IncomingMessage, url: URL): { id: string; sandbox?: FakeSandbox } {
     const header = req.headers['e2b-sandbox-id'];
@@ -91,7 +91,7 @@ export function createEnvdHandler(state: FakeE2BState) {
         return sendJson(res, 401, { code: 401, message });
       }
 
-      if (url.pathname === '/files') return await handleFiles(sandbox, url, req, res);
+      if (url.pathname === '/files') return await handleFiles(sandbox, url, req, res, state.docker);
       if (url.pathname === '/envs' && req.method === 'GET') {
         req.resume();
         return sendJson(res, 200, sandbox.envVars);

@@ -1,7 +1,11 @@
 /**
  * A local fake of E2B's cloud, for tests: E2B's API and sandboxes are not reachable from here, so this fakes
- * them closely enough that the REAL `e2b` SDK (2.51) talks to it over HTTP, unchanged. It is a test double: a
- * "sandbox" is a temporary directory plus local child processes (see state.ts for what that simplifies).
+ * them closely enough that the REAL `e2b` SDK (2.51) talks to it over HTTP, unchanged. It is a test double with
+ * two runtimes:
+ * - `local` (default): a "sandbox" is a temporary directory plus local child processes (see state.ts for what
+ *   that simplifies: commands see host paths, run as the current OS user);
+ * - `docker`: a "sandbox" is a real container of `image` (see docker.ts): real users (`user` must exist in the
+ *   image), absolute paths, permissions, /proc; pause stops the container, kill removes it.
  *
  * Two servers on 127.0.0.1, random ports, mirroring E2B's split:
  * - `apiUrl`: the REST API (rest-api.ts), authenticated with `X-API-KEY`;
@@ -17,6 +21,7 @@
  *   const fake = await startFakeE2B({ pageSize: 2 });
  *   const sbx = await Sandbox.create({ ...fake.connectionOpts, metadata: { suite: 'x' } });
  *   await sbx.commands.run('echo hi');   // runs `/bin/bash -l -c 'echo hi'` locally
+ *   const real = await startFakeE2B({ runtime: 'docker', image: 'sandbox-mcp/debian-base:bookworm' });
  *   fake.failNext(429);                  // the next REST call answers 429 -> RateLimitError
  *   await fake.close();
  */
@@ -26,23 +31,40 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DockerRuntime } from './docker.js';
 import { createEnvdHandler } from './envd-server.js';
 import { createRestHandler } from './rest-api.js';
 import { FakeE2BState, type FakeSandbox } from './state.js';
 
 export type { FakeSandbox, FakeProcess, SandboxState } from './state.js';
+export { FAKE_E2B_LABEL } from './docker.js';
 
-export interface FakeE2BOptions {
+interface CommonOptions {
   /** The only API key the fake accepts (others get 401). Default: a random `e2b_fake_…` key. */
   apiKey?: string;
   /** Largest page `GET /v2/sandboxes` returns, whatever the SDK's `limit` (default 100, E2B's maximum). */
   pageSize?: number;
   /** envd version reported for new sandboxes; it gates SDK features (default '0.5.7': closeStdin, raw uploads). */
   envdVersion?: string;
+  /** Reported by getInfo / metrics only: neither runtime enforces them. */
   cpuCount?: number;
   memoryMB?: number;
   diskSizeMB?: number;
 }
+
+export interface LocalRuntimeOptions extends CommonOptions {
+  runtime?: 'local';
+}
+
+export interface DockerRuntimeOptions extends CommonOptions {
+  runtime: 'docker';
+  /** The image every sandbox runs (whatever template is asked for); needs sh, coreutils, findutils and a `user`. */
+  image: string;
+  /** DOCKER_HOST for the docker CLI; default: the environment's. */
+  dockerHost?: string;
+}
+
+export type FakeE2BOptions = LocalRuntimeOptions | DockerRuntimeOptions;
 
 export interface FakeE2B {
   /** REST API base URL (E2B_API_URL / `apiUrl`). */
@@ -50,6 +72,7 @@ export interface FakeE2B {
   /** envd base URL for every sandbox (E2B_SANDBOX_URL / `sandboxUrl`). */
   sandboxUrl: string;
   apiKey: string;
+  runtime: 'local' | 'docker';
   /** Spread into any SDK call's options: `{ apiUrl, sandboxUrl, apiKey }`. */
   connectionOpts: { apiUrl: string; sandboxUrl: string; apiKey: string };
   /** The same as environment variables, for code that reads them. */
@@ -58,7 +81,7 @@ export interface FakeE2B {
   sandboxes: Map<string, FakeSandbox>;
   /** Answer the next `times` REST requests with `status` and an E2B error body (429 -> RateLimitError, ...). */
   failNext(status: number, times?: number): void;
-  /** Kill every sandbox's processes, delete their directories and stop both servers. */
+  /** Kill every sandbox's processes, delete their directories or containers (every one it made), stop both servers. */
   close(): Promise<void>;
 }
 
@@ -94,9 +117,15 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
   const apiKey = options.apiKey ?? `e2b_fake_${randomBytes(16).toString('hex')}`;
   const pageSize = options.pageSize ?? 100;
   if (!Number.isInteger(pageSize) || pageSize < 1) throw new Error('pageSize must be a positive integer');
+  let docker: DockerRuntime | undefined;
+  if (options.runtime === 'docker') {
+    if (!options.image) throw new Error("startFakeE2B: runtime 'docker' needs an image");
+    docker = new DockerRuntime({ image: options.image, ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}) });
+  }
   const baseDir = await mkdtemp(join(tmpdir(), 'fake-e2b-'));
   const state = new FakeE2BState({
     baseDir,
+    ...(docker ? { docker } : {}),
     envdVersion: options.envdVersion ?? '0.5.7',
     cpuCount: options.cpuCount ?? 2,
     memoryMB: options.memoryMB ?? 512,
@@ -114,6 +143,7 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     apiUrl,
     sandboxUrl,
     apiKey,
+    runtime: docker ? 'docker' : 'local',
     connectionOpts: { apiUrl, sandboxUrl, apiKey },
     env: { E2B_API_URL: apiUrl, E2B_SANDBOX_URL: sandboxUrl, E2B_API_KEY: apiKey },
     sandboxes: state.sandboxes,
@@ -123,7 +153,8 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     async close() {
       if (closed) return;
       closed = true;
-      await state.killAll();
+      await state.killAll().catch(() => undefined);
+      await docker?.removeAll();
       await Promise.all([closeServer(apiServer), closeServer(envdServer)]);
       await rm(baseDir, { recursive: true, force: true });
     },

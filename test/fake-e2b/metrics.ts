@@ -1,6 +1,7 @@
 /**
  * Plausible resource numbers for a fake sandbox. There is no VM to measure, so CPU and memory are derived from
- * the number of running commands; disk use is the real size of the sandbox's directory.
+ * the number of running commands; disk use is the real size of the sandbox's directory (a constant with the
+ * Docker runtime).
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ export async function sampleSandbox(sandbox: FakeSandbox): Promise<SandboxSample
     memTotal,
     memCache: Math.min(memTotal, 24 * MIB),
     // A fresh E2B base image already uses a few hundred MiB; add what the sandbox wrote.
-    diskUsed: 300 * MIB + (await directorySize(sandbox.rootDir)),
+    diskUsed: 300 * MIB + (sandbox.container ? 0 : await directorySize(sandbox.rootDir)),
     diskTotal: sandbox.diskSizeMB * MIB,
   };
 }

@@ -245,7 +245,7 @@ export function createRestHandler(ctx: RestContext) {
       sendJson(res, 200, sandboxBody(s));
       return;
     }
-    state.resume(s, seconds);
+    await state.resume(s, seconds);
     sendJson(res, 201, sandboxBody(s));
   }
 
@@ -253,7 +253,7 @@ export function createRestHandler(ctx: RestContext) {
     const body = await readJson(req);
     const s = requireSandbox(id);
     if (s.state === 'running') throw new HttpError(409, `Sandbox ${id} is already running`);
-    state.resume(s, timeoutSeconds(body.timeout, 15));
+    await state.resume(s, timeoutSeconds(body.timeout, 15));
     sendJson(res, 201, sandboxBody(s));
   }
 
@@ -309,7 +309,7 @@ export function createRestHandler(ctx: RestContext) {
             await readJson(req);
             const s = requireSandbox(id);
             if (s.state === 'paused') throw new HttpError(409, `Sandbox ${id} is already paused`);
-            state.pause(s);
+            await state.pause(s);
             res.writeHead(204).end();
             return;
           }

@@ -8,13 +8,20 @@
  * way, and commands get HOME=<rootDir>/home/user (or <rootDir>/root for `root`) and TMPDIR=<rootDir>/tmp.
  * Commands themselves run on this machine as the current OS user, so paths *inside a command line* are host
  * paths: use relative paths, `~` or `$HOME` in commands. This is a test double, not a security boundary.
+ *
+ * With the Docker runtime (`runtime: 'docker'`, see docker.ts) a sandbox is a real container instead: `rootDir`
+ * is '' and `container` names it, paths need no translation, pause stops the container and resume starts it.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
+import type { DockerRuntime } from './docker.js';
 
-/** The users an E2B template has; the fake runs everything as the current OS user but keeps their homes apart. */
+/**
+ * The users an E2B template has. The local runtime runs everything as the current OS user but keeps their homes
+ * apart; the Docker runtime runs as these users of the image.
+ */
 export const USER_HOMES: Readonly<Record<string, string>> = { user: '/home/user', root: '/root' };
 export const DEFAULT_USER = 'user';
 
@@ -38,7 +45,10 @@ export interface FakeProcess {
   user: string;
   /** The ProcessConfig as requested (cmd/args/envs/cwd), as envd reports it in List. */
   config: { cmd: string; args: string[]; envs: Record<string, string>; cwd?: string };
+  /** The local process, or (Docker runtime) the `docker exec` client. */
   child: ChildProcess;
+  /** Docker runtime: the signal the fake sent into the container, so that a 128+N exit reads as that signal. */
+  killSignal?: NodeJS.Signals;
   /** Streams (Start/Connect calls) receiving this process's events. */
   listeners: Set<(event: ProcessEventJson) => void>;
   end?: EndEventJson;
@@ -67,8 +77,10 @@ export interface FakeSandbox {
   autoPause: boolean;
   autoResume: boolean;
   allowInternetAccess: boolean | null;
-  /** Host directory holding the sandbox's filesystem. */
+  /** Host directory holding the sandbox's filesystem ('' with the Docker runtime). */
   rootDir: string;
+  /** Docker runtime: the container that is this sandbox. */
+  container?: string;
   processes: Map<number, FakeProcess>;
   /** How many times it was resumed (handy in tests). */
   resumeCount: number;
@@ -89,6 +101,8 @@ export interface CreateSandboxInput {
 
 export interface StateOptions {
   baseDir: string;
+  /** Set for the Docker runtime: sandboxes are containers. */
+  docker?: DockerRuntime;
   envdVersion: string;
   cpuCount: number;
   memoryMB: number;
@@ -142,11 +156,23 @@ export class FakeE2BState {
 
   constructor(private readonly options: StateOptions) {}
 
+  /** The Docker runtime, when sandboxes are containers. */
+  get docker(): DockerRuntime | undefined {
+    return this.options.docker;
+  }
+
   async create(input: CreateSandboxInput): Promise<FakeSandbox> {
     let sandboxId = newSandboxId();
     while (this.sandboxes.has(sandboxId)) sandboxId = newSandboxId();
-    const rootDir = join(this.options.baseDir, sandboxId);
-    for (const dir of ['home/user', 'root', 'tmp']) await mkdir(join(rootDir, dir), { recursive: true });
+    const docker = this.options.docker;
+    let rootDir = '';
+    let container: string | undefined;
+    if (docker) {
+      container = await docker.createContainer(sandboxId, { network: input.allowInternetAccess !== false });
+    } else {
+      rootDir = join(this.options.baseDir, sandboxId);
+      for (const dir of ['home/user', 'root', 'tmp']) await mkdir(join(rootDir, dir), { recursive: true });
+    }
     const now = new Date();
     const sandbox: FakeSandbox = {
       sandboxId,
@@ -167,6 +193,7 @@ export class FakeE2BState {
       autoResume: input.autoResume,
       allowInternetAccess: input.allowInternetAccess,
       rootDir,
+      ...(container !== undefined ? { container } : {}),
       processes: new Map(),
       resumeCount: 0,
     };
@@ -187,14 +214,19 @@ export class FakeE2BState {
     if (candidate > sandbox.endAt.getTime()) this.setTimeout(sandbox, seconds);
   }
 
-  /** Pausing keeps the files and drops the memory: running processes are killed. */
-  pause(sandbox: FakeSandbox): void {
+  /**
+   * Pausing keeps the files and drops the memory: running processes are killed. The state flips at once (envd
+   * calls fail from then on); with Docker the promise settles once the container has stopped.
+   */
+  async pause(sandbox: FakeSandbox): Promise<void> {
     sandbox.state = 'paused';
     this.clearExpiry(sandbox);
     this.killProcesses(sandbox);
+    if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.stop(sandbox.container!));
   }
 
-  resume(sandbox: FakeSandbox, timeoutSeconds: number): void {
+  async resume(sandbox: FakeSandbox, timeoutSeconds: number): Promise<void> {
+    if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.start(sandbox.container!));
     sandbox.state = 'running';
     sandbox.startedAt = new Date();
     sandbox.resumeCount += 1;
@@ -205,15 +237,36 @@ export class FakeE2BState {
     this.sandboxes.delete(sandbox.sandboxId);
     this.clearExpiry(sandbox);
     this.killProcesses(sandbox);
-    await rm(sandbox.rootDir, { recursive: true, force: true });
+    if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.remove(sandbox.container!));
+    else await rm(sandbox.rootDir, { recursive: true, force: true });
   }
 
   async killAll(): Promise<void> {
     await Promise.all([...this.sandboxes.values()].map((s) => this.kill(s)));
   }
 
+  /**
+   * Kill every running command. With Docker the processes die with the container (stop or rm) and their
+   * `docker exec` clients then exit; marking them makes that exit read as SIGKILL, as on E2B.
+   */
   killProcesses(sandbox: FakeSandbox): void {
-    for (const proc of sandbox.processes.values()) killProcessGroup(proc, 'SIGKILL');
+    for (const proc of sandbox.processes.values()) {
+      if (sandbox.container) proc.killSignal = 'SIGKILL';
+      else killProcessGroup(proc, 'SIGKILL');
+    }
+  }
+
+  /** Run container lifecycle steps of one sandbox one after the other (a pause racing a resume or a kill). */
+  private readonly lifecycle = new Map<string, Promise<void>>();
+  private serialized(sandbox: FakeSandbox, step: () => Promise<void>): Promise<void> {
+    const previous = this.lifecycle.get(sandbox.sandboxId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(step);
+    const settled = next.catch(() => undefined);
+    this.lifecycle.set(sandbox.sandboxId, settled);
+    void settled.then(() => {
+      if (this.lifecycle.get(sandbox.sandboxId) === settled) this.lifecycle.delete(sandbox.sandboxId);
+    });
+    return next;
   }
 
   private clearExpiry(sandbox: FakeSandbox): void {
@@ -227,8 +280,8 @@ export class FakeE2BState {
     const delay = Math.min(Math.max(0, sandbox.endAt.getTime() - Date.now()), 2 ** 31 - 1);
     const timer = setTimeout(() => {
       if (this.sandboxes.get(sandbox.sandboxId) !== sandbox || sandbox.state !== 'running') return;
-      if (sandbox.autoPause) this.pause(sandbox);
-      else void this.kill(sandbox);
+      if (sandbox.autoPause) void this.pause(sandbox).catch(() => undefined);
+      else void this.kill(sandbox).catch(() => undefined);
     }, delay);
     timer.unref();
     sandbox.expiryTimer = timer;

@@ -96,6 +96,13 @@ export class FakeProvider implements SandboxProvider {
     info.startedAt = new Date();
   }
 
+  readonly expiries = new Map<string, Date>();
+
+  async setExpiry(id: string, expiresAt: Date): Promise<void> {
+    await this.get(id);
+    this.expiries.set(id, expiresAt);
+  }
+
   async stop(id: string): Promise<void> {
     const info = this.sandboxes.get(id);
     if (!info) throw notFound(id);

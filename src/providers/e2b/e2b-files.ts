@@ -1,31 +1,48 @@
-import { FileNotFoundError, type Sandbox } from 'e2b';
+import { randomBytes } from 'node:crypto';
+import { CommandExitError, FileNotFoundError, type Sandbox } from 'e2b';
 import { ErrorCode, SandboxError } from '../../errors.js';
 import type { FileOptions, RunUser, WrittenFile } from '../provider.js';
 import { shellQuote } from '../run-protocol.js';
 import { toArrayBuffer } from './e2b-run.js';
 
-function permissionDenied(err: unknown, path: string): SandboxError | undefined {
-  const message = (err as Error)?.message ?? '';
-  if (!/permission denied|forbidden|not permitted|403/i.test(message)) return undefined;
-  return new SandboxError(
-    ErrorCode.PERMISSION_DENIED,
-    `Cannot write ${path} in the sandbox: permission denied.`,
-    'Code runs as the unprivileged user "user": write under /home/user or /tmp.',
-    { cause: err },
-  );
+/** Moves the staged upload ($1) to its place ($2) as the writing user, sets mode $3, prints the checksum. */
+const PLACE_SCRIPT = 'set -e; mkdir -p -- "$(dirname -- "$2")"; cat -- "$1" > "$2"; rm -f -- "$1"; chmod -- "$3" "$2"; sha256sum -- "$2"';
+
+function placeError(stderr: string, path: string): SandboxError {
+  const detail = stderr.trim().split('\n').pop()?.replace(/^.*?: /, '') ?? 'unknown error';
+  if (/permission denied|read-only file system|operation not permitted/i.test(stderr)) {
+    return new SandboxError(
+      ErrorCode.PERMISSION_DENIED,
+      `Cannot write ${path} in the sandbox: ${detail}`,
+      'Code runs as the unprivileged user "user": write under /home/user or /tmp.',
+    );
+  }
+  if (/no space left/i.test(stderr)) {
+    return new SandboxError(ErrorCode.INSUFFICIENT_RESOURCES, `No space left in the sandbox for ${path}.`, 'Delete files in the sandbox or create a new one.');
+  }
+  return new SandboxError(ErrorCode.INVALID_ARGUMENT, `Cannot write ${path} in the sandbox: ${detail}`, 'Check that the path names a file, not a directory.');
 }
 
-/** Writes through envd's file API, then sets the mode and checksums what landed, inside the sandbox. */
+/**
+ * envd writes files as root (it only hands them to the user afterwards), so the bytes are staged in /tmp through
+ * its file API and put in place by a command running as the user: the sandbox's own permissions decide, as on
+ * Docker. The checksum is computed inside the sandbox over what landed.
+ */
 export async function writeFile(sandbox: Sandbox, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+  const staged = `/tmp/.sandbox-upload-${randomBytes(8).toString('hex')}`;
+  await sandbox.files.write(staged, toArrayBuffer(data), { user: options.user });
+  let stdout: string;
   try {
-    await sandbox.files.write(path, toArrayBuffer(data), { user: options.user });
+    const words = ['sh', '-c', PLACE_SCRIPT, 'sandbox-place', staged, path, options.mode].map(shellQuote).join(' ');
+    stdout = (await sandbox.commands.run(words, { user: options.user })).stdout;
   } catch (err) {
-    throw permissionDenied(err, path) ?? err;
+    if (err instanceof CommandExitError) {
+      await sandbox.commands.run(`rm -f -- ${shellQuote(staged)}`, { user: options.user }).catch(() => undefined);
+      throw placeError(err.stderr, path);
+    }
+    throw err;
   }
-  const result = await sandbox.commands.run(`chmod -- ${shellQuote(options.mode)} ${shellQuote(path)} && sha256sum -- ${shellQuote(path)}`, {
-    user: options.user,
-  });
-  const hex = /^([0-9a-f]{64})\s/.exec(result.stdout)?.[1];
+  const hex = /^([0-9a-f]{64})\s/.exec(stdout)?.[1];
   if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
   return { path, sizeBytes: data.length, checksum: `sha256:${hex}` };
 }

@@ -30,6 +30,23 @@ const BASE_ENV: Record<string, string> = {
   DEBIAN_FRONTEND: 'noninteractive',
 };
 
+/** Process count, then /proc/net/dev. */
+const PROC_COUNTERS = 'ls -d /proc/[0-9]* | wc -l; cat /proc/net/dev';
+
+function parseProcCounters(text: string): { pids: number; network: { rxBytes: number; txBytes: number } } {
+  const [first = '0', ...rest] = text.trim().split('\n');
+  let rxBytes = 0;
+  let txBytes = 0;
+  for (const line of rest) {
+    const m = /^\s*([^:\s]+):\s*(\d+)(?:\s+\d+){7}\s+(\d+)/.exec(line);
+    if (m && m[1] !== 'lo') {
+      rxBytes += Number(m[2]);
+      txBytes += Number(m[3]);
+    }
+  }
+  return { pids: Number.parseInt(first, 10) || 0, network: { rxBytes, txBytes } };
+}
+
 /** E2B enforces lifetimes itself; at least a second is asked for, as it counts in whole seconds. */
 const remainingMs = (expiresAt: Date): number => Math.max(1000, expiresAt.getTime() - Date.now());
 
@@ -116,14 +133,17 @@ export class E2BProvider implements SandboxProvider {
     const info = await this.handles.info(id);
     if (info.state !== 'running') return null;
     try {
-      const metrics = await this.sdk.getMetrics(info.sandboxId, this.handles.opts);
+      // CPU and memory from E2B's metrics; processes and network counters, which it does not report, from /proc.
+      const [metrics, counters] = await Promise.all([
+        this.sdk.getMetrics(info.sandboxId, this.handles.opts),
+        this.withSandbox(id, (s) => s.commands.run(PROC_COUNTERS, { user: 'root' })),
+      ]);
       const last = metrics.at(-1);
       return {
         cpuPercent: last?.cpuUsedPct ?? 0,
         memoryUsedBytes: last?.memUsed ?? 0,
         memoryLimitBytes: last?.memTotal ?? info.memoryMB * 1024 * 1024,
-        pids: 0, // E2B does not report processes
-        network: { rxBytes: 0, txBytes: 0 }, // nor network counters
+        ...parseProcCounters(counters.stdout),
       };
     } catch (err) {
       throw mapE2BError(err, id);

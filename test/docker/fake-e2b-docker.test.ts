@@ -1,0 +1,236 @@
+/**
+ * Proves the fake E2B's Docker runtime (test/fake-e2b/docker.ts) against the REAL `e2b` SDK: every sandbox is a
+ * real container of TEST_IMAGE, so users, absolute paths, permissions and /proc are the container's.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { CommandExitError, FileNotFoundError, InvalidArgumentError, Sandbox, SandboxError, SandboxNotFoundError, TimeoutError } from 'e2b';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { FAKE_E2B_LABEL, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
+import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
+
+const run = promisify(execFile);
+
+/** IDs of the containers (any state) with the fake's label, optionally only this one. */
+async function fakeContainers(id?: string): Promise<string[]> {
+  const { stdout } = await run('docker', ['ps', '-a', '-q', '--no-trunc', '--filter', `label=${FAKE_E2B_LABEL}=true`, ...(id ? ['--filter', `id=${id}`] : [])]);
+  return stdout.split('\n').filter((l) => l !== '');
+}
+
+async function containerState(id: string): Promise<string> {
+  const { stdout } = await run('docker', ['inspect', '-f', '{{.State.Status}}', id]);
+  return stdout.trim();
+}
+
+describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
+  let fake: FakeE2B;
+  let sbx: Sandbox;
+  const made: string[] = [];
+
+  beforeAll(async () => {
+    delete process.env.E2B_DEBUG; // in debug mode the SDK never calls the API
+    fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE });
+    sbx = await Sandbox.create({ ...fake.connectionOpts, envs: { SANDBOX_WIDE: 'from-create' } });
+    made.push(fake.sandboxes.get(sbx.sandboxId)!.container!);
+  });
+
+  afterAll(async () => {
+    await fake?.close();
+    // Nothing this suite made is left (other suites may use the label at the same time: look at ours only).
+    for (const id of made) expect(await fakeContainers(id)).toEqual([]);
+  });
+
+  it('backs each sandbox with a labelled running container of the image', async () => {
+    expect(fake.runtime).toBe('docker');
+    const state = fake.sandboxes.get(sbx.sandboxId)!;
+    expect(state.container).toMatch(/^[0-9a-f]{64}$/);
+    expect(state.rootDir).toBe('');
+    expect(await fakeContainers(state.container)).toEqual([state.container]);
+    expect(await containerState(state.container!)).toBe('running');
+    const { stdout } = await run('docker', ['inspect', '-f', '{{.Config.Image}} {{.HostConfig.Init}}', state.container!]);
+    expect(stdout.trim()).toBe(`${TEST_IMAGE} true`);
+  });
+
+  it('runs user code as uid 1000 in /home/user, and as root when asked', async () => {
+    expect((await sbx.commands.run('id -u && pwd', { cwd: '/home/user' })).stdout.trim()).toBe('1000\n/home/user');
+    expect((await sbx.commands.run('id -un; pwd; echo "$HOME $USER"')).stdout).toBe('user\n/home/user\n/home/user user\n');
+    expect((await sbx.commands.run('id -u', { user: 'root' })).stdout.trim()).toBe('0');
+    expect((await sbx.commands.run('pwd; echo "$HOME $USER"', { user: 'root' })).stdout).toBe('/root\n/root root\n');
+  });
+
+  it('uses absolute sandbox paths as they are, and real /proc', async () => {
+    expect((await sbx.commands.run('echo hi > /tmp/x && cat /tmp/x')).stdout).toBe('hi\n');
+    expect((await sbx.commands.run('ls /proc | grep -c "^[0-9]"')).stdout.trim()).toMatch(/^\d+$/);
+    expect((await sbx.commands.run('tr "\\0" " " < /proc/1/cmdline')).stdout).toContain('sleep infinity');
+    expect((await sbx.commands.run('pwd', { cwd: '/tmp' })).stdout).toBe('/tmp\n');
+  });
+
+  it('refuses writes the user may not make, in commands too', async () => {
+    const error = await sbx.commands.run('echo x >> /etc/passwd').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandExitError);
+    expect((error as CommandExitError).stderr).toMatch(/Permission denied/);
+  });
+
+  it('streams stdout and stderr, reports the exit code, honours envs and a missing cwd', async () => {
+    const out: string[] = [];
+    const result = await sbx.commands.run('for i in 1 2 3; do echo line$i; sleep 0.2; done; echo oops >&2', { onStdout: (d) => void out.push(d) });
+    expect(result).toMatchObject({ exitCode: 0, stdout: 'line1\nline2\nline3\n', stderr: 'oops\n' });
+    expect(out.length).toBeGreaterThanOrEqual(2); // chunks as they come, not one blob at the end
+
+    const exit = await sbx.commands.run('echo partial; echo bad >&2; exit 3').catch((e: unknown) => e);
+    expect(exit).toBeInstanceOf(CommandExitError);
+    expect(exit).toMatchObject({ exitCode: 3, stdout: 'partial\n', stderr: 'bad\n', error: 'exit status 3' });
+
+    const env = await sbx.commands.run('echo "$SANDBOX_WIDE $PER_CMD"', { envs: { PER_CMD: 'yes it is' } });
+    expect(env.stdout).toBe('from-create yes it is\n');
+
+    const missing = await sbx.commands.run('true', { cwd: '/home/user/nope' }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(InvalidArgumentError);
+    expect((missing as Error).message).toContain("cwd '/home/user/nope' does not exist");
+  });
+
+  it('feeds stdin with sendStdin / closeStdin, and gives an empty stdin otherwise', async () => {
+    const handle = await sbx.commands.run('cat; echo "<eof>"', { background: true, stdin: true });
+    await handle.sendStdin('hello ');
+    await sbx.commands.sendStdin(handle.pid, new TextEncoder().encode('world'));
+    await handle.closeStdin();
+    expect((await handle.wait()).stdout).toBe('hello world<eof>\n');
+    expect((await sbx.commands.run('cat; echo end')).stdout).toBe('end\n');
+  });
+
+  it('kills a background command inside the container with commands.kill (its pid is the in-container pid)', async () => {
+    const handle = await sbx.commands.run('sleep 600', { background: true });
+    const cmdline = await sbx.commands.run(`tr "\\0" " " < /proc/${handle.pid}/cmdline`);
+    expect(cmdline.stdout).toBe('sleep 600 ');
+    expect((await sbx.commands.list()).map((p) => p.pid)).toContain(handle.pid);
+
+    expect(await sbx.commands.kill(handle.pid)).toBe(true);
+    const error = await handle.wait().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandExitError);
+    expect(error).toMatchObject({ exitCode: -1, error: 'signal: killed' });
+
+    // Really gone inside the container, not just its `docker exec` client.
+    const after = await sbx.commands.run(`test -e /proc/${handle.pid} && echo alive || echo gone; ps -eo args | grep -c "^sleep 600" || true`);
+    expect(after.stdout).toBe('gone\n0\n');
+    expect(await sbx.commands.kill(handle.pid)).toBe(false);
+    expect(await sbx.commands.list()).toEqual([]);
+  });
+
+  it('kills the command inside the container when its timeoutMs passes', async () => {
+    const error = await sbx.commands.run('echo started; sleep 300', { timeoutMs: 1500 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    const left = await sbx.commands.run('ps -eo args | grep -c "^sleep 300" || true');
+    expect(left.stdout.trim()).toBe('0');
+  });
+
+  it('moves files both ways between files.* and commands', async () => {
+    const info = await sbx.files.write('/home/user/a/b.txt', 'written by files.write\n');
+    expect(info).toMatchObject({ name: 'b.txt', type: 'file', path: '/home/user/a/b.txt' });
+    expect((await sbx.commands.run('cat /home/user/a/b.txt; stat -c "%U %a" /home/user/a /home/user/a/b.txt')).stdout).toBe(
+      'written by files.write\nuser 755\nuser 644\n',
+    );
+    await sbx.commands.run('mkdir -p /tmp/go && echo "from a command" > /tmp/go/c.txt');
+    expect(await sbx.files.read('/tmp/go/c.txt')).toBe('from a command\n');
+    expect(await sbx.files.read('a/b.txt')).toBe('written by files.write\n'); // relative to /home/user
+
+    const bytes = new Uint8Array(1024).map((_, i) => i % 256);
+    await sbx.files.write('/home/user/bin/all.bytes', bytes.buffer);
+    expect(Buffer.from(await sbx.files.read('/home/user/bin/all.bytes', { format: 'bytes' })).equals(Buffer.from(bytes))).toBe(true);
+    expect((await sbx.commands.run('sha256sum < /home/user/bin/all.bytes | cut -c1-16')).stdout.trim()).toMatch(/^[0-9a-f]{16}$/);
+    await sbx.commands.run("printf '\\x00\\xff\\x80' > /home/user/made.bin");
+    expect([...(await sbx.files.read('/home/user/made.bin', { format: 'bytes' }))]).toEqual([0, 255, 128]);
+
+    await expect(sbx.files.read('/home/user/missing.txt')).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+
+  it('raises the SDK error for a write the user may not make (envd: 500, "permission denied")', async () => {
+    const error = await sbx.files.write('/etc/passwd', 'root::0:0::/root:/bin/bash\n').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SandboxError);
+    expect((error as Error).constructor).toBe(SandboxError); // no subclass maps a 500
+    expect((error as Error).message).toBe('500: error opening file: open /etc/passwd: permission denied');
+    const dirError = await sbx.files.write('/etc/new-dir/x.txt', 'x').catch((e: unknown) => e);
+    expect((dirError as Error).message).toBe('500: error ensuring directories: failed to create directory: mkdir /etc/new-dir: permission denied');
+    expect((await sbx.commands.run('head -1 /etc/passwd')).stdout).toMatch(/^root:x:0:0:/);
+
+    // root may write there; the file is then root's.
+    await sbx.files.write('/etc/fake-e2b-root.txt', 'by root', { user: 'root' });
+    expect((await sbx.commands.run('stat -c %U /etc/fake-e2b-root.txt; cat /etc/fake-e2b-root.txt')).stdout).toBe('root\nby root');
+  });
+
+  it('supports exists / list / makeDir / rename / remove / getInfo inside the container', async () => {
+    expect(await sbx.files.exists('/etc/hostname')).toBe(true);
+    expect(await sbx.files.exists('/home/user/nothing-here')).toBe(false);
+    expect(await sbx.files.makeDir('/home/user/made/deep')).toBe(true);
+    expect(await sbx.files.makeDir('/home/user/made/deep')).toBe(false);
+    await sbx.files.write('/home/user/made/x.txt', 'x');
+    const entries = await sbx.files.list('/home/user/made');
+    expect(entries.map((e) => [e.name, e.type, e.path, e.owner])).toEqual([
+      ['deep', 'dir', '/home/user/made/deep', 'user'],
+      ['x.txt', 'file', '/home/user/made/x.txt', 'user'],
+    ]);
+    expect(entries[1]!.size).toBe(1);
+    const top = (await sbx.files.list('/')).map((e) => e.path);
+    expect(top).toEqual(expect.arrayContaining(['/etc', '/home', '/tmp', '/proc']));
+    await expect(sbx.files.list('/root')).rejects.toThrow(/permission denied/); // as user; root may
+    expect((await sbx.files.list('/root', { user: 'root' })).map((e) => e.name)).toContain('.bashrc');
+    const deep = await sbx.files.list('/home/user/made', { depth: 2 });
+    expect(deep.map((e) => e.path)).toEqual(['/home/user/made/deep', '/home/user/made/x.txt']);
+    const info = await sbx.files.getInfo('/etc/passwd');
+    expect(info).toMatchObject({ name: 'passwd', type: 'file', owner: 'root', group: 'root', mode: 0o644, permissions: '-rw-r--r--' });
+    const moved = await sbx.files.rename('/home/user/made/x.txt', '/home/user/made/y.txt');
+    expect(moved.path).toBe('/home/user/made/y.txt');
+    expect((await sbx.commands.run('ls /home/user/made')).stdout).toBe('deep\ny.txt\n');
+    await sbx.files.remove('/home/user/made');
+    expect(await sbx.files.exists('/home/user/made')).toBe(false);
+    await expect(sbx.files.list('/home/user/made')).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+
+  it('pauses (container stopped, processes gone) and Sandbox.connect resumes it with its files', async () => {
+    const paused = await Sandbox.create(fake.connectionOpts);
+    const container = fake.sandboxes.get(paused.sandboxId)!.container!;
+    made.push(container);
+    try {
+      await paused.files.write('/home/user/keep.txt', 'still here');
+      await paused.commands.run('echo also > /tmp/kept.txt');
+      const bg = await paused.commands.run('sleep 600', { background: true });
+
+      expect(await paused.pause()).toBe(true);
+      expect(await containerState(container)).toBe('exited');
+      expect((await paused.getInfo()).state).toBe('paused');
+      const ended = await bg.wait().catch((e: unknown) => e);
+      expect(ended).toMatchObject({ exitCode: -1, error: 'signal: killed' });
+      await expect(paused.commands.run('true')).rejects.toBeInstanceOf(SandboxNotFoundError);
+
+      const resumed = await Sandbox.connect(paused.sandboxId, fake.connectionOpts);
+      expect(await containerState(container)).toBe('running');
+      expect(await resumed.files.read('/home/user/keep.txt')).toBe('still here');
+      expect((await resumed.commands.run('cat /tmp/kept.txt; ps -eo args | grep -c "^sleep 600" || true')).stdout).toBe('also\n0\n');
+      expect(await resumed.commands.list()).toEqual([]);
+    } finally {
+      await paused.kill();
+    }
+  });
+
+  it('kill removes the container', async () => {
+    const doomed = await Sandbox.create(fake.connectionOpts);
+    const container = fake.sandboxes.get(doomed.sandboxId)!.container!;
+    made.push(container);
+    await doomed.commands.run('sleep 600', { background: true });
+    expect(await fakeContainers(container)).toEqual([container]);
+    expect(await doomed.kill()).toBe(true);
+    expect(await fakeContainers(container)).toEqual([]);
+    await expect(doomed.getInfo()).rejects.toBeInstanceOf(SandboxNotFoundError);
+    await expect(doomed.commands.run('true')).rejects.toBeInstanceOf(SandboxNotFoundError);
+  });
+
+  it('close() removes every container it made, paused ones included', async () => {
+    const other = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE });
+    const a = await Sandbox.create(other.connectionOpts);
+    const b = await Sandbox.create(other.connectionOpts);
+    const ids = [a, b].map((s) => other.sandboxes.get(s.sandboxId)!.container!);
+    made.push(...ids);
+    await b.pause();
+    await other.close();
+    for (const id of ids) expect(await fakeContainers(id)).toEqual([]);
+  });
+});

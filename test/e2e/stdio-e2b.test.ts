@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
+import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
+import { spawnServer } from '../helpers/stdio-server.js';
+import { tempStateDir } from '../helpers/test-config.js';
+
+// The built server with SANDBOX_PROVIDER=e2b, its real SDK pointed at the fake E2B (Docker-backed sandboxes).
+describeDocker('the built server over stdio, on E2B', () => {
+  let fake: FakeE2B;
+  let server: Awaited<ReturnType<typeof spawnServer>>;
+  const ok = async (name: string, args: Record<string, unknown>) => {
+    const r = await server.call(name, args);
+    expect(r.isError, `${name} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
+    return r.structuredContent;
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE });
+    server = await spawnServer({ SANDBOX_PROVIDER: 'e2b', ...fake.env, SANDBOX_STATE_DIR: tempStateDir() });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await fake?.close();
+  });
+
+  it('serves the nine tools with the same results as on Docker', async () => {
+    const created = await ok('sandbox_create', { template: 'python', name: 'on-e2b', env_vars: { TOKEN: 'e2b-secret-value' }, metadata: { k: 'v' } });
+    const id = created.sandbox_id as string;
+    expect(created).toMatchObject({ provider: 'e2b', status: 'running', name: 'on-e2b', env_vars_configured: ['TOKEN'] });
+    expect(fake.sandboxes.size).toBe(1);
+
+    const run = await ok('sandbox_execute', { sandbox_id: id, code: 'import os, sys\nprint(os.getuid(), len(os.environ["TOKEN"]), sys.stdin.read())', stdin: 'in' });
+    expect(run).toMatchObject({ status: 'completed', exit_code: 0, output: '1000 16 in\n' });
+    expect((await ok('sandbox_execute', { sandbox_id: id, code: 'raise SystemExit(5)' })).exit_code).toBe(5);
+    const slow = await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo begun; sleep 60', timeout: 2 });
+    expect(slow).toMatchObject({ status: 'timeout', exit_code: 124, output: 'begun\n' });
+
+    const content = 'a,b\n1,2\n';
+    const up = await ok('sandbox_upload', { sandbox_id: id, file_path: 'data/x.csv', content });
+    expect(up.checksum).toBe(`sha256:${createHash('sha256').update(content).digest('hex')}`);
+    const denied = await server.call('sandbox_upload', { sandbox_id: id, file_path: '/etc/passwd', content: 'x' });
+    expect(denied.structuredContent.error.code).toBe('PERMISSION_DENIED');
+
+    const configured = await ok('sandbox_configure', { sandbox_id: id, run_commands: ['wc -l < data/x.csv'], timeout: 900 });
+    expect(configured.steps[0].output_tail).toBe('2\n');
+    expect((await ok('sandbox_list', {})).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toEqual([id]);
+    const status = await ok('sandbox_status', { sandbox_id: id });
+    expect(status.sandbox).toMatchObject({ provider: 'e2b', status: 'running', executions: { total: 3, failed: 2 } });
+    expect(status.sandbox.resource_usage.pids).toBeGreaterThan(0);
+    const logs = await ok('sandbox_logs', { sandbox_id: id, log_level: 'info' });
+    expect(logs.logs.some((l: { message: string }) => l.message === '1000 16 in')).toBe(true);
+
+    expect(await ok('sandbox_stop', { sandbox_id: id })).toMatchObject({ previous_status: 'running', data_preserved: true });
+    expect((await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).structuredContent.error.code).toBe('SANDBOX_NOT_RUNNING');
+    expect(await ok('sandbox_configure', { sandbox_id: id })).toMatchObject({ started: true, status: 'running' });
+    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat data/x.csv' })).output).toBe(content);
+
+    await ok('sandbox_delete', { sandbox_id: id });
+    expect(fake.sandboxes.size).toBe(0);
+    expect((await server.call('sandbox_status', { sandbox_id: id })).structuredContent.error.code).toBe('SANDBOX_NOT_FOUND');
+    expect(server.stderr()).not.toContain('e2b-secret-value');
+  });
+});
