@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   SANDBOX_DEFAULT_CPUS: num(1, 0.1, 256),
   SANDBOX_MAX_CPUS: num(4, 0.1, 256),
   SANDBOX_PIDS_LIMIT: int(512, 16, 1_000_000),
+  SANDBOX_DISK_LIMIT_MB: int(2048, 0, 16 * 1024 * 1024),
+  SANDBOX_DISK_CHECK_INTERVAL: int(2, 1, 3600),
   SANDBOX_MAX_SANDBOXES: int(20, 1, 10_000),
   SANDBOX_RATE_LIMIT: int(300, 1, 1_000_000),
   SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),
@@ -69,6 +71,9 @@ export interface Config {
     maxSandboxes: number;
     callsPerMinute: number;
     pids: number;
+    /** Disk quota per sandbox in MB (Docker: writable layer, by watchdog); 0: none. */
+    diskMb: number;
+    diskCheckIntervalSeconds: number;
   };
   resources: { defaultMemoryMb: number; maxMemoryMb: number; defaultCpus: number; maxCpus: number };
   network: NetworkMode;
@@ -151,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSandboxes: e.SANDBOX_MAX_SANDBOXES,
       callsPerMinute: e.SANDBOX_RATE_LIMIT,
       pids: e.SANDBOX_PIDS_LIMIT,
+      diskMb: e.SANDBOX_DISK_LIMIT_MB,
+      diskCheckIntervalSeconds: e.SANDBOX_DISK_CHECK_INTERVAL,
     },
     resources: {
       defaultMemoryMb: e.SANDBOX_DEFAULT_MEMORY_MB,

@@ -26,5 +26,6 @@ export class DeferredProvider implements SandboxProvider {
   setExpiry: SandboxProvider['setExpiry'] = async (id, expiresAt) => (await this.ready).setExpiry(id, expiresAt);
   stop: SandboxProvider['stop'] = async (id) => (await this.ready).stop(id);
   remove: SandboxProvider['remove'] = async (id) => (await this.ready).remove(id);
+  watch: NonNullable<SandboxProvider['watch']> = (listener) => void this.ready.then((p) => p.watch?.(listener), () => undefined);
   close = async () => (await this.ready.catch(() => undefined))?.close();
 }

@@ -15,7 +15,12 @@ export async function createProvider(config: Config, log: Logger): Promise<Sandb
       ]);
       return new DockerProvider(
         connectDocker(config.docker.host),
-        { pidsLimit: config.limits.pids, runtime: config.docker.runtime },
+        {
+          pidsLimit: config.limits.pids,
+          runtime: config.docker.runtime,
+          diskLimitMb: config.limits.diskMb,
+          diskCheckIntervalSeconds: config.limits.diskCheckIntervalSeconds,
+        },
         log.child({ provider: 'docker' }),
       );
     }

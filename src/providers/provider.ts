@@ -21,7 +21,16 @@ export interface SandboxProvider {
   /** Stops the sandbox and keeps its files; stopping a stopped sandbox does nothing. */
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Starts the backend's own background work (Docker's disk watchdog), reporting what it did to `listener`. */
+  watch?(listener: (event: ProviderEvent) => void): void;
   close(): Promise<void>;
+}
+
+/** Something the backend did on its own to a sandbox, for its history. */
+export interface ProviderEvent {
+  sandboxId: string;
+  kind: 'disk_quota';
+  message: string;
 }
 
 export type SandboxState = 'running' | 'stopped';

@@ -56,6 +56,12 @@ export class SandboxService {
     if (!this.stopReaper) {
       this.stopReaper = startReaper(this.ctx, this.ctx.config.reapIntervalSeconds);
       this.ctx.pool?.start();
+      this.ctx.provider.watch?.((event) => {
+        this.ctx.log.warn({ sandboxId: event.sandboxId, kind: event.kind }, event.message);
+        void this.ctx.history
+          .append(event.sandboxId, [{ ts: new Date().toISOString(), level: 'error', source: 'system', message: event.message }])
+          .catch(() => undefined);
+      });
     }
   }
 

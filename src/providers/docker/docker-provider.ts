@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import type {
   FileOptions,
+  ProviderEvent,
   ResourceUsage,
   RunOutcome,
   RunSpec,
@@ -12,6 +13,7 @@ import type {
   WrittenFile,
 } from '../provider.js';
 import { AgentSession, AgentUnavailable } from './agent/agent-session.js';
+import { DiskWatchdog } from './disk-watchdog.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
 import { readFile, writeFile } from './files.js';
@@ -26,6 +28,10 @@ export interface DockerProviderOptions {
   agent?: boolean;
   /** OCI runtime for sandboxes, such as `runsc` (gVisor). */
   runtime?: string;
+  /** Disk quota per sandbox's writable layer, enforced by the watchdog; 0 or unset: none. */
+  diskLimitMb?: number;
+  /** Seconds between disk checks (default 2). */
+  diskCheckIntervalSeconds?: number;
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
@@ -33,6 +39,7 @@ export class DockerProvider implements SandboxProvider {
   readonly name = 'docker' as const;
   private readonly owned: OwnedContainers;
   private readonly images: ImageCache;
+  private watchdog?: DiskWatchdog;
   /** Agent sessions by sandbox: null where the image cannot run one. */
   private readonly agents = new Map<string, Promise<AgentSession | null>>();
 
@@ -131,7 +138,23 @@ export class DockerProvider implements SandboxProvider {
     this.owned.forget(id);
   }
 
+  watch(listener: (event: ProviderEvent) => void): void {
+    const limit = this.options.diskLimitMb ?? 0;
+    if (limit <= 0 || this.watchdog) return;
+    this.watchdog = new DiskWatchdog(this.docker, limit * 1024 * 1024, (this.options.diskCheckIntervalSeconds ?? 2) * 1000, this.log, (event) => {
+      this.dropAgent(event.sandboxId);
+      listener(event);
+    });
+    this.watchdog.start();
+  }
+
+  /** One disk check now (tests use it instead of waiting for the interval). */
+  async checkDisks(): Promise<string[]> {
+    return (await this.watchdog?.check()) ?? [];
+  }
+
   async close(): Promise<void> {
+    this.watchdog?.stop();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
     agent?.destroy?.();

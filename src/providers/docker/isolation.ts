@@ -15,6 +15,8 @@ export interface IsolationOptions {
   network: NetworkMode;
   /** Another OCI runtime, such as gVisor's `runsc`. */
   runtime?: string;
+  /** Largest file any process may write (RLIMIT_FSIZE), the disk quota; 0 for none. */
+  maxFileBytes: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export function hostConfig(options: IsolationOptions): Docker.HostConfig {
     Binds: [],
     Mounts: [],
     RestartPolicy: { Name: 'no' },
+    ...(options.maxFileBytes > 0 ? { Ulimits: [{ Name: 'fsize', Soft: options.maxFileBytes, Hard: options.maxFileBytes }] } : {}),
     LogConfig: { Type: 'none', Config: {} },
     ...(options.runtime ? { Runtime: options.runtime } : {}),
   };

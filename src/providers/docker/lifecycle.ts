@@ -35,6 +35,7 @@ export const PREPARE_SCRIPT = [
 export interface CreateOptions {
   pidsLimit: number;
   runtime?: string;
+  diskLimitMb?: number;
 }
 
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
@@ -62,6 +63,7 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
         pidsLimit: options.pidsLimit,
         network: spec.network,
         runtime: options.runtime,
+        maxFileBytes: (options.diskLimitMb ?? 0) * 1024 * 1024,
       }),
     });
     await container.start();
