@@ -12,6 +12,8 @@ export default defineConfig({
   plugins: [pythonAsText],
   test: {
     include: ['test/**/*.test.ts'],
+    // Stops the Docker engine: run alone by vitest.engine-restart.config.ts (npm test does, after this).
+    exclude: ['test/engine-restart/**', 'node_modules/**'],
     // Docker-backed suites create real containers: generous limits, and at most two files at once on 2 cores.
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -1,6 +1,15 @@
 import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { DockerProviderOptions } from './docker/docker-provider.js';
 import type { SandboxProvider } from './provider.js';
+
+/** The Docker provider's settings from the configuration. */
+export const dockerOptions = (config: Config): DockerProviderOptions => ({
+  pidsLimit: config.limits.pids,
+  runtime: config.docker.runtime,
+  diskLimitMb: config.limits.diskMb,
+  diskCheckIntervalSeconds: config.limits.diskCheckIntervalSeconds,
+});
 
 /**
  * The backend chosen by the configuration (SANDBOX_PROVIDER, else e2b when E2B_API_KEY is set, else docker).
@@ -13,16 +22,7 @@ export async function createProvider(config: Config, log: Logger): Promise<Sandb
         import('./docker/connect.js'),
         import('./docker/docker-provider.js'),
       ]);
-      return new DockerProvider(
-        connectDocker(config.docker.host),
-        {
-          pidsLimit: config.limits.pids,
-          runtime: config.docker.runtime,
-          diskLimitMb: config.limits.diskMb,
-          diskCheckIntervalSeconds: config.limits.diskCheckIntervalSeconds,
-        },
-        log.child({ provider: 'docker' }),
-      );
+      return new DockerProvider(connectDocker(config.docker.host), dockerOptions(config), log.child({ provider: 'docker' }));
     }
     case 'e2b': {
       if (!config.e2b.apiKey) throw new ConfigError('SANDBOX_PROVIDER=e2b needs E2B_API_KEY.');

@@ -1,3 +1,4 @@
+import { ErrorCode, SandboxError } from '../errors.js';
 import type { ResourceUsage, SandboxInfo, SandboxState } from '../providers/provider.js';
 import type { HistoryEntry, LogLevel } from '../store/history-store.js';
 import { HOME_DIR, type SandboxContext } from './context.js';
@@ -115,14 +116,21 @@ async function languageVersions(ctx: SandboxContext, id: string, state: SandboxS
   return versions;
 }
 
+/** A sandbox that stops while it is being looked at (the disk watchdog, another server) has no live figures. */
+const unlessStopped = <T>(promise: Promise<T>, fallback: T): Promise<T> =>
+  promise.catch((err: unknown) => {
+    if (err instanceof SandboxError && err.code === ErrorCode.SANDBOX_NOT_RUNNING) return fallback;
+    throw err;
+  });
+
 export async function sandboxStatus(ctx: SandboxContext, id: string): Promise<StatusResult> {
   const info = await ctx.provider.get(id);
   const [summary, usage, history, record, versions] = await Promise.all([
     summarize(ctx, info),
-    info.state === 'running' ? ctx.provider.usage(id) : Promise.resolve(null),
+    info.state === 'running' ? unlessStopped(ctx.provider.usage(id), null) : Promise.resolve(null),
     ctx.history.read(id),
     ctx.records.get(id),
-    languageVersions(ctx, id, info.state),
+    unlessStopped(languageVersions(ctx, id, info.state), {}),
   ]);
   return {
     sandbox: summary,

@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.js';
+import { dockerOptions } from '../../src/providers/index.js';
 import { createServer } from '../../src/server.js';
 
 export type ToolCall = CallToolResult & { structuredContent: Record<string, any> };
@@ -29,7 +30,7 @@ export class LogCapture extends Writable {
  */
 export async function dockerSession(config: Config, logs = new LogCapture(), created = new Set<string>()) {
   const log = pino({ level: 'debug' }, logs);
-  const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: config.limits.pids }, log);
+  const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), dockerOptions(config), log);
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
   const client = new Client({ name: 'docker-test', version: '1.0.0' });
   const [a, b] = InMemoryTransport.createLinkedPair();
