@@ -3,7 +3,7 @@
 # Protocol: one JSON object per line. In (stdin): {"op":"run","id","argv","env","cwd","uid","gid","stdin"(b64)?}
 # and {"op":"kill","id"}. Out (stdout): {"id","ev":"started"}, {"id","ev":"out","s":1|2,"d":b64},
 # {"id","ev":"exit","code"}, and {"id","ev":"killed"} once a kill has swept every process. End of stdin (the server went away) kills every run it started.
-import base64, json, os, selectors, signal, subprocess, sys, threading
+import base64, json, os, selectors, signal, subprocess, sys, threading, time
 
 out_lock = threading.Lock()
 runs = {}
@@ -37,27 +37,48 @@ def as_user(uid, gid):
     return {"preexec_fn": demote(uid, gid)}
 
 
-def kill_run(run_id, notify=True):
+def kill_group(run_id):
+    """Kills the run's process group at once: a plain system call, which works even when a fork bomb has taken
+    every pid (then no thread or process could be started to do it)."""
     with runs_lock:
         run = runs.get(run_id)
-    if run is None:
-        if notify:
-            emit({"id": run_id, "ev": "killed"})
-        return
-    proc, uid, gid = run
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
+    if run is not None:
+        try:
+            os.killpg(run[0].pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return run
+
+
+def sweep(run_id, run, notify=True):
     # Processes that left the run's session still carry its id in their environment; reading another user's
-    # environ needs CAP_SYS_PTRACE, so the sweep runs as the run's own user.
-    try:
-        subprocess.run(["sh", "-c", KILLER, "sandbox-kill", run_id], **as_user(uid, gid),
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20)
-    except Exception:
-        pass
+    # environ needs CAP_SYS_PTRACE, so the sweep runs as the run's own user. It forks, so it may have to wait for
+    # the group kill to free pids.
+    if run is not None:
+        _, uid, gid = run
+        for attempt in range(20):
+            try:
+                subprocess.run(["sh", "-c", KILLER, "sandbox-kill", run_id], **as_user(uid, gid),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20)
+                break
+            except Exception:
+                time.sleep(0.1)
+                kill_group(run_id)
     if notify:
         emit({"id": run_id, "ev": "killed"})
+
+
+def kill_run(run_id, notify=True):
+    sweep(run_id, kill_group(run_id), notify)
+
+
+def start_thread(target, *args):
+    """A thread, or False when the sandbox has no pid left for one."""
+    try:
+        threading.Thread(target=target, args=args, daemon=True).start()
+        return True
+    except RuntimeError:
+        return False
 
 
 def feed_stdin(proc, data):
@@ -143,9 +164,14 @@ def main():
         except ValueError:
             continue
         if req.get("op") == "run":
-            threading.Thread(target=supervise, args=(req,), daemon=True).start()
+            if not start_thread(supervise, req):
+                emit({"id": req["id"], "ev": "out", "s": 2, "d": base64.b64encode(
+                    b"the sandbox has no process left to start this run (pids limit reached)\n").decode()})
+                emit({"id": req["id"], "ev": "exit", "code": 126})
         elif req.get("op") == "kill":
-            threading.Thread(target=kill_run, args=(req["id"],), daemon=True).start()
+            run = kill_group(req["id"])
+            if not start_thread(sweep, req["id"], run):
+                sweep(req["id"], run)
     # The server is gone: nothing may outlive it.
     with runs_lock:
         ids = list(runs)
