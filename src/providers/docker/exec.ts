@@ -4,6 +4,7 @@ import type Docker from 'dockerode';
 import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
 import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../exit-marker.js';
+import { armRunLimits } from '../run-limits.js';
 import { KILL_SWEEP, RUN_ID_VAR, RUN_WRAPPER } from '../run-protocol.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
@@ -39,8 +40,6 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
 
   return new Promise<RunOutcome>((resolve) => {
     let finished = false;
-    let timedOut = false;
-    let cancelled = false;
     let drainTimer: NodeJS.Timeout | undefined;
 
     const emit = (stream: OutputStream) => (chunk: Buffer) => spec.onOutput?.(stream, chunk);
@@ -51,40 +50,29 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
     const finish = async () => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
+      limits.disarm();
       clearTimeout(drainTimer);
-      spec.signal?.removeEventListener('abort', onAbort);
       stdout.flush();
       stderr.flush();
       socket.destroy();
       let exitCode: number | null = stdout.done && stderr.done ? stdout.exitCode : null;
-      if (exitCode === null && !timedOut && !cancelled) {
+      if (exitCode === null && !limits.timedOut && !limits.cancelled) {
         // No marker: the wrapper itself was killed (out of memory, the in-sandbox backstop). Ask the engine.
         exitCode = await exec
           .inspect()
           .then((info) => (info.Running ? null : info.ExitCode ?? null))
           .catch(() => null);
       }
-      resolve({ exitCode, timedOut, cancelled, durationMs: performance.now() - started });
+      resolve({ exitCode, timedOut: limits.timedOut, cancelled: limits.cancelled, durationMs: performance.now() - started });
     };
 
     // After a kill, the run ends once the sweep is done and the stream is over, so that nothing of it is left.
     let killing: Promise<void> | undefined;
-    const kill = () => {
+    const limits = armRunLimits(spec, () => {
       killing = killRun(container, runId, spec.user).catch(() => undefined);
       drainTimer = setTimeout(() => void finish(), DRAIN_AFTER_KILL_MS);
-    };
+    });
     const streamEnded = () => void (killing ? killing.then(finish) : finish());
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, spec.timeoutMs);
-    const onAbort = () => {
-      cancelled = true;
-      kill();
-    };
-    if (spec.signal?.aborted) onAbort();
-    else spec.signal?.addEventListener('abort', onAbort, { once: true });
 
     socket.on('data', (chunk: Buffer) => {
       demux.push(chunk);

@@ -1,4 +1,5 @@
 import { ErrorCode, SandboxError } from '../../errors.js';
+import { fileWriteError } from '../file-errors.js';
 import type { FileOptions, RunOutcome, RunSpec, RunUser, WrittenFile } from '../provider.js';
 
 /** Runs a command in the sandbox: the agent or an exec, whichever the provider has. */
@@ -49,24 +50,9 @@ async function collect(
   return { exitCode: outcome.exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim() };
 }
 
-function fileError(stderr: string, path: string): SandboxError {
-  const detail = stderr.split('\n').pop()?.replace(/^[^:]+: /, '') ?? 'unknown error';
-  if (/permission denied|read-only file system|operation not permitted/i.test(stderr)) {
-    return new SandboxError(
-      ErrorCode.PERMISSION_DENIED,
-      `Cannot write ${path} in the sandbox: ${detail}`,
-      'Code runs as the unprivileged user "user": write under /home/user or /tmp.',
-    );
-  }
-  if (/no space left/i.test(stderr)) {
-    return new SandboxError(ErrorCode.INSUFFICIENT_RESOURCES, `No space left in the sandbox for ${path}.`, 'Delete files in the sandbox or create a new one.');
-  }
-  return new SandboxError(ErrorCode.INVALID_ARGUMENT, `Cannot write ${path} in the sandbox: ${detail}`, 'Check that the path names a file, not a directory.');
-}
-
 export async function writeFile(runner: Runner, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
   const result = await collect(runner, ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode], options.user, data, 4096);
-  if (result.exitCode !== 0) throw fileError(result.stderr, path);
+  if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
   const hex = /^([0-9a-f]{64})\s/.exec(result.stdout.toString('utf8'))?.[1];
   if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
   return { path, sizeBytes: data.length, checksum: `sha256:${hex}` };
@@ -75,6 +61,6 @@ export async function writeFile(runner: Runner, path: string, data: Buffer, opti
 export async function readFile(runner: Runner, path: string, user: RunUser, maxBytes = 4 * 1024 * 1024): Promise<Buffer | null> {
   const result = await collect(runner, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes);
   if (result.exitCode === 3) return null;
-  if (result.exitCode !== 0) throw fileError(result.stderr, path);
+  if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
   return result.stdout;
 }

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { MANAGED_FILTER, isManaged } from '../../labels.js';
+import { BASE_ENV } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
@@ -8,19 +9,8 @@ import { containerName, infoFromInspect } from './owned-containers.js';
 
 export const HOME = '/home/user';
 
-/** Environment every sandbox starts with; the template's variables come on top. */
-const BASE_ENV: Record<string, string> = {
-  HOME,
-  USER: 'user',
-  LANG: 'C.UTF-8',
-  PYTHONUNBUFFERED: '1',
-  // Debian's pip refuses system installs without this (PEP 668); installs run as root on purpose.
-  PIP_BREAK_SYSTEM_PACKAGES: '1',
-  PIP_DISABLE_PIP_VERSION_CHECK: '1',
-  NODE_PATH: '/usr/local/lib/node_modules',
-  npm_config_update_notifier: 'false',
-  DEBIAN_FRONTEND: 'noninteractive',
-};
+/** Docker images know nothing of the sandbox user: its home and name come with the common environment. */
+const DOCKER_ENV: Record<string, string> = { ...BASE_ENV, HOME, USER: 'user', LANG: 'C.UTF-8' };
 
 /**
  * Gives uid 1000 a home and an account in images that lack them (official python and debian images), so user
@@ -40,7 +30,7 @@ export interface CreateOptions {
 
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
 export async function createContainer(docker: Docker, spec: SandboxSpec, options: CreateOptions): Promise<Docker.Container> {
-  const env = { ...BASE_ENV, ...spec.env };
+  const env = { ...DOCKER_ENV, ...spec.env };
   let container: Docker.Container | undefined;
   try {
     container = await docker.createContainer({

@@ -2,26 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { CommandExitError, FileNotFoundError, type Sandbox } from 'e2b';
 import { ErrorCode, SandboxError } from '../../errors.js';
 import type { FileOptions, RunUser, WrittenFile } from '../provider.js';
+import { fileWriteError } from '../file-errors.js';
 import { shellQuote } from '../run-protocol.js';
 import { toArrayBuffer } from './e2b-run.js';
 
 /** Moves the staged upload ($1) to its place ($2) as the writing user, sets mode $3, prints the checksum. */
 const PLACE_SCRIPT = 'set -e; mkdir -p -- "$(dirname -- "$2")"; cat -- "$1" > "$2"; rm -f -- "$1"; chmod -- "$3" "$2"; sha256sum -- "$2"';
-
-function placeError(stderr: string, path: string): SandboxError {
-  const detail = stderr.trim().split('\n').pop()?.replace(/^.*?: /, '') ?? 'unknown error';
-  if (/permission denied|read-only file system|operation not permitted/i.test(stderr)) {
-    return new SandboxError(
-      ErrorCode.PERMISSION_DENIED,
-      `Cannot write ${path} in the sandbox: ${detail}`,
-      'Code runs as the unprivileged user "user": write under /home/user or /tmp.',
-    );
-  }
-  if (/no space left/i.test(stderr)) {
-    return new SandboxError(ErrorCode.INSUFFICIENT_RESOURCES, `No space left in the sandbox for ${path}.`, 'Delete files in the sandbox or create a new one.');
-  }
-  return new SandboxError(ErrorCode.INVALID_ARGUMENT, `Cannot write ${path} in the sandbox: ${detail}`, 'Check that the path names a file, not a directory.');
-}
 
 /**
  * envd writes files as root (it only hands them to the user afterwards), so the bytes are staged in /tmp through
@@ -38,7 +24,7 @@ export async function writeFile(sandbox: Sandbox, path: string, data: Buffer, op
   } catch (err) {
     if (err instanceof CommandExitError) {
       await sandbox.commands.run(`rm -f -- ${shellQuote(staged)}`, { user: options.user }).catch(() => undefined);
-      throw placeError(err.stderr, path);
+      throw fileWriteError(err.stderr, path);
     }
     throw err;
   }

@@ -13,22 +13,13 @@ import type {
   SandboxSpec,
   WrittenFile,
 } from '../provider.js';
+import { BASE_ENV } from '../base-env.js';
 import { labelsFor } from '../sandbox-labels.js';
 import type { E2BConnection, E2BSdk } from './e2b-connection.js';
 import { mapE2BError } from './e2b-errors.js';
 import { readFile, writeFile } from './e2b-files.js';
 import { E2BHandles, infoFromE2B } from './e2b-handles.js';
 import { runCommand } from './e2b-run.js';
-
-/** Environment every sandbox starts with, as on Docker; the template's variables come on top. */
-const BASE_ENV: Record<string, string> = {
-  PYTHONUNBUFFERED: '1',
-  PIP_BREAK_SYSTEM_PACKAGES: '1',
-  PIP_DISABLE_PIP_VERSION_CHECK: '1',
-  NODE_PATH: '/usr/local/lib/node_modules',
-  npm_config_update_notifier: 'false',
-  DEBIAN_FRONTEND: 'noninteractive',
-};
 
 /** Process count, then /proc/net/dev. */
 const PROC_COUNTERS = 'ls -d /proc/[0-9]* | wc -l; cat /proc/net/dev';

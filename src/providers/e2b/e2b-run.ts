@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
 import { ExitMarkerScanner } from '../exit-marker.js';
 import type { RunOutcome, RunSpec } from '../provider.js';
+import { armRunLimits } from '../run-limits.js';
 import { KILL_SWEEP, RUN_ID_VAR, RUN_WRAPPER, shellQuote } from '../run-protocol.js';
 
 /** envd's own limit on a command, beyond ours: it only matters when this server died mid-run. */
@@ -29,8 +30,6 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
   const stdout = new ExitMarkerScanner(runId, (c) => spec.onOutput?.('stdout', c));
   const stderr = new ExitMarkerScanner(runId, (c) => spec.onOutput?.('stderr', c));
   let handle: CommandHandle | undefined;
-  let timedOut = false;
-  let cancelled = false;
   let killing: Promise<void> | undefined;
   let markersSeen: () => void = () => undefined;
   const bothMarkers = new Promise<void>((resolve) => (markersSeen = resolve));
@@ -48,22 +47,12 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
     onStderr: onChunk(stderr),
   });
 
-  const kill = () => {
+  const limits = armRunLimits(spec, () => {
     killing ??= (async () => {
       await handle?.kill().catch(() => false);
       await sandbox.commands.run(`sh -c ${shellQuote(KILL_SWEEP)} sandbox-kill ${runId}`, { user: spec.user }).catch(() => undefined);
     })();
-  };
-  const timer = setTimeout(() => {
-    timedOut = true;
-    kill();
-  }, spec.timeoutMs);
-  const onAbort = () => {
-    cancelled = true;
-    kill();
-  };
-  if (spec.signal?.aborted) onAbort();
-  else spec.signal?.addEventListener('abort', onAbort, { once: true });
+  });
 
   let exitCode: number | null = null;
   try {
@@ -85,12 +74,11 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
       exitCode = stdout.done && stderr.done ? stdout.exitCode : first;
     }
   } finally {
-    clearTimeout(timer);
-    spec.signal?.removeEventListener('abort', onAbort);
+    limits.disarm();
   }
   if (killing) {
     await killing;
     exitCode = null;
   }
-  return { exitCode, timedOut, cancelled, durationMs: performance.now() - started };
+  return { exitCode, timedOut: limits.timedOut, cancelled: limits.cancelled, durationMs: performance.now() - started };
 }

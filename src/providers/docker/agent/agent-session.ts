@@ -5,6 +5,7 @@ import type { Logger } from '../../../logger.js';
 import type { OutputStream, RunOutcome, RunSpec } from '../../provider.js';
 import { StreamDemuxer } from '../demux.js';
 import { EXEC_USERS } from '../exec.js';
+import { armRunLimits } from '../../run-limits.js';
 import AGENT_SOURCE from './agent.py';
 
 /** Agent lines longer than this are not ours (or are garbage): they are dropped, bounding memory. */
@@ -17,8 +18,6 @@ const NO_PYTHON = 127;
 interface PendingRun {
   spec: RunSpec;
   started: number;
-  timedOut: boolean;
-  cancelled: boolean;
   /** The program's exit, once reported. */
   exit?: number;
   /** Set when a kill was asked for: the run ends only when the agent says every process is gone. */
@@ -91,34 +90,16 @@ export class AgentSession {
       const run: PendingRun = {
         spec,
         started: performance.now(),
-        timedOut: false,
-        cancelled: false,
         killing: false,
         killed: false,
         finish: (exitCode) => {
-          clearTimeout(timer);
+          limits.disarm();
           clearTimeout(drainTimer);
-          spec.signal?.removeEventListener('abort', onAbort);
           this.runs.delete(id);
-          resolve({ exitCode, timedOut: run.timedOut, cancelled: run.cancelled, durationMs: performance.now() - run.started });
+          resolve({ exitCode, timedOut: limits.timedOut, cancelled: limits.cancelled, durationMs: performance.now() - run.started });
         },
       };
-      const kill = () => {
-        run.killing = true;
-        this.send({ op: 'kill', id });
-        drainTimer = setTimeout(() => run.finish(null), DRAIN_AFTER_KILL_MS);
-      };
-      const timer = setTimeout(() => {
-        run.timedOut = true;
-        kill();
-      }, spec.timeoutMs);
-      const onAbort = () => {
-        run.cancelled = true;
-        kill();
-      };
       this.runs.set(id, run);
-      if (spec.signal?.aborted) onAbort();
-      else spec.signal?.addEventListener('abort', onAbort, { once: true });
       this.send({
         op: 'run',
         id,
@@ -128,6 +109,12 @@ export class AgentSession {
         uid,
         gid,
         ...(spec.stdin !== undefined ? { stdin: spec.stdin.toString('base64') } : {}),
+      });
+      // Armed after the run is sent, so that a kill always follows its run on the agent's stdin.
+      const limits = armRunLimits(spec, () => {
+        run.killing = true;
+        this.send({ op: 'kill', id });
+        drainTimer = setTimeout(() => run.finish(null), DRAIN_AFTER_KILL_MS);
       });
     });
   }

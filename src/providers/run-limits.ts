@@ -1,0 +1,37 @@
+import type { RunSpec } from './provider.js';
+
+/** The run's time limit and its caller's cancellation, both ending in `kill`. */
+export interface RunLimits {
+  readonly timedOut: boolean;
+  readonly cancelled: boolean;
+  /** The run ended: no kill any more. */
+  disarm(): void;
+}
+
+/** Arms the timer and the abort listener of a run; each backend supplies its own kill. */
+export function armRunLimits(spec: Pick<RunSpec, 'timeoutMs' | 'signal'>, kill: () => void): RunLimits {
+  let timedOut = false;
+  let cancelled = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill();
+  }, spec.timeoutMs);
+  const onAbort = () => {
+    cancelled = true;
+    kill();
+  };
+  if (spec.signal?.aborted) onAbort();
+  else spec.signal?.addEventListener('abort', onAbort, { once: true });
+  return {
+    get timedOut() {
+      return timedOut;
+    },
+    get cancelled() {
+      return cancelled;
+    },
+    disarm() {
+      clearTimeout(timer);
+      spec.signal?.removeEventListener('abort', onAbort);
+    },
+  };
+}
