@@ -25,10 +25,27 @@ describeDocker('the built server over stdio, on E2B', () => {
   });
 
   it('serves the nine tools with the same results as on Docker', async () => {
-    const created = await ok('sandbox_create', { template: 'python', name: 'on-e2b', env_vars: { TOKEN: 'e2b-secret-value' }, metadata: { k: 'v' } });
+    const created = await ok('sandbox_create', {
+      template: 'python',
+      name: 'on-e2b',
+      env_vars: { TOKEN: 'e2b-secret-value' },
+      metadata: { k: 'v' },
+      install_packages: ['apt:jq'],
+      startup_script: 'mkdir -p work && jq -n \'"ready"\' > work/state.json',
+    });
     const id = created.sandbox_id as string;
-    expect(created).toMatchObject({ provider: 'e2b', status: 'running', name: 'on-e2b', env_vars_configured: ['TOKEN'] });
+    expect(created).toMatchObject({ provider: 'e2b', status: 'running', name: 'on-e2b', env_vars_configured: ['TOKEN'], packages_installed: ['jq'], startup_script_configured: true });
     expect(fake.sandboxes.size).toBe(1);
+    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat work/state.json; stat -c %U work' })).output).toBe('"ready"\nuser\n');
+
+    const progress: string[] = [];
+    const streamed = await server.call(
+      'sandbox_execute',
+      { sandbox_id: id, code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(0.2)' },
+      { onprogress: (p) => progress.push(p.message ?? '') },
+    );
+    expect(streamed.structuredContent.output).toBe('tick 0\ntick 1\ntick 2\n');
+    expect(progress.join('')).toMatch(/stdout: tick 0[\s\S]*tick 2/);
 
     const run = await ok('sandbox_execute', { sandbox_id: id, code: 'import os, sys\nprint(os.getuid(), len(os.environ["TOKEN"]), sys.stdin.read())', stdin: 'in' });
     expect(run).toMatchObject({ status: 'completed', exit_code: 0, output: '1000 16 in\n' });
@@ -46,7 +63,7 @@ describeDocker('the built server over stdio, on E2B', () => {
     expect(configured.steps[0].output_tail).toBe('2\n');
     expect((await ok('sandbox_list', {})).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toEqual([id]);
     const status = await ok('sandbox_status', { sandbox_id: id });
-    expect(status.sandbox).toMatchObject({ provider: 'e2b', status: 'running', executions: { total: 3, failed: 2 } });
+    expect(status.sandbox).toMatchObject({ provider: 'e2b', status: 'running', executions: { total: 5, failed: 2 } });
     expect(status.sandbox.resource_usage.pids).toBeGreaterThan(0);
     const logs = await ok('sandbox_logs', { sandbox_id: id, log_level: 'info' });
     expect(logs.logs.some((l: { message: string }) => l.message === '1000 16 in')).toBe(true);
