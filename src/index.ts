@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ reason }, 'shutting down');
     await cleanup().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
+    log.flush();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));

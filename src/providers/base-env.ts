@@ -1,3 +1,6 @@
+/** Where user code lives and runs by default, on every backend. */
+export const SANDBOX_HOME = '/home/user';
+
 /** Environment every sandbox starts with, on every backend; the template's variables come on top. */
 export const BASE_ENV: Record<string, string> = {
   PYTHONUNBUFFERED: '1',

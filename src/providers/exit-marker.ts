@@ -1,7 +1,9 @@
 /**
- * The run wrapper prints `\n<nonce>:<exit code>\n` on stdout and on stderr once the program exits. Seeing it on
+ * The run wrapper prints `\n<run id>:<exit code>\n` on stdout and on stderr once the program exits. Seeing it on
  * both streams means all of the program's output has arrived, even while daemons it started keep the pipes open,
- * and it carries the exit code without another round trip to the engine.
+ * and it carries the exit code without another round trip to the engine. The program can read its run id, so it
+ * can imitate the marker: that only ends its own run early, as daemonising itself would (the agent path does not
+ * use markers).
  *
  * The scanner holds back a stream's last bytes only while they could be the start of a marker split across chunks,
  * so ordinary output streams on without delay.

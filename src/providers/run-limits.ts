@@ -1,5 +1,8 @@
 import type { RunSpec } from './provider.js';
 
+/** After a kill, how long to wait for the run's output to close before giving up on it. */
+export const DRAIN_AFTER_KILL_MS = 2000;
+
 /** The run's time limit and its caller's cancellation, both ending in `kill`. */
 export interface RunLimits {
   readonly timedOut: boolean;

@@ -57,6 +57,20 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
   for (const step of installs) await setup.install(step);
   for (const command of req.runCommands ?? []) await setup.script('command', command);
 
+  if (!(await ctx.records.get(id))) {
+    // Made by a server that kept no record (or it was lost): start one from what the backend knows.
+    await ctx.records.put({
+      id,
+      provider: ctx.provider.name,
+      name: info.name,
+      metadata: info.metadata,
+      createdAt: info.createdAt.toISOString(),
+      expiresAt: info.expiresAt.toISOString(),
+      envNames: [],
+      packages: [],
+      startupScript: false,
+    });
+  }
   const record = await ctx.records.update(id, (r) => ({
     ...r,
     envNames: [...new Set([...r.envNames, ...envVarNames])],

@@ -27,7 +27,7 @@ export interface SandboxContext {
   pool?: WarmPool;
 }
 
-export const HOME_DIR = '/home/user';
+export { SANDBOX_HOME as HOME_DIR } from '../providers/base-env.js';
 
 /** Seconds, rounded to milliseconds. */
 export const seconds = (ms: number): number => Math.round(ms) / 1000;

@@ -26,8 +26,6 @@ export interface CreateResult {
   packagesInstalled: string[];
   startupScriptConfigured: boolean;
   timeoutSeconds: number;
-  /** True when a warm sandbox from the pool was handed out. */
-  fromPool: boolean;
 }
 
 /** The resources a sandbox gets: the request's, else the template's, else the server's defaults. */
@@ -71,7 +69,7 @@ export function reserveQuota(ctx: SandboxContext): Promise<void> {
     if (existing + ctx.creating.count >= max) {
       throw new SandboxError(
         ErrorCode.QUOTA_EXCEEDED,
-        `This server already has ${existing + ctx.creating.count} sandboxes, its limit (SANDBOX_MAX_SANDBOXES=${max}).`,
+        `There are already ${existing + ctx.creating.count} sandboxes on this backend (warm-pool ones included), the limit (SANDBOX_MAX_SANDBOXES=${max}).`,
         'Delete sandboxes you no longer need (sandbox_list, then sandbox_delete), or raise SANDBOX_MAX_SANDBOXES.',
       );
     }
@@ -133,6 +131,8 @@ export async function createSandbox(
       packages: packagesInstalled,
       startupScript: Boolean(req.startupScript),
     });
+    // A warm sandbox was made with the pool's lease; backends that enforce lifetimes learn the real one.
+    if (warm) await ctx.provider.setExpiry(id, expiresAt);
     await ctx.history.append(id, [
       {
         ts: createdAt.toISOString(),
@@ -160,7 +160,7 @@ export async function createSandbox(
       await setup.script('startup_script', req.startupScript);
     }
     ctx.log.info({ sandboxId: id, template: template.name, fromPool: Boolean(warm) }, 'sandbox created');
-    return { sandbox, envVarNames, packagesInstalled, startupScriptConfigured: Boolean(req.startupScript), timeoutSeconds: timeout, fromPool: Boolean(warm) };
+    return { sandbox, envVarNames, packagesInstalled, startupScriptConfigured: Boolean(req.startupScript), timeoutSeconds: timeout };
   } catch (err) {
     if (madeId) {
       // A sandbox whose setup failed is not left behind.
@@ -168,6 +168,7 @@ export async function createSandbox(
       await ctx.provider.remove(failed).catch((e) => ctx.log.warn({ sandboxId: failed, err: e }, 'could not remove a sandbox whose setup failed'));
       await ctx.records.remove(failed).catch(() => undefined);
       ctx.env.forget(failed);
+      ctx.facts.delete(failed);
     }
     throw err;
   } finally {

@@ -24,6 +24,9 @@ export async function reapExpired(ctx: SandboxContext, now = new Date()): Promis
     }
   }
   const live = new Set(sandboxes.map((s) => s.id));
+  // Sandboxes removed behind this server's back: drop what it remembered of them.
+  for (const id of ctx.facts.keys()) if (!live.has(id)) ctx.facts.delete(id);
+  ctx.env.retain(live);
   for (const id of await ctx.records.ids()) {
     if (live.has(id)) continue;
     const record = await ctx.records.get(id);

@@ -37,4 +37,9 @@ export class SandboxEnv {
   forget(sandboxId: string): void {
     this.cache.delete(sandboxId);
   }
+
+  /** Keeps only the sandboxes that still exist. */
+  retain(live: Set<string>): void {
+    for (const id of this.cache.keys()) if (!live.has(id)) this.cache.delete(id);
+  }
 }

@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ConfigError } from '../config.js';
 import { ErrorCode, SandboxError, truncateForMessage } from '../errors.js';
 import { packageRoot } from '../package-root.js';
 
@@ -75,7 +76,9 @@ export class TemplateCatalog {
   constructor(sources: TemplateSources = {}, builtinDir = path.join(packageRoot(), 'templates')) {
     for (const dir of [builtinDir, sources.extraDir]) {
       if (!dir) continue;
-      if (!existsSync(dir)) throw new Error(`SANDBOX_TEMPLATES_DIR (got "${dir}"): no such directory`);
+      if (!existsSync(dir)) {
+        throw new ConfigError(dir === sources.extraDir ? `SANDBOX_TEMPLATES_DIR (got "${dir}"): no such directory` : `the built-in templates folder ${dir} is missing: reinstall the package`);
+      }
       for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
         const template = loadTemplateFile(path.join(dir, file));
         this.byName.set(template.name, template);
@@ -135,11 +138,11 @@ function loadTemplateFile(file: string): Template {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`template ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`template ${file}: ${(err as Error).message}`);
   }
   const parsed = TemplateFile.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(`template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   const t = parsed.data;
   return {

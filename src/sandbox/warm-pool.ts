@@ -52,17 +52,13 @@ export class WarmPool {
           this.refill();
           return info;
         }
+        await deleteSandbox(this.ctx, member.id, 'warm sandbox found stopped'); // claimed above: ours to remove
       } catch {
         // gone meanwhile (reaped, removed by hand): try the next one
       }
     }
     this.refill();
     return undefined;
-  }
-
-  /** Number of warm sandboxes ready now, per template. */
-  counts(): Record<string, number> {
-    return Object.fromEntries([...this.ready].map(([name, members]) => [name, members.length]));
   }
 
   /** Waits for the refill under way, if any (tests and the benchmark use it). */

@@ -52,11 +52,23 @@ export class SandboxRecords {
     await fs.rename(tmp, file);
   }
 
+  private readonly updating = new Map<string, Promise<unknown>>();
+
+  /** Read, change, write; updates of one sandbox in this process run one at a time, so none is lost. */
   async update(id: string, change: (record: SandboxRecord) => SandboxRecord): Promise<SandboxRecord | undefined> {
-    const current = await this.get(id);
-    if (!current) return undefined;
-    const next = change(current);
-    await this.put(next);
+    const previous = this.updating.get(id) ?? Promise.resolve();
+    const next = previous.then(async () => {
+      const current = await this.get(id);
+      if (!current) return undefined;
+      const changed = change(current);
+      await this.put(changed);
+      return changed;
+    });
+    const settled = next.catch(() => undefined);
+    this.updating.set(id, settled);
+    void settled.then(() => {
+      if (this.updating.get(id) === settled) this.updating.delete(id);
+    });
     return next;
   }
 

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { LANGUAGES } from '../sandbox/templates.js';
 import type { SandboxSummary } from '../sandbox/inspect.js';
-import type { SandboxInfo } from '../providers/provider.js';
 
 export const sandboxId = z.string().min(1).max(200).describe('ID of the sandbox, as returned by sandbox_create or sandbox_list (sbx-...).');
 
@@ -55,4 +54,3 @@ export const summaryOf = (s: SandboxSummary, provider: string): z.input<typeof s
   metadata: s.metadata,
 });
 
-export type { SandboxInfo };

@@ -115,6 +115,11 @@ describeDocker('hostile code cannot hurt the host, starve the server or outlive 
     const freeAfter = statfsSync('/var/lib/docker').bavail * statfsSync('/var/lib/docker').bsize;
     expect(freeBefore - freeAfter).toBeLessThan((DISK_LIMIT_MB + 600) * 1024 * 1024);
     expect((await s.call('sandbox_execute', { sandbox_id: filler, code: 'print(1)' })).structuredContent.error.code).toBe('SANDBOX_NOT_RUNNING');
+    // Started again, it may delete files before the quota applies again.
+    await s.ok('sandbox_configure', { sandbox_id: filler });
+    await new Promise((done) => setTimeout(done, 2500)); // two watchdog rounds: it must not stop it now
+    await s.ok('sandbox_execute', { sandbox_id: filler, language: 'bash', code: 'rm -f big fill*' });
+    expect((await s.ok('sandbox_status', { sandbox_id: filler })).sandbox.status).toBe('running');
   });
 
   it('ends every daemon a sandbox left running when the sandbox is deleted', async () => {

@@ -6,12 +6,20 @@ import type { ProviderEvent } from '../provider.js';
 /**
  * Overlay2 on ext4 cannot cap a container's writable layer, so a watchdog does: every few seconds it asks the
  * engine for the size of every running sandbox's writable layer (one request for all) and stops any sandbox over
- * its limit. A stopped sandbox keeps its files; the agent can start it again and delete some. Between two checks
+ * its limit. A stopped sandbox keeps its files; the agent can start it again and has a minute to delete some.
+ * Between two checks
  * a single file cannot outgrow the limit either: RLIMIT_FSIZE is set to it (see isolation.ts).
  */
+/** After a sandbox it stopped runs again, this long to delete files before the quota applies again. */
+const GRACE_AFTER_RESTART_MS = 60_000;
+
 export class DiskWatchdog {
   private timer?: NodeJS.Timeout;
   private checking = false;
+  /** Sandboxes it stopped, until they are seen running again. */
+  private readonly stopped = new Set<string>();
+  /** Sandboxes it stopped that run again: when their grace ends. */
+  private readonly grace = new Map<string, number>();
 
   constructor(
     private readonly docker: Docker,
@@ -41,18 +49,27 @@ export class DiskWatchdog {
         size: true,
         filters: { label: [`${Labels.managed}=true`], status: ['running'] },
       });
+      const now = Date.now();
       for (const c of running) {
         const size = (c as { SizeRw?: number }).SizeRw ?? 0; // present with size: true
         const id = c.Labels[Labels.id];
-        if (!id || size <= this.limitBytes) continue;
+        if (!id) continue;
+        if (this.stopped.delete(id)) this.grace.set(id, now + GRACE_AFTER_RESTART_MS);
+        if (size <= this.limitBytes) {
+          this.grace.delete(id);
+          continue;
+        }
+        if ((this.grace.get(id) ?? 0) > now) continue; // started again to make room: let it
+        this.grace.delete(id);
         this.log.warn({ sandboxId: id, sizeBytes: size, limitBytes: this.limitBytes }, 'sandbox over its disk quota: stopping it');
         await this.docker.getContainer(c.Id).stop({ t: 0 }).catch(() => undefined);
+        this.stopped.add(id);
         stopped.push(id);
         const mb = (b: number) => Math.round(b / 1024 / 1024);
         this.emit({
           sandboxId: id,
           kind: 'disk_quota',
-          message: `sandbox stopped: its files took ${mb(size)} MB, over its disk quota of ${mb(this.limitBytes)} MB (SANDBOX_DISK_LIMIT_MB); start it with sandbox_configure and delete files`,
+          message: `sandbox stopped: its files took ${mb(size)} MB, over its disk quota of ${mb(this.limitBytes)} MB (SANDBOX_DISK_LIMIT_MB); start it with sandbox_configure and delete files within ${GRACE_AFTER_RESTART_MS / 1000} s`,
         });
       }
     } catch (err) {

@@ -12,14 +12,14 @@ import type {
   SandboxSpec,
   WrittenFile,
 } from '../provider.js';
-import { AgentSession, AgentUnavailable } from './agent/agent-session.js';
+import { AgentSession, AgentUnavailable, PREPARE_FAILED_MESSAGE } from './agent/agent-session.js';
 import { DiskWatchdog } from './disk-watchdog.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
 import { readFile, writeFile } from './files.js';
 import { ImageCache } from './images.js';
-import { PREPARE_SCRIPT, createContainer, infoFromInspect, listManaged } from './lifecycle.js';
-import { OwnedContainers } from './owned-containers.js';
+import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
+import { OwnedContainers, infoFromInspect } from './owned-containers.js';
 import { readUsage } from './stats.js';
 
 export interface DockerProviderOptions {
@@ -148,11 +148,6 @@ export class DockerProvider implements SandboxProvider {
     this.watchdog.start();
   }
 
-  /** One disk check now (tests use it instead of waiting for the interval). */
-  async checkDisks(): Promise<string[]> {
-    return (await this.watchdog?.check()) ?? [];
-  }
-
   async close(): Promise<void> {
     this.watchdog?.stop();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
@@ -170,8 +165,11 @@ export class DockerProvider implements SandboxProvider {
     if (current) {
       const session = await current.catch(() => undefined);
       if (session === null || session?.alive) return session;
+      // Dead: the first caller to get here starts the next one; the others wait for it.
+      const latest = this.agents.get(id);
+      if (latest && latest !== current) return this.agentFor(id);
     }
-    const starting = this.owned
+    const starting: Promise<AgentSession | null> = this.owned
       .container(id)
       .then((c) => (this.options.agent === false ? prepareOnly(c) : AgentSession.start(c, this.log.child({ sandboxId: id }), PREPARE_SCRIPT)))
       .catch((err) => {
@@ -179,7 +177,7 @@ export class DockerProvider implements SandboxProvider {
           this.log.info({ sandboxId: id, reason: err.message }, 'no run agent in this sandbox; one exec per run');
           return null;
         }
-        this.agents.delete(id);
+        if (this.agents.get(id) === starting) this.agents.delete(id);
         throw mapDockerError(err, id);
       });
     this.agents.set(id, starting);
@@ -207,6 +205,6 @@ export class DockerProvider implements SandboxProvider {
 /** Without the agent, the preparation is an exec of its own. */
 async function prepareOnly(container: Docker.Container): Promise<null> {
   const outcome = await runInContainer(container, { argv: ['sh', '-c', PREPARE_SCRIPT], user: 'root', env: {}, cwd: '/', timeoutMs: 30_000 });
-  if (outcome.exitCode !== 0) throw new Error('the sandbox could not be prepared (home folder, account of uid 1000)');
+  if (outcome.exitCode !== 0) throw new Error(PREPARE_FAILED_MESSAGE);
   return null;
 }

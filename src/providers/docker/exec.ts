@@ -4,7 +4,7 @@ import type Docker from 'dockerode';
 import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
 import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../exit-marker.js';
-import { armRunLimits } from '../run-limits.js';
+import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../run-limits.js';
 import { KILL_SWEEP, RUN_ID_VAR, RUN_WRAPPER } from '../run-protocol.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
@@ -12,8 +12,6 @@ export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0
 
 /** Seconds the in-sandbox `timeout` waits beyond ours: it only matters when this server died mid-run. */
 const BACKSTOP_GRACE_SECONDS = 5;
-/** How long to wait for the stream to close after the kill before giving up on it. */
-const DRAIN_AFTER_KILL_MS = 2000;
 
 const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
 

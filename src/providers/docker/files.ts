@@ -50,8 +50,13 @@ async function collect(
   return { exitCode: outcome.exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim() };
 }
 
+/** The file command was cut short: the sandbox stopped, or the command ran out of time. */
+const unfinished = (path: string) =>
+  new SandboxError(ErrorCode.INTERNAL_ERROR, `Moving ${path} did not finish: the sandbox may have stopped meanwhile.`, 'Check it with sandbox_status and try again.');
+
 export async function writeFile(runner: Runner, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
   const result = await collect(runner, ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode], options.user, data, 4096);
+  if (result.exitCode === null) throw unfinished(path);
   if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
   const hex = /^([0-9a-f]{64})\s/.exec(result.stdout.toString('utf8'))?.[1];
   if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
@@ -61,6 +66,9 @@ export async function writeFile(runner: Runner, path: string, data: Buffer, opti
 export async function readFile(runner: Runner, path: string, user: RunUser, maxBytes = 4 * 1024 * 1024): Promise<Buffer | null> {
   const result = await collect(runner, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes);
   if (result.exitCode === 3) return null;
-  if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
+  if (result.exitCode === null) throw unfinished(path);
+  if (result.exitCode !== 0) {
+    throw new SandboxError(ErrorCode.PERMISSION_DENIED, `Cannot read ${path} in the sandbox: ${result.stderr.split('\n').pop() ?? ''}`, 'Check the path and its permissions.');
+  }
   return result.stdout;
 }

@@ -1,13 +1,13 @@
 import type Docker from 'dockerode';
 import { MANAGED_FILTER, isManaged } from '../../labels.js';
-import { BASE_ENV } from '../base-env.js';
+import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 import { hostConfig } from './isolation.js';
-import { containerName, infoFromInspect } from './owned-containers.js';
+import { containerName } from './owned-containers.js';
 
-export const HOME = '/home/user';
+const HOME = SANDBOX_HOME;
 
 /** Docker images know nothing of the sandbox user: its home and name come with the common environment. */
 const DOCKER_ENV: Record<string, string> = { ...BASE_ENV, HOME, USER: 'user', LANG: 'C.UTF-8' };
@@ -71,4 +71,3 @@ export async function listManaged(docker: Docker): Promise<SandboxInfo[]> {
     .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)));
 }
 
-export { infoFromInspect };

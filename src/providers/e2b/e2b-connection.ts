@@ -9,7 +9,6 @@ export interface E2BConnection {
   domain?: string;
   apiUrl?: string;
   sandboxUrl?: string;
-  requestTimeoutMs?: number;
 }
 
 /** The SDK's connection options, without the fields left unset (the SDK then reads its own defaults). */

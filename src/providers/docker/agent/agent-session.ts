@@ -5,14 +5,14 @@ import type { Logger } from '../../../logger.js';
 import type { OutputStream, RunOutcome, RunSpec } from '../../provider.js';
 import { StreamDemuxer } from '../demux.js';
 import { EXEC_USERS } from '../exec.js';
-import { armRunLimits } from '../../run-limits.js';
+import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../run-limits.js';
 import AGENT_SOURCE from './agent.py';
 
 /** Agent lines longer than this are not ours (or are garbage): they are dropped, bounding memory. */
 const MAX_LINE_BYTES = 1024 * 1024;
 const READY_TIMEOUT_MS = 15_000;
-const DRAIN_AFTER_KILL_MS = 2000;
 const PREPARE_FAILED = 90;
+export const PREPARE_FAILED_MESSAGE = 'the sandbox could not be prepared (home folder, account of uid 1000)';
 const NO_PYTHON = 127;
 
 interface PendingRun {
@@ -71,7 +71,7 @@ export class AgentSession {
       await session.waitReady();
     } catch (err) {
       const { ExitCode } = await exec.inspect().catch(() => ({ ExitCode: null }));
-      if (ExitCode === PREPARE_FAILED) throw new Error('the sandbox could not be prepared (home folder, account of uid 1000)');
+      if (ExitCode === PREPARE_FAILED) throw new Error(PREPARE_FAILED_MESSAGE);
       throw err;
     }
     return session;

@@ -8,7 +8,9 @@ import base64, json, os, selectors, signal, subprocess, sys, threading, time
 out_lock = threading.Lock()
 runs = {}
 runs_lock = threading.Lock()
-# The same sweep as src/providers/run-ids.ts (KILL_SWEEP).
+# Kills that arrived before their run was registered (a cancel right after the start).
+early_kills = set()
+# The same sweep as src/providers/run-protocol.ts (KILL_SWEEP).
 KILLER = ('i=0; while [ "$i" -lt 50 ]; do pids=$(grep -lsxzF "SANDBOX_RUN_ID=$1" /proc/[0-9]*/environ 2>/dev/null'
           ' | cut -d/ -f3); [ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done')
 
@@ -42,6 +44,10 @@ def kill_group(run_id):
     every pid (then no thread or process could be started to do it)."""
     with runs_lock:
         run = runs.get(run_id)
+        if run is None:
+            if len(early_kills) > 1000:
+                early_kills.clear()  # kills of runs long finished
+            early_kills.add(run_id)
     if run is not None:
         try:
             os.killpg(run[0].pid, signal.SIGKILL)
@@ -113,7 +119,11 @@ def supervise(req):
         return
     with runs_lock:
         runs[run_id] = (proc, uid, gid)
+        killed_early = run_id in early_kills
+        early_kills.discard(run_id)
     emit({"id": run_id, "ev": "started"})
+    if killed_early:
+        kill_group(run_id)
     if stdin_data is not None:
         threading.Thread(target=feed_stdin, args=(proc, stdin_data), daemon=True).start()
 
