@@ -137,6 +137,16 @@ interface StartRequest {
   wantsStdin: boolean;
 }
 
+/** Records a started process in its sandbox; `broadcast` sends an event to everyone attached to it. */
+function register(sandbox: FakeSandbox, pid: number, child: FakeProcess['child'], tag: FakeProcess['tag'], user: FakeProcess['user'], config: FakeProcess['config']) {
+  const proc: FakeProcess = { pid, tag, user, config, child, listeners: new Set() };
+  sandbox.processes.set(pid, proc);
+  const broadcast = (event: ProcessEventJson) => {
+    for (const listener of [...proc.listeners]) listener(event);
+  };
+  return { proc, broadcast };
+}
+
 export function createProcessService(docker?: DockerRuntime) {
   /** Local runtime: a detached child process on this machine, in the sandbox directory. */
   async function spawnLocal(sandbox: FakeSandbox, user: string, r: StartRequest, req: IncomingMessage, stream: ServerStream): Promise<void> {
@@ -163,18 +173,7 @@ export function createProcessService(docker?: DockerRuntime) {
     child.on('error', () => {}); // e.g. EPIPE on stdin; the exit is reported through 'exit'
     child.stdin?.on('error', () => {});
 
-    const proc: FakeProcess = {
-      pid: child.pid,
-      tag: r.tag,
-      user,
-      config: { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) },
-      child,
-      listeners: new Set(),
-    };
-    sandbox.processes.set(proc.pid, proc);
-    const broadcast = (event: ProcessEventJson) => {
-      for (const listener of [...proc.listeners]) listener(event);
-    };
+    const { proc, broadcast } = register(sandbox, child.pid!, child, r.tag, user, { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) });
     child.stdout!.on('data', (chunk: Buffer) => broadcast({ data: { stdout: chunk.toString('base64') } }));
     child.stderr!.on('data', (chunk: Buffer) => broadcast({ data: { stderr: chunk.toString('base64') } }));
 
@@ -265,18 +264,7 @@ export function createProcessService(docker?: DockerRuntime) {
       throw new ConnectRpcError(gone ? 'unavailable' : 'internal', `error starting process '${[cmd, ...args].join(' ')}': ${why}`);
     }
 
-    const proc: FakeProcess = {
-      pid: Number(line),
-      tag: r.tag,
-      user,
-      config: { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) },
-      child,
-      listeners: new Set(),
-    };
-    sandbox.processes.set(proc.pid, proc);
-    const broadcast = (event: ProcessEventJson) => {
-      for (const listener of [...proc.listeners]) listener(event);
-    };
+    const { proc, broadcast } = register(sandbox, Number(line), child, r.tag, user, { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) });
 
     const timeoutMs = Number(req.headers['connect-timeout-ms'] ?? 0);
     const deadline =
