@@ -17,18 +17,13 @@ function fail(err: unknown): never {
 
 /**
  * Entry point: configuration, provider, server, stdio, signals. Nothing here writes to stdout. The backend loads
- * while the client initialises; if it cannot be reached the server exits saying why.
+ * while the client initialises. A backend that cannot be reached does not stop the server: every call that needs
+ * it answers PROVIDER_UNAVAILABLE with the fix, and works as soon as the backend is there.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.log);
-  const provider = new DeferredProvider(
-    config.provider,
-    createProvider(config, log).then(async (p) => {
-      await p.ping();
-      return p;
-    }),
-  );
+  const provider = new DeferredProvider(config.provider, createProvider(config, log));
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
 
   let closing = false;
@@ -46,8 +41,12 @@ async function main(): Promise<void> {
 
   await server.connect(new StdioServerTransport());
   await provider.ready.catch(fail);
-  sandboxes.startBackgroundWork(); // expiry sweep and warm pool, once the backend answers
+  sandboxes.startBackgroundWork(); // expiry sweep and warm pool; each retries while the backend is away
   log.info({ provider: provider.name, stateDir: config.stateDir }, 'sandbox MCP server ready on stdio');
+  await provider.ping().catch((err: unknown) => {
+    const why = isSandboxError(err) ? `${err.message} ${err.hint}` : String(err);
+    log.warn(`${provider.name} backend not reachable yet: ${why} Tool calls answer PROVIDER_UNAVAILABLE until it is.`);
+  });
 }
 
 main().catch(fail);
