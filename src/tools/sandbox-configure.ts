@@ -12,9 +12,11 @@ const inputSchema = z.object({
 
 const outputSchema = z.object({
   sandbox_id: z.string(),
-  env_vars_updated: z.array(z.string()).describe('Names of the variables set (values are never returned).'),
-  packages_installed: z.array(z.string()),
-  commands_executed: z.number().int(),
+  env_vars_updated: z.number().int().describe('How many environment variables were set.'),
+  env_var_names: z.array(z.string()).describe('Names of the variables set (values are never returned).'),
+  packages_installed: z.number().int().describe('How many packages were installed.'),
+  packages: z.array(z.string()).describe('The packages installed, as given.'),
+  commands_executed: z.number().int().describe('How many run_commands ran.'),
   configuration_time: z.number().describe('Seconds.'),
   status: sandboxState,
   started: z.boolean().describe('true when the sandbox was stopped and this call started it again.'),
@@ -49,8 +51,10 @@ export const sandboxConfigure = defineTool({
     return {
       structured: {
         sandbox_id: args.sandbox_id,
-        env_vars_updated: r.envVarNames,
-        packages_installed: r.packagesInstalled,
+        env_vars_updated: r.envVarNames.length,
+        env_var_names: r.envVarNames,
+        packages_installed: r.packagesInstalled.length,
+        packages: r.packagesInstalled,
         commands_executed: r.commandsExecuted,
         configuration_time: r.configurationTimeS,
         status: r.state,

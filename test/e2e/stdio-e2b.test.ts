@@ -34,7 +34,7 @@ describeDocker('the built server over stdio, on E2B', () => {
       startup_script: 'mkdir -p work && jq -n \'"ready"\' > work/state.json',
     });
     const id = created.sandbox_id as string;
-    expect(created).toMatchObject({ provider: 'e2b', status: 'running', name: 'on-e2b', env_vars_configured: ['TOKEN'], packages_installed: ['jq'], startup_script_configured: true });
+    expect(created).toMatchObject({ provider: 'e2b', status: 'running', name: 'on-e2b', env_vars_configured: 1, env_var_names: ['TOKEN'], packages_installed: 1, packages: ['jq'], startup_script_configured: true });
     expect(fake.sandboxes.size).toBe(1);
     expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat work/state.json; stat -c %U work' })).output).toBe('"ready"\nuser\n');
 

@@ -52,8 +52,10 @@ describeDocker('the built server over stdio', () => {
       template: 'python',
       provider: 'docker',
       status: 'running',
-      env_vars_configured: ['API_KEY'],
-      packages_installed: ['jq'],
+      env_vars_configured: 1,
+      env_var_names: ['API_KEY'],
+      packages_installed: 1,
+      packages: ['jq'],
       startup_script_configured: true,
       timeout: 900,
       metadata: { owner: 'e2e' },
@@ -91,7 +93,7 @@ describeDocker('the built server over stdio', () => {
       run_commands: ['tree --version | head -c 4'],
       timeout: 1200,
     });
-    expect(configure).toMatchObject({ env_vars_updated: ['MODE'], packages_installed: ['tree'], commands_executed: 1, status: 'running' });
+    expect(configure).toMatchObject({ env_vars_updated: 1, env_var_names: ['MODE'], packages_installed: 1, packages: ['tree'], commands_executed: 1, status: 'running' });
     expect(configure.steps.map((s: { type: string }) => s.type)).toEqual(['install', 'command']);
 
     const list = await ok('sandbox_list', { status: 'running', template: 'python', limit: 10, sort_by: 'last_activity', order: 'desc' });

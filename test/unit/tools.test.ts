@@ -88,8 +88,15 @@ describe('tool layer (fake provider)', () => {
   describe('sandbox_create', () => {
     it('returns names, never values, of the environment variables', async () => {
       const r = await s.call('sandbox_create', { template: 'python', env_vars: { API_TOKEN: 'tok-very-secret-123' } });
-      expect(r.structuredContent.env_vars_configured).toEqual(['API_TOKEN']);
+      expect(r.structuredContent).toMatchObject({ env_vars_configured: 1, env_var_names: ['API_TOKEN'] });
       expect(JSON.stringify(r)).not.toContain('tok-very-secret-123');
+    });
+
+    it('counts what it configured as numbers (as the seeds do), with the names and packages beside them', async () => {
+      const r = await s.call('sandbox_create', { template: 'python', env_vars: { A: '1', B: '2', C: '3' }, install_packages: ['requests'] });
+      expect(r.structuredContent).toMatchObject({ env_vars_configured: 3, env_var_names: ['A', 'B', 'C'], packages_installed: 1, packages: ['requests'] });
+      const c = await s.call('sandbox_configure', { sandbox_id: r.structuredContent.sandbox_id, env_vars: { D: '4', E: '5' }, run_commands: ['true', 'true'] });
+      expect(c.structuredContent).toMatchObject({ env_vars_updated: 2, env_var_names: ['D', 'E'], packages_installed: 0, packages: [], commands_executed: 2 });
     });
 
     it('answers an unknown template with TEMPLATE_NOT_FOUND listing the templates', async () => {
