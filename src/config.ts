@@ -43,6 +43,7 @@ const EnvSchema = z.object({
   SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),
   SANDBOX_REAP_INTERVAL: int(30, 1, 3600),
   SANDBOX_POOL_SIZE: int(0, 0, 100),
+  SANDBOX_ON_EXIT: z.preprocess((v) => (v === '' || v === undefined ? 'keep' : v), z.enum(['keep', 'stop', 'delete'])),
   SANDBOX_POOL_TEMPLATES: z.preprocess((v) => (v === undefined || v === '' ? 'base,python' : v), z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of template names')),
 
   SANDBOX_LOG_LEVEL: z.preprocess(
@@ -57,6 +58,8 @@ const EnvSchema = z.object({
 
 export type ProviderName = 'docker' | 'e2b';
 export type NetworkMode = 'bridge' | 'none';
+/** What happens to the sandboxes a server created when its client goes away or it is told to stop. */
+export type ExitPolicy = 'keep' | 'stop' | 'delete';
 
 export interface Config {
   provider: ProviderName;
@@ -78,6 +81,7 @@ export interface Config {
   resources: { defaultMemoryMb: number; maxMemoryMb: number; defaultCpus: number; maxCpus: number };
   network: NetworkMode;
   reapIntervalSeconds: number;
+  onExit: ExitPolicy;
   /** Warm sandboxes kept ready for each of `templates` (templates may set their own pool_size). */
   pool: { size: number; templates: string[] };
   log: { level: string; file?: string };
@@ -167,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     network: e.SANDBOX_NETWORK,
     reapIntervalSeconds: e.SANDBOX_REAP_INTERVAL,
+    onExit: e.SANDBOX_ON_EXIT,
     pool: { size: e.SANDBOX_POOL_SIZE, templates: e.SANDBOX_POOL_TEMPLATES.split(',') },
     log: { level: e.SANDBOX_LOG_LEVEL, file: e.SANDBOX_LOG_FILE },
     stateDir: e.SANDBOX_STATE_DIR ?? defaultStateDir(),

@@ -5,6 +5,7 @@ import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';
 import { DeferredProvider } from './providers/deferred-provider.js';
 import { createProvider } from './providers/index.js';
+import { applyExitPolicy } from './sandbox/on-exit.js';
 import { createServer } from './server.js';
 
 /** Start-up failures are configuration problems the person installing us must fix: say what, on stderr. */
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     if (closing) return;
     closing = true;
     log.info({ reason }, 'shutting down');
+    await applyExitPolicy(sandboxes, config.onExit, log);
     await cleanup().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
     log.flush();
     process.exit(0);

@@ -26,6 +26,8 @@ import { notFound } from '../errors.js';
 export class SandboxService {
   readonly ctx: SandboxContext;
   private stopReaper?: () => void;
+  /** Sandboxes created through this service (this process), for SANDBOX_ON_EXIT. */
+  private readonly createdHere = new Set<string>();
 
   constructor(config: Config, provider: SandboxProvider, log: Logger, templates?: TemplateCatalog) {
     const root = path.join(config.stateDir, 'sandboxes');
@@ -71,8 +73,15 @@ export class SandboxService {
     await this.ctx.provider.close();
   }
 
-  create(req: CreateRequest, onProgress?: (message: string) => void) {
-    return createSandbox(this.ctx, req, onProgress);
+  async create(req: CreateRequest, onProgress?: (message: string) => void) {
+    const result = await createSandbox(this.ctx, req, onProgress);
+    this.createdHere.add(result.sandbox.id);
+    return result;
+  }
+
+  /** The IDs of the sandboxes this process created and has not deleted. */
+  ownSandboxes(): string[] {
+    return [...this.createdHere];
   }
 
   execute(req: ExecuteRequest, hooks?: ExecuteHooks) {
@@ -109,9 +118,11 @@ export class SandboxService {
     return stopSandbox(this.ctx, id);
   }
 
-  delete(id: string) {
+  async delete(id: string) {
     checkId(id);
-    return deleteSandbox(this.ctx, id);
+    const result = await deleteSandbox(this.ctx, id);
+    this.createdHere.delete(id);
+    return result;
   }
 }
 

@@ -29,6 +29,7 @@ describe('start-up with a broken setup', () => {
     ['an unknown provider', { SANDBOX_PROVIDER: 'kubernetes' }, /SANDBOX_PROVIDER/],
     ['e2b without a key', { SANDBOX_PROVIDER: 'e2b' }, /E2B_API_KEY/],
     ['a malformed DOCKER_HOST', { DOCKER_HOST: 'localhost:2375' }, /DOCKER_HOST/],
+    ['an unknown SANDBOX_ON_EXIT', { SANDBOX_ON_EXIT: 'nuke' }, /SANDBOX_ON_EXIT \(got "nuke"\)/],
   ])('exits non-zero on %s, saying what to fix on stderr and nothing on stdout', async (_what, env, message) => {
     const r = await start(env);
     expect(r.code).toBe(1);
