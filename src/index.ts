@@ -51,4 +51,12 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch(fail);
+const [command] = process.argv.slice(2);
+if (command && command !== 'serve') {
+  // A command for people (doctor, list, exec...): see src/cli/run-cli.ts.
+  import('./cli/run-cli.js')
+    .then(({ runCli }) => runCli(process.argv.slice(2)))
+    .then((status) => process.stdout.write('', () => process.exit(status)), fail);
+} else {
+  main().catch(fail);
+}
