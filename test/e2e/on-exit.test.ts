@@ -58,6 +58,7 @@ describeDocker('SANDBOX_ON_EXIT', () => {
     expect(await state(mine)).toBe('running');
     await session.close(); // ends the server's stdin, as a client that exits does
     await exited(pid);
+    expect(session.stderr()).toMatch(/"reason":"stdin closed"/); // not the SIGTERM the SDK sends later
     expect(await state(mine)).toBe('gone');
     expect(await state(theirs)).toBe('running');
   }, 120_000);
@@ -67,6 +68,7 @@ describeDocker('SANDBOX_ON_EXIT', () => {
     const pid = session.pid()!;
     process.kill(pid, 'SIGTERM');
     await exited(pid);
+    expect(session.stderr()).toMatch(/"reason":"SIGTERM"/);
     expect(await state(mine)).toBe('stopped');
     expect(await state(theirs)).toBe('running');
     await session.close();
