@@ -13,7 +13,7 @@ export async function applyExitPolicy(sandboxes: SandboxService, policy: ExitPol
   const ids = sandboxes.ownSandboxes();
   if (!ids.length) return;
   log.info({ policy, sandboxes: ids }, `on exit: ${policy === 'stop' ? 'stopping' : 'deleting'} the sandboxes this server created`);
-  await Promise.all(
+  const work = Promise.all(
     ids.map(async (id) => {
       try {
         if (policy === 'stop') await sandboxes.stop(id);
@@ -24,4 +24,16 @@ export async function applyExitPolicy(sandboxes: SandboxService, policy: ExitPol
       }
     }),
   );
+  // A backend that does not answer must not keep a departing server alive for ever.
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.warn({ policy, sandboxes: ids }, `on exit: gave up after ${EXIT_POLICY_LIMIT_MS / 1000}s`);
+      resolve();
+    }, EXIT_POLICY_LIMIT_MS);
+  });
+  await Promise.race([work, deadline]);
+  clearTimeout(timer);
 }
+
+const EXIT_POLICY_LIMIT_MS = 30_000;
