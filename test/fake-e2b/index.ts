@@ -90,6 +90,13 @@ export interface FakeE2B {
   env: { E2B_API_URL: string; E2B_SANDBOX_URL: string; E2B_API_KEY: string };
   /** Live state, keyed by sandbox id (killed sandboxes are removed). */
   sandboxes: Map<string, FakeSandbox>;
+  /**
+   * Run `step` on the sandbox right before the next connect request is handled, e.g. pause it to play another
+   * client stopping it between a caller's check and its connect.
+   */
+  beforeNextConnect(step: (sandbox: FakeSandbox) => Promise<void>): void;
+  /** Pause a sandbox as E2B's API does (memory kept unless `memory` is false). */
+  pause(sandboxId: string, memory?: boolean): Promise<void>;
   /** Answer the next `times` REST requests with `status` and an E2B error body (429 -> RateLimitError, ...). */
   failNext(status: number, times?: number): void;
   /** Kill every sandbox's processes, delete their directories or containers (every one it made), stop both servers. */
@@ -144,8 +151,9 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     plan: PLANS[options.plan ?? 'hobby'],
   });
   const injectedFailures: number[] = [];
+  const hooks: { beforeConnect: Array<(sandbox: FakeSandbox) => Promise<void>> } = { beforeConnect: [] };
 
-  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures, templates: new Set(options.templates ?? ['base']) }));
+  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures, hooks, templates: new Set(options.templates ?? ['base']) }));
   const envdServer = await listen(createEnvdHandler(state));
   const apiUrl = urlOf(apiServer);
   const sandboxUrl = urlOf(envdServer);
@@ -160,6 +168,14 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     connectionOpts: { apiUrl, sandboxUrl, apiKey },
     env: { E2B_API_URL: apiUrl, E2B_SANDBOX_URL: sandboxUrl, E2B_API_KEY: apiKey },
     sandboxes: state.sandboxes,
+    beforeNextConnect(step) {
+      hooks.beforeConnect.push(step);
+    },
+    async pause(sandboxId, memory = true) {
+      const sandbox = state.sandboxes.get(sandboxId);
+      if (!sandbox) throw new Error(`no sandbox ${sandboxId}`);
+      await state.pause(sandbox, memory);
+    },
     failNext(status: number, times = 1) {
       for (let i = 0; i < times; i++) injectedFailures.push(status);
     },

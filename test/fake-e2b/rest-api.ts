@@ -27,6 +27,8 @@ export interface RestContext {
   injectedFailures: number[];
   /** Template IDs or aliases that exist; others are 404 (packages/api/internal/cache/templates/errors.go). */
   templates: ReadonlySet<string>;
+  /** Test hooks run before a request is handled (see FakeE2B.beforeNextConnect). */
+  hooks: { beforeConnect: Array<(sandbox: FakeSandbox) => Promise<void>> };
 }
 
 class HttpError extends Error {
@@ -237,6 +239,7 @@ export function createRestHandler(ctx: RestContext) {
     const body = await readJson(req);
     const seconds = timeoutSeconds(body.timeout, 300, maxHours());
     const s = requireSandbox(id);
+    await ctx.hooks.beforeConnect.shift()?.(s);
     if (s.state === 'running') {
       if (state.keepAliveFor(s, seconds, false) === 'exceeded') throw new HttpError(400, 'Max instance length exceeded');
       sendJson(res, 200, sandboxBody(s));
