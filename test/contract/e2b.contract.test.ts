@@ -73,7 +73,7 @@ describeDocker('e2b provider against envd as it is', () => {
         [
           'python3 -m http.server 8010 &',
           'nohup python3 -m http.server 8011 &',
-          '(sleep 1; while :; do echo tick; sleep 0.2; done) & echo $! > /tmp/ticker.pid',
+          '(sleep 1; while :; do echo tick; echo >> /tmp/ticks; sleep 0.1; done) & echo $! > /tmp/ticker.pid',
           'echo started',
         ].join('\n'),
       );
@@ -82,7 +82,10 @@ describeDocker('e2b provider against envd as it is', () => {
       // What envd does at the run's deadline, or when it is killed: kill its process and close its pipes.
       const sandbox = await Sandbox.connect(e2bId(), { ...fake.connectionOpts, timeoutMs: 600_000 });
       for (const pid of fake.sandboxes.get(e2bId())!.processes.keys()) await sandbox.commands.kill(pid);
-      await new Promise((r) => setTimeout(r, 2000)); // the ticker starts printing meanwhile
+      // The ticker goes on printing (it would die of SIGPIPE at its first line if it wrote to envd's pipe).
+      const ticks = async () => Number((await sh('wc -l < /tmp/ticks 2>/dev/null || echo 0')).stdout.toString().trim());
+      const before = await ticks();
+      for (let i = 0; i < 100 && (await ticks()) < before + 5; i++) await new Promise((r) => setTimeout(r, 100));
       const check = await sh(
         [
           'kill -0 "$(cat /tmp/ticker.pid)" && echo ticker alive',
@@ -113,9 +116,12 @@ describeDocker('e2b provider against envd as it is', () => {
     });
 
     it('gives the program the variables as given, PATH included, despite the login profile', async () => {
-      const env = { PATH: '/opt/tools/bin:/usr/bin:/bin', GREETING: "it's $HOME", __sbx0: 'named like a carrier' };
-      const r = await sh('echo "$PATH"; echo "$GREETING"; echo "$__sbx0"; env | grep -c "^__sbx" || true', { env });
-      expect(r.stdout.toString()).toBe(`/opt/tools/bin:/usr/bin:/bin\nit's $HOME\nnamed like a carrier\n1\n`);
+      const env = { PATH: '/opt/tools/bin:/usr/bin:/bin', GREETING: "it's $HOME", __sbx0: 'named like a carrier', __sbx_a: 'x', IFS: ':', a: '1' };
+      const r = await sh('echo "$PATH"; echo "$GREETING"; echo "$__sbx0"; echo "$__sbx_a$a"; env | grep -c "^__sbx" || true', { env });
+      expect(r.stdout.toString()).toBe(`/opt/tools/bin:/usr/bin:/bin\nit's $HOME\nnamed like a carrier\nx1\n2\n`);
+      // A PATH without the directory of setsid and sh still runs the program.
+      const bare = await run(['/bin/echo', 'found'], { env: { PATH: '/nowhere' } });
+      expect(bare.stdout.toString()).toBe('found\n');
     });
 
     it('gives user passwordless sudo and a writable /usr/local, as E2B templates do', async () => {

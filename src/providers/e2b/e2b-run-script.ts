@@ -13,7 +13,8 @@ import { RUN_ID_VAR, RUN_WRAPPER, shellQuote } from '../run-protocol.js';
  *   the PID envd reports (envd's process execs into it), and the kill sweep finds its processes even when sudo
  *   reset their environment;
  * - the variables we are given reach the program as given: they travel under neutral names (`__sbx<i>`) and are
- *   exported after the login profile has run (Debian's /etc/profile resets PATH under `bash -l`);
+ *   exported after the login profile has run (Debian's /etc/profile resets PATH under `bash -l`), last of all,
+ *   so that no name (`PATH`, `IFS`, one of our own) can change what the script does;
  * - the program's arguments (the code itself, for runners) travel as a NUL-separated file when they are large,
  *   since the whole command is one execve argument (at most 128 KiB); small ones are quoted inline.
  *
@@ -52,27 +53,27 @@ export function runScript(input: RunScriptInput): RunScript {
   const base = runFilesBase(input.runId);
   const names = Object.keys(input.env);
   const envs = Object.fromEntries(names.map((name, i) => [`__sbx${i}`, input.env[name]!]));
-  const lines: string[] = [];
-  lines.push(
+  // Whatever names the variables have, nothing below may read a shell variable once they are exported: what
+  // runs next is in the positional parameters, with setsid and sh found before the given PATH applies.
+  const lines: string[] = [
     input.argvFile
-      ? `mapfile -d '' -t a < ${shellQuote(input.argvFile)} && rm -f ${shellQuote(input.argvFile)} || exit 125`
-      : `a=(${input.argv.map(shellQuote).join(' ')})`,
-  );
-  lines.push(input.stdinFile ? `exec < ${shellQuote(input.stdinFile)}; rm -f ${shellQuote(input.stdinFile)}` : 'exec < /dev/null');
+      ? `mapfile -d '' -t __sbx_a < ${shellQuote(input.argvFile)} && rm -f ${shellQuote(input.argvFile)} || exit 125`
+      : `__sbx_a=(${input.argv.map(shellQuote).join(' ')})`,
+    `set -- "$(command -v setsid)" "$(command -v sh)" -c ${shellQuote(RUN_WRAPPER)} sandbox-run "\${__sbx_a[@]}"; unset __sbx_a`,
+    input.stdinFile ? `exec < ${shellQuote(input.stdinFile)}; rm -f ${shellQuote(input.stdinFile)}` : 'exec < /dev/null',
+    `export ${RUN_ID_VAR}=${input.runId}`,
+    `__sbx_d=${base}.d; mkdir -m 700 "$__sbx_d" && mkfifo "$__sbx_d/o" "$__sbx_d/e" || exit 125`,
+    'tee -p /dev/null < "$__sbx_d/o" &',
+    'tee -p /dev/null < "$__sbx_d/e" >&2 &',
+    'exec > "$__sbx_d/o" 2> "$__sbx_d/e"; rm -rf "$__sbx_d"; unset __sbx_d',
+  ];
   if (names.length) {
     // One `export`: every value is expanded before any is assigned, whatever the names.
     lines.push(`export ${names.map((name, i) => `${name}="$__sbx${i}"`).join(' ')}`);
     const carriers = names.map((_, i) => `__sbx${i}`).filter((c) => !names.includes(c));
     if (carriers.length) lines.push(`unset ${carriers.join(' ')}`);
   }
-  lines.push(
-    `export ${RUN_ID_VAR}=${input.runId}`,
-    `d=${base}.d; mkdir -m 700 "$d" && mkfifo "$d/o" "$d/e" || exit 125`,
-    'tee -p /dev/null < "$d/o" &',
-    'tee -p /dev/null < "$d/e" >&2 &',
-    'exec > "$d/o" 2> "$d/e"; rm -rf "$d"',
-    `exec setsid sh -c ${shellQuote(RUN_WRAPPER)} sandbox-run "\${a[@]}"`,
-  );
+  lines.push('exec "$@"');
   return { command: lines.join('\n'), envs };
 }
 
