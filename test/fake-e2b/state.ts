@@ -48,7 +48,7 @@ export interface FakeProcess {
   pid: number;
   tag?: string;
   user: string;
-  /** The ProcessConfig as requested (cmd/args/envs/cwd), as envd reports it in List. */
+  /** The ProcessConfig as requested (cmd/args/envs/cwd). */
   config: { cmd: string; args: string[]; envs: Record<string, string>; cwd?: string };
   /** The local process, or (Docker runtime) the `docker exec` client. */
   child: ChildProcess;
