@@ -160,10 +160,13 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
   });
 
   it(`answers QUOTA_EXCEEDED, not a rate limit, when the account already runs ${plan.concurrentSandboxes} sandboxes`, async () => {
+    const { id: stopped } = await create();
+    await provider.stop(stopped);
     const running = [...fake.sandboxes.values()].filter((s) => s.state === 'running').length;
     const others = await Promise.all(Array.from({ length: plan.concurrentSandboxes - running }, () => Sandbox.create(fake.connectionOpts)));
     try {
       await expect(create()).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED, hint: expect.stringMatching(/sandbox_delete/) });
+      await expect(provider.start(stopped)).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED });
     } finally {
       await Promise.all(others.map((s) => s.kill()));
     }

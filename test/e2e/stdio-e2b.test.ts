@@ -104,8 +104,9 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
 
     it('keeps a background server up after its run, tells the lifetime E2B honours, and says when usage is not sampled yet', async () => {
       const { sandbox_id: id } = await ok('sandbox_create', { template: 'base', timeout: 600 });
-      const status = await ok('sandbox_status', { sandbox_id: id });
-      expect(status.sandbox.resource_usage).toMatchObject({ sampled: false, cpu_percent: 0 });
+      const status = await server.call('sandbox_status', { sandbox_id: id });
+      expect(status.structuredContent.sandbox.resource_usage).toMatchObject({ sampled: false, cpu_percent: 0 });
+      expect((status.content[0] as { text: string }).text).toMatch(/cpu and memory not sampled yet/);
 
       const started = await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'python3 -m http.server 8010 &\necho serving' });
       expect(started).toMatchObject({ status: 'completed', exit_code: 0, output: 'serving\n' });
