@@ -16,8 +16,11 @@ export interface SandboxProvider {
   readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null>;
   usage(id: string): Promise<ResourceUsage | null>;
   start(id: string): Promise<void>;
-  /** Moves the end of the sandbox's lifetime, where the backend enforces one itself (E2B); else nothing. */
-  setExpiry(id: string, expiresAt: Date): Promise<void>;
+  /**
+   * Moves the end of the sandbox's lifetime, where the backend enforces one itself (E2B); else nothing. Returns
+   * the end the backend will honour: earlier than asked when the backend caps lifetimes (E2B's plans).
+   */
+  setExpiry(id: string, expiresAt: Date): Promise<Date>;
   /** Stops the sandbox and keeps its files; stopping a stopped sandbox does nothing. */
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;
@@ -106,9 +109,12 @@ export interface WrittenFile {
 }
 
 export interface ResourceUsage {
+  /** 100 per fully used core, as docker stats reports it. */
   cpuPercent: number;
   memoryUsedBytes: number;
   memoryLimitBytes: number;
+  /** false when the backend has not measured CPU and memory yet (E2B samples every 5 s): they read 0 then. */
+  sampled?: boolean;
   pids: number;
   network: { rxBytes: number; txBytes: number };
 }

@@ -77,9 +77,16 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     packages: [...r.packages, ...installs.flatMap((s) => s.packages)],
     expiresAt: req.timeout !== undefined ? new Date(Date.now() + req.timeout * 1000).toISOString() : r.expiresAt,
   }));
-  const expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
-  // Backends that enforce lifetimes themselves learn the new end, and a resumed sandbox its old one.
-  if (req.timeout !== undefined || started) await ctx.provider.setExpiry(id, expiresAt);
+  let expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+  // Backends that enforce lifetimes themselves learn the new end, and a resumed sandbox its old one; when the
+  // backend caps it (E2B's plans), the end it will honour is what is recorded and reported.
+  if (req.timeout !== undefined || started) {
+    const honoured = await ctx.provider.setExpiry(id, expiresAt);
+    if (honoured.getTime() !== expiresAt.getTime()) {
+      expiresAt = honoured;
+      await ctx.records.update(id, (r) => ({ ...r, expiresAt: honoured.toISOString() }));
+    }
+  }
   if (req.timeout !== undefined) {
     await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: `lifetime set to end at ${expiresAt.toISOString()}` }]);
   }

@@ -111,13 +111,16 @@ export async function createSandbox(
   try {
     const id = warm?.id ?? newSandboxId();
     const createdAt = new Date();
-    const expiresAt = new Date(createdAt.getTime() + timeout * 1000);
+    let expiresAt = new Date(createdAt.getTime() + timeout * 1000);
     const name = req.name ?? id;
     const metadata = req.metadata ?? {};
     const made = warm ?? (await ctx.provider.create(specFor(template, resources, { id, name, createdAt, expiresAt, metadata }), onProgress));
     madeId = made.id;
     // A warm sandbox's labels were written before anyone asked for it: the record holds the truth.
     const sandbox: SandboxInfo = { ...made, name, metadata, createdAt, expiresAt };
+    // A warm sandbox was made with the pool's lease; backends that enforce lifetimes learn the real one, and may
+    // cap it (E2B's plans count from the sandbox's start): the end they will honour is the one recorded.
+    if (warm) sandbox.expiresAt = expiresAt = await ctx.provider.setExpiry(id, expiresAt);
     const envVarNames = Object.keys(req.envVars ?? {});
     const packagesInstalled = installs.flatMap((s) => s.packages);
     await ctx.records.put({
@@ -131,8 +134,6 @@ export async function createSandbox(
       packages: packagesInstalled,
       startupScript: Boolean(req.startupScript),
     });
-    // A warm sandbox was made with the pool's lease; backends that enforce lifetimes learn the real one.
-    if (warm) await ctx.provider.setExpiry(id, expiresAt);
     await ctx.history.append(id, [
       {
         ts: createdAt.toISOString(),

@@ -16,11 +16,15 @@ const outputSchema = z.object({
     last_activity: isoDate,
     expires_at: isoDate,
     resource_usage: z.object({
-      cpu_percent: z.number(),
+      cpu_percent: z.number().describe('100 per fully used core.'),
       memory_used: z.number().describe('Bytes.'),
       memory_limit: z.number().describe('Bytes.'),
       pids: z.number().int(),
       network_io: z.object({ rx_bytes: z.number(), tx_bytes: z.number() }),
+      sampled: z
+        .boolean()
+        .optional()
+        .describe('false when CPU and memory have not been measured yet (E2B samples every 5 s): cpu_percent and memory_used then read 0.'),
     }),
     environment: z.object({
       working_directory: z.string(),
@@ -66,6 +70,7 @@ export const sandboxStatus = defineTool({
             memory_limit: u?.memoryLimitBytes ?? s.memoryMb * 1024 * 1024,
             pids: u?.pids ?? 0,
             network_io: { rx_bytes: u?.network.rxBytes ?? 0, tx_bytes: u?.network.txBytes ?? 0 },
+            ...(u?.sampled === false ? { sampled: false } : {}),
           },
           environment: { working_directory: r.workingDirectory, env_vars: r.envVarCount, language_versions: r.languageVersions },
           executions: {
@@ -77,7 +82,11 @@ export const sandboxStatus = defineTool({
         },
       },
       text: `${s.id} is ${s.state} (${s.template}), up ${r.uptimeS}s, expires ${iso(s.expiresAt)}; ` +
-        (u ? `cpu ${u.cpuPercent}%, memory ${mb(u.memoryUsedBytes)} of ${mb(u.memoryLimitBytes)}, ${u.pids} processes; ` : '') +
+        (u
+          ? u.sampled === false
+            ? `cpu and memory not sampled yet (limit ${mb(u.memoryLimitBytes)}), ${u.pids} processes; `
+            : `cpu ${u.cpuPercent}%, memory ${mb(u.memoryUsedBytes)} of ${mb(u.memoryLimitBytes)}, ${u.pids} processes; `
+          : '') +
         `${r.executions.total} executions (${r.executions.failed} failed).`,
     };
   },

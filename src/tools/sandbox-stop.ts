@@ -16,7 +16,8 @@ const outputSchema = z.object({
 export const sandboxStop = defineTool({
   name: 'sandbox_stop',
   title: 'Stop sandbox',
-  description: 'Stop a sandbox: its processes end, its files are kept. Stopping a stopped sandbox is not an error. Start it again with sandbox_configure; remove it with sandbox_delete.',
+  description:
+    'Stop a sandbox: its files are kept. On Docker its processes end; on E2B the sandbox is paused with its memory, so they carry on after a start. Stopping a stopped sandbox is not an error. Start it again with sandbox_configure; remove it with sandbox_delete.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

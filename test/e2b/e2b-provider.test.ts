@@ -5,7 +5,7 @@ import { newSandboxId } from '../../src/ids.js';
 import { silentLogger } from '../../src/logger.js';
 import { E2BProvider } from '../../src/providers/e2b/e2b-provider.js';
 import { baseSpec } from '../contract/provider-contract.js';
-import { startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
+import { PLANS, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 
 // The real SDK over the wire to the fake E2B (local runtime: commands run as host processes in a temporary
 // folder, which is enough for the API behaviour checked here; the contract suite uses the Docker runtime).
@@ -105,5 +105,103 @@ describe('e2b provider: errors and lifecycle over the wire', () => {
   it('maps an unreachable API to PROVIDER_UNAVAILABLE', async () => {
     const nowhere = new E2BProvider(Sandbox, { apiKey: fake.apiKey, apiUrl: 'http://127.0.0.1:9', sandboxUrl: 'http://127.0.0.1:9' }, silentLogger());
     await expect(nowhere.ping()).rejects.toMatchObject({ code: ErrorCode.PROVIDER_UNAVAILABLE });
+  });
+});
+
+// What real E2B does that a naive reading of the SDK misses (issue 8), on each plan the fake offers.
+describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $name plan', (plan) => {
+  let fake: FakeE2B;
+  let provider: E2BProvider;
+  const made: string[] = [];
+  const maxMs = plan.maxLengthHours * 3600_000;
+  const e2bOf = (id: string) => [...fake.sandboxes.values()].find((s) => s.metadata['dev.sandbox-mcp.sandbox-id'] === id)!;
+  const create = async (overrides = {}) => {
+    const spec = baseSpec({ e2bTemplate: 'base', expiresAt: new Date(Date.now() + 600_000), ...overrides });
+    made.push(spec.id);
+    await provider.create(spec);
+    return spec;
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeE2B({ plan: plan.name });
+    provider = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger());
+  });
+  afterAll(async () => {
+    for (const id of made) await provider.remove(id).catch(() => undefined);
+    await fake.close();
+  });
+
+  it(`refuses a lifetime above ${plan.maxLengthHours} h at create as INVALID_ARGUMENT naming the plan's cap`, async () => {
+    const refused = create({ expiresAt: new Date(Date.now() + maxMs + 60_000) });
+    await expect(refused).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT, hint: expect.stringMatching(/plan/) });
+    await create({ expiresAt: new Date(Date.now() + maxMs - 60_000) });
+  });
+
+  it("reports the end E2B will honour when a longer lifetime is asked for later (capped from the sandbox's start)", async () => {
+    const { id } = await create();
+    const { startedAt } = e2bOf(id);
+    const honoured = await provider.setExpiry(id, new Date(Date.now() + maxMs + 3600_000));
+    expect(Math.abs(honoured.getTime() - (startedAt.getTime() + maxMs))).toBeLessThan(2000);
+    expect(Math.abs(e2bOf(id).endAt.getTime() - honoured.getTime())).toBeLessThan(1000);
+    const shorter = new Date(Date.now() + 120_000);
+    expect((await provider.setExpiry(id, shorter)).getTime()).toBe(shorter.getTime());
+  });
+
+  it('maps an unknown template to TEMPLATE_NOT_FOUND and other statuses to what they mean', async () => {
+    await expect(create({ e2bTemplate: 'no-such-template' })).rejects.toMatchObject({ code: ErrorCode.TEMPLATE_NOT_FOUND });
+    fake.failNext(400);
+    await expect(provider.list()).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    fake.failNext(403);
+    await expect(provider.list()).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED, hint: expect.stringMatching(/E2B_API_KEY/) });
+    const { id } = await create();
+    await provider.get(id); // remembered: the next call is getInfo
+    fake.failNext(409);
+    await expect(provider.get(id)).rejects.toMatchObject({ code: ErrorCode.SANDBOX_NOT_RUNNING });
+  });
+
+  it(`answers QUOTA_EXCEEDED, not a rate limit, when the account already runs ${plan.concurrentSandboxes} sandboxes`, async () => {
+    const { id: stopped } = await create();
+    await provider.stop(stopped);
+    const running = [...fake.sandboxes.values()].filter((s) => s.state === 'running').length;
+    const others = await Promise.all(Array.from({ length: plan.concurrentSandboxes - running }, () => Sandbox.create(fake.connectionOpts)));
+    try {
+      await expect(create()).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED, hint: expect.stringMatching(/sandbox_delete/) });
+      await expect(provider.start(stopped)).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED });
+    } finally {
+      await Promise.all(others.map((s) => s.kill()));
+    }
+    fake.failNext(429);
+    await expect(provider.list()).rejects.toMatchObject({ code: ErrorCode.RATE_LIMITED });
+  });
+
+  it('says CPU and memory are not sampled yet on a fresh sandbox, and reports them once E2B has sampled', async () => {
+    const { id } = await create();
+    expect(await provider.usage(id)).toMatchObject({ sampled: false, cpuPercent: 0, memoryUsedBytes: 0 });
+    let usage = await provider.usage(id);
+    for (let i = 0; i < 100 && usage?.sampled === false; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      usage = await provider.usage(id);
+    }
+    expect(usage).toMatchObject({ sampled: true });
+    expect(usage!.memoryUsedBytes).toBeGreaterThan(0);
+  });
+
+  it("never moves a running sandbox's lifetime by connecting to it", async () => {
+    const { id } = await create({ expiresAt: new Date(Date.now() + 60_000) });
+    const endAt = e2bOf(id).endAt.getTime();
+    const another = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger()); // knows no connection yet
+    expect((await another.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 })).exitCode).toBe(0);
+    expect(e2bOf(id).endAt.getTime()).toBe(endAt);
+  });
+
+  it('does not resume a sandbox that was stopped between its check and the connect', async () => {
+    const { id } = await create();
+    fake.beforeNextConnect((s) => fake.pause(s.sandboxId));
+    const another = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger());
+    await expect(another.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: ErrorCode.SANDBOX_NOT_RUNNING,
+    });
+    expect(e2bOf(id).state).toBe('paused');
+    expect((await provider.get(id)).state).toBe('stopped');
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
+import { Sandbox } from 'e2b';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLANS, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
@@ -77,5 +78,62 @@ describeDocker('the built server over stdio, on E2B', () => {
     expect(fake.sandboxes.size).toBe(0);
     expect((await server.call('sandbox_status', { sandbox_id: id })).structuredContent.error.code).toBe('SANDBOX_NOT_FOUND');
     expect(server.stderr()).not.toContain('e2b-secret-value');
+  });
+});
+
+// What an agent sees of E2B as it really is (issue 8), on each plan the fake offers.
+describeDocker('the built server over stdio, on E2B as it is', () => {
+  describe.each(Object.values(PLANS))('on the $name plan', (plan) => {
+    let fake: FakeE2B;
+    let server: Awaited<ReturnType<typeof spawnServer>>;
+    const ok = async (name: string, args: Record<string, unknown>) => {
+      const r = await server.call(name, args);
+      expect(r.isError, `${name} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
+      return r.structuredContent;
+    };
+
+    beforeAll(async () => {
+      fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE, plan: plan.name });
+      // The server's own cap is set above every plan's, so that E2B's is the one met.
+      server = await spawnServer({ SANDBOX_PROVIDER: 'e2b', ...fake.env, SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_MAX_TIMEOUT: String(3 * 24 * 3600) });
+    });
+    afterAll(async () => {
+      await server?.close();
+      await fake?.close();
+    });
+
+    it('keeps a background server up after its run, tells the lifetime E2B honours, and says when usage is not sampled yet', async () => {
+      const { sandbox_id: id } = await ok('sandbox_create', { template: 'base', timeout: 600 });
+      const status = await server.call('sandbox_status', { sandbox_id: id });
+      expect(status.structuredContent.sandbox.resource_usage).toMatchObject({ sampled: false, cpu_percent: 0 });
+      expect((status.content[0] as { text: string }).text).toMatch(/cpu and memory not sampled yet/);
+
+      const started = await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'python3 -m http.server 8010 &\necho serving' });
+      expect(started).toMatchObject({ status: 'completed', exit_code: 0, output: 'serving\n' });
+      // envd closes a run's pipes at its deadline: do it now.
+      const e2bId = [...fake.sandboxes.keys()][0]!;
+      const sdk = await Sandbox.connect(e2bId, { ...fake.connectionOpts, timeoutMs: 600_000 });
+      for (const pid of fake.sandboxes.get(e2bId)!.processes.keys()) await sdk.commands.kill(pid);
+      const fetched = await ok('sandbox_execute', {
+        sandbox_id: id,
+        language: 'python',
+        code: 'import urllib.request\nprint(urllib.request.urlopen("http://127.0.0.1:8010/").status)',
+      });
+      expect(fetched.output).toBe('200\n');
+
+      // A lifetime above the plan's is capped by E2B from the sandbox's start: the result says so.
+      const askedS = plan.maxLengthHours * 3600 + 3600;
+      const configured = await ok('sandbox_configure', { sandbox_id: id, timeout: askedS });
+      const startedAt = fake.sandboxes.get(e2bId)!.startedAt.getTime();
+      expect(Math.abs(Date.parse(configured.expires_at) - (startedAt + plan.maxLengthHours * 3600_000))).toBeLessThan(3000);
+      expect(Date.parse((await ok('sandbox_status', { sandbox_id: id })).sandbox.expires_at)).toBe(Date.parse(configured.expires_at));
+      await ok('sandbox_delete', { sandbox_id: id });
+    });
+
+    it(`refuses a lifetime above the plan's ${plan.maxLengthHours} h at create with a hint`, async () => {
+      const long = await server.call('sandbox_create', { template: 'base', timeout: plan.maxLengthHours * 3600 + 60 });
+      expect(long.structuredContent.error).toMatchObject({ code: 'INVALID_ARGUMENT', hint: expect.stringMatching(/plan/) });
+      expect(fake.sandboxes.size).toBe(0);
+    });
   });
 });

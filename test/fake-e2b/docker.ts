@@ -1,21 +1,29 @@
 /**
- * The fake's Docker runtime: each fake E2B sandbox is a real container, so users, absolute paths, permissions
- * and /proc are real. Everything goes through the `docker` CLI (no extra dependency):
+ * The fake's Docker runtime: each fake E2B sandbox is a real container, so users, absolute paths, permissions,
+ * sudo and /proc are real. Everything goes through the `docker` CLI (no extra dependency):
  *
- *   create   docker run -d --init --label sandbox-mcp-test.fake-e2b=true <image> sleep infinity
- *   pause    docker stop -t 1   (files kept, every process gone, like E2B's pause)
- *   resume   docker start       (a fresh `sleep infinity`; nothing that ran before the pause is back)
+ *   image    built once per base image: the base plus what every E2B template gets from its build's
+ *            finalize step (e2b-dev/infra packages/orchestrator/pkg/template/build/phases/finalize/configure.sh):
+ *            user `user` with passwordless sudo, /usr/local writable by everyone, /code. The offline image has
+ *            no sudo package, so the derived image installs Debian's (one `docker build`, cached by the engine).
+ *   create   docker run -d --init --label sandbox-mcp-test.fake-e2b=true <derived image> sleep infinity
+ *   pause    docker pause    (memory kept: processes are frozen and continue after resume, as E2B's default
+ *                            pause: packages/api/internal/handlers/sandbox_pause.go, `memory` defaults to true)
+ *            docker stop     for a filesystem-only pause (`memory: false`): every process gone, files kept
+ *   resume   docker unpause, or docker start after a filesystem-only pause
  *   kill     docker rm -f
  *
- * Commands run with `docker exec [-i] -u <user> -e K=V… <container> sh -c <WRAPPER> <cwd> <cmd> <args…>`. The
- * wrapper checks and enters the cwd, writes its own PID (`$$`) as the first line of stderr, then `exec`s the
- * command, so that PID *is* the command's PID inside the container. Killing the `docker exec` client would
- * not kill anything in the container, so signals go in with `docker exec -u 0 <container> kill -s <SIG> <pid>`,
- * to the process only, like envd.
+ * Commands run with `docker exec -u <user> -e K=V… <container> sh -c <WRAPPER> <cwd> <cmd> <args…>`. The wrapper
+ * plays envd's part in a process's pipes (packages/envd/internal/services/process/handler/handler.go): the
+ * command's stdout and stderr are fifos read by two `cat` relays, so the fake can close the read ends the way
+ * envd does at a deadline or a kill (`Wait` after `outCancel`): a background process that still writes then
+ * dies of SIGPIPE, as on E2B. The wrapper reports `<command pid> <wrapper pid>` in one header line on stderr,
+ * waits for the command, then for both relays (envd's end event waits for the pipes to close), and exits with
+ * the command's status. Signals go in with `docker exec -u 0 <container> kill -s <SIG> <pid>`, to the process
+ * only, like envd; SIGUSR1 to the wrapper makes it kill its relays (the pipes close).
  *
- * File operations are small shell scripts run in the container *as the requesting user* (so a write by
- * `user` to /etc/passwd is refused by the kernel). Their outcome comes back as an exit code plus NUL-separated
- * records; envd-files.ts and envd-filesystem.ts turn that into envd's answers.
+ * The files API (`/files`) is a small shell script run in the container *as the requesting user* (so a write by
+ * `user` to /etc/passwd is refused by the kernel); envd-files.ts turns its exit code into envd's answer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
@@ -28,54 +36,26 @@ export interface DockerResult {
   stderr: string;
 }
 
-/** The first stderr line the command wrapper writes: its PID, or why it could not start. */
+/** What the command wrapper says on stderr when it cannot start the command. */
 export const WRAPPER_NO_CWD = '!fake-envd:no-cwd';
 export const WRAPPER_CWD_DENIED = '!fake-envd:cwd-denied';
+/** Prefix of the header line `<prefix><command pid> <wrapper pid>\n`, written in one write() on stderr. */
+export const WRAPPER_HEADER = '\x1efake-envd-pids:';
 const COMMAND_WRAPPER = [
   `if [ ! -d "$0" ]; then echo '${WRAPPER_NO_CWD}' >&2; exit 1; fi`,
   `cd -- "$0" 2>/dev/null || { echo '${WRAPPER_CWD_DENIED}' >&2; exit 1; }`,
-  'echo "$$" >&2',
-  'exec "$@"',
+  // The relays do not depend on the PATH the command is given (envd starts /bin/sh by its absolute path).
+  'p="$PATH"; PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  'd=$(mktemp -d /tmp/.fake-envd-XXXXXX) && mkfifo "$d/o" "$d/e" || exit 1',
+  'cat "$d/o" & co=$!',
+  'cat "$d/e" >&2 & ce=$!',
+  "trap 'kill -9 $co $ce 2>/dev/null' USR1",
+  'PATH="$p" "$@" </dev/null >"$d/o" 2>"$d/e" & pid=$!',
+  `printf '\\036${WRAPPER_HEADER.slice(1)}%s %s\\n' "$pid" "$$" >&2`,
+  // `wait` returns early when the trap runs: wait again while the process is still there.
+  'reap() { while :; do wait "$1"; r=$?; kill -0 "$1" 2>/dev/null || return "$r"; done; }',
+  'reap "$pid"; rc=$?; reap "$co"; reap "$ce"; rm -rf "$d"; exit "$rc"',
 ].join('\n');
-
-/** One file-system entry as `find -printf` reports it. */
-export interface DockerEntry {
-  /** find's %y: f, d, l, or another letter for special files. */
-  kind: string;
-  size: number;
-  /** Permission bits (find's %m). */
-  mode: number;
-  owner: string;
-  group: string;
-  mtime: Date;
-  symlinkTarget: string;
-  /** For listings: the path relative to the listed directory (find's %P); '' for a single entry. */
-  relPath: string;
-}
-
-const ENTRY_FIELDS = 8;
-const ENTRY_FORMAT = '%y\\0%s\\0%m\\0%u\\0%g\\0%T@\\0%l\\0%P\\0';
-
-function parseEntries(out: Buffer): DockerEntry[] {
-  const fields = out.toString('utf8').split('\0');
-  const entries: DockerEntry[] = [];
-  for (let i = 0; i + ENTRY_FIELDS <= fields.length; i += ENTRY_FIELDS) {
-    const [kind, size, mode, owner, group, mtime, target, relPath] = fields.slice(i, i + ENTRY_FIELDS) as [
-      string, string, string, string, string, string, string, string,
-    ];
-    entries.push({
-      kind,
-      size: Number(size),
-      mode: parseInt(mode, 8) & 0o7777,
-      owner,
-      group,
-      mtime: new Date(Math.round(Number(mtime) * 1000)),
-      symlinkTarget: target,
-      relPath,
-    });
-  }
-  return entries;
-}
 
 /** The reason at the end of a shell or coreutils error line, as Go words it ("permission denied"). */
 export function errnoText(stderr: string): string {
@@ -84,7 +64,7 @@ export function errnoText(stderr: string): string {
   return reason === '' ? 'unknown error' : reason.charAt(0).toLowerCase() + reason.slice(1);
 }
 
-// Shell scripts for the file operations; "$1"… are arguments, exit codes say what went wrong.
+// Shell scripts for the files API; "$1"… are arguments, exit codes say what went wrong.
 const SCRIPTS = {
   /** 3 missing, 4 a directory, else the bytes (non-zero exit: could not read). */
   read: '[ -e "$1" ] || exit 3; [ -d "$1" ] && exit 4; exec cat -- "$1"',
@@ -97,24 +77,24 @@ const SCRIPTS = {
     'true > "$p" || exit 13',
     'cat > "$p" || exit 14',
   ].join('\n'),
-  /** 3 missing, else one entry (lstat). */
-  stat: `[ -e "$1" ] || [ -L "$1" ] || exit 3; exec find "$1" -maxdepth 0 -printf '${ENTRY_FORMAT}'`,
-  /**
-   * 3 missing, 4 not a directory, 9 not readable, else the entries down to depth $2 (the start is followed if a
-   * symlink; exit 1 when find could not read some subdirectory).
-   */
-  list: `[ -e "$1" ] || exit 3; [ -d "$1" ] || exit 4; { [ -r "$1" ] && [ -x "$1" ]; } || exit 9; exec find -H "$1" -mindepth 1 -maxdepth "$2" -printf '${ENTRY_FORMAT}'`,
-  /** 5 already a directory, 6 exists but is not a directory. */
-  mkdir: '[ -d "$1" ] && exit 5; { [ -e "$1" ] || [ -L "$1" ]; } && exit 6; exec mkdir -p -- "$1"',
-  remove: 'exec rm -rf -- "$1"',
-  /** 3 source missing, 7 cannot create the destination's parent, else the moved entry. */
-  move: [
-    '[ -e "$1" ] || [ -L "$1" ] || exit 3',
-    'mkdir -p -- "$(dirname -- "$2")" || exit 7',
-    'mv -T -- "$1" "$2" || exit 8',
-    `exec find "$2" -maxdepth 0 -printf '${ENTRY_FORMAT}'`,
-  ].join('\n'),
 } as const;
+
+/**
+ * What every E2B template's build adds to its base image (finalize/configure.sh, cited above): `user` with a
+ * home and passwordless sudo, /usr/local and /code writable by everyone. Debian's /etc/profile, which resets
+ * PATH under `bash -l` (the SDK runs every command that way), comes with the base image.
+ */
+const templateDockerfile = (base: string) => `FROM ${base}
+RUN set -e; export DEBIAN_FRONTEND=noninteractive; \\
+    if ! command -v sudo >/dev/null; then apt-get update; apt-get install -y --no-install-recommends sudo; rm -rf /var/lib/apt/lists/*; fi; \\
+    if ! id -u user >/dev/null 2>&1; then useradd -m -s /bin/bash user; fi; \\
+    usermod -aG sudo user; passwd -d user; \\
+    grep -q '^user ALL=(ALL:ALL) NOPASSWD: ALL' /etc/sudoers || echo 'user ALL=(ALL:ALL) NOPASSWD: ALL' >> /etc/sudoers; \\
+    mkdir -p /home/user; chown -R user:user /home/user; chmod -R 777 /usr/local; mkdir -p /code; chmod -R 777 /code
+`;
+
+/** The derived image of each base image, built at most once per test process (the engine caches the layer). */
+const templateImages = new Map<string, Promise<string>>();
 
 export interface DockerRuntimeOptions {
   image: string;
@@ -153,32 +133,51 @@ export class DockerRuntime {
     });
   }
 
-  private async must(args: string[]): Promise<string> {
-    const res = await this.run(args);
+  private async must(args: string[], input?: Buffer): Promise<string> {
+    const res = await this.run(args, input);
     if (res.code !== 0) throw new Error(`docker ${args[0]} failed (${res.code}): ${res.stderr.trim()}`);
     return res.stdout.toString('utf8').trim();
   }
 
+  /** The base image with the template's shape (see templateDockerfile), built on first use. */
+  templateImage(): Promise<string> {
+    const key = `${this.options.dockerHost ?? ''}|${this.options.image}`;
+    let image = templateImages.get(key);
+    if (!image) {
+      image = (async () => {
+        const baseId = await this.must(['image', 'inspect', '-f', '{{.Id}}', this.options.image]);
+        const tag = `sandbox-mcp-test/fake-e2b-template:${baseId.replace(/^sha256:/, '').slice(0, 16)}`;
+        const present = await this.run(['image', 'inspect', tag]);
+        if (present.code !== 0) await this.must(['build', '-q', '-t', tag, '-'], Buffer.from(templateDockerfile(this.options.image)));
+        return tag;
+      })();
+      image.catch(() => templateImages.delete(key));
+      templateImages.set(key, image);
+    }
+    return image;
+  }
+
   async createContainer(sandboxId: string, opts: { network: boolean }): Promise<string> {
+    const image = await this.templateImage();
     const id = await this.must([
       'run', '-d', '--init',
       '--label', `${FAKE_E2B_LABEL}=true`,
       '--label', `${FAKE_E2B_LABEL}.sandbox=${sandboxId}`,
       '--hostname', sandboxId.slice(0, 12),
       ...(opts.network ? [] : ['--network', 'none']),
-      this.options.image, 'sleep', 'infinity',
+      image, 'sleep', 'infinity',
     ]);
     this.containers.add(id);
     return id;
   }
 
-  /** E2B pause: processes die, files stay. */
-  async stop(container: string): Promise<void> {
-    await this.must(['stop', '-t', '1', container]);
+  /** E2B's pause: with memory, processes are frozen and carry on after resume; without, they are gone. */
+  async pause(container: string, memory: boolean): Promise<void> {
+    await this.must(memory ? ['pause', container] : ['stop', '-t', '1', container]);
   }
 
-  async start(container: string): Promise<void> {
-    await this.must(['start', container]);
+  async resume(container: string, memory: boolean): Promise<void> {
+    await this.must(memory ? ['unpause', container] : ['start', container]);
   }
 
   async remove(container: string): Promise<void> {
@@ -191,13 +190,10 @@ export class DockerRuntime {
     await Promise.all([...this.containers].map((c) => this.remove(c).catch(() => undefined)));
   }
 
-  /** `docker exec` of a command through the PID-reporting wrapper; stdin is piped only when asked. */
-  spawnCommand(container: string, p: { user: string; cwd: string; env: Record<string, string>; cmd: string; args: string[]; stdin: boolean }): ChildProcess {
+  /** `docker exec` of a command through the wrapper (see COMMAND_WRAPPER); its stdin is always empty. */
+  spawnCommand(container: string, p: { user: string; cwd: string; env: Record<string, string>; cmd: string; args: string[] }): ChildProcess {
     const envArgs = Object.entries(p.env).flatMap(([k, v]) => (k === '' || k.includes('=') ? [] : ['-e', `${k}=${v}`]));
-    return this.spawn(
-      ['exec', ...(p.stdin ? ['-i'] : []), '-u', p.user, ...envArgs, container, 'sh', '-c', COMMAND_WRAPPER, p.cwd, p.cmd, ...p.args],
-      p.stdin,
-    );
+    return this.spawn(['exec', '-u', p.user, ...envArgs, container, '/bin/sh', '-c', COMMAND_WRAPPER, p.cwd, p.cmd, ...p.args], false);
   }
 
   /** Send a signal to one process inside the container (as root, like envd). */
@@ -215,39 +211,5 @@ export class DockerRuntime {
 
   writeFile(container: string, user: string, path: string, data: Buffer): Promise<DockerResult> {
     return this.script(container, user, 'write', [path], data);
-  }
-
-  async stat(container: string, user: string, path: string): Promise<{ res: DockerResult; entry?: DockerEntry }> {
-    const res = await this.script(container, user, 'stat', [path]);
-    return { res, entry: res.code === 0 ? parseEntries(res.stdout)[0] : undefined };
-  }
-
-  async list(container: string, user: string, path: string, depth: number): Promise<{ res: DockerResult; entries: DockerEntry[] }> {
-    const res = await this.script(container, user, 'list', [path, String(depth)]);
-    const entries = res.code === 0 || res.code === 1 ? parseEntries(res.stdout) : [];
-    // envd walks each directory in lexical order, depth first.
-    const key = (e: DockerEntry) => e.relPath.split('/');
-    entries.sort((a, b) => {
-      const ka = key(a);
-      const kb = key(b);
-      for (let i = 0; i < Math.min(ka.length, kb.length); i++) {
-        if (ka[i] !== kb[i]) return ka[i]! < kb[i]! ? -1 : 1;
-      }
-      return ka.length - kb.length;
-    });
-    return { res, entries };
-  }
-
-  makeDir(container: string, user: string, path: string): Promise<DockerResult> {
-    return this.script(container, user, 'mkdir', [path]);
-  }
-
-  removePath(container: string, user: string, path: string): Promise<DockerResult> {
-    return this.script(container, user, 'remove', [path]);
-  }
-
-  async move(container: string, user: string, source: string, destination: string): Promise<{ res: DockerResult; entry?: DockerEntry }> {
-    const res = await this.script(container, user, 'move', [source, destination]);
-    return { res, entry: res.code === 0 ? parseEntries(res.stdout)[0] : undefined };
   }
 }

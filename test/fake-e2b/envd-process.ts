@@ -1,27 +1,31 @@
 /**
- * The fake of envd's `process.Process` Connect service, which the SDK's `sandbox.commands` uses:
+ * The fake of envd's `process.Process` Connect service, limited to what the provider calls through the SDK's
+ * `sandbox.commands.run` (background) and `handle.kill`:
  *
- *   Start       (server stream)  commands.run / commands.start: spawns cmd+args exactly as sent (the SDK sends
- *                                `/bin/bash -l -c <command>`), streams start{pid}, data{stdout|stderr}, end{...}
- *   Connect     (server stream)  commands.connect: start{pid}, then the live output and end of a running process
- *   List        (unary)          commands.list
- *   SendSignal  (unary)          commands.kill / handle.kill (SIGKILL), also SIGTERM
- *   SendInput   (unary)          commands.sendStdin (needs `stdin: true` at start)
- *   CloseStdin  (unary)          commands.closeStdin
+ *   Start       (server stream)  spawns cmd+args exactly as sent (the SDK sends `/bin/bash -l -c <command>`),
+ *                                streams start{pid}, data{stdout|stderr}, end{...}
+ *   SendSignal  (unary)          handle.kill (SIGKILL), also SIGTERM
  *
- * Commands are local child processes (see state.ts for the path simplification). Each is spawned detached so it
- * leads its own process group, and signals go to the whole group (real envd signals only the process; killing
- * the group keeps tests from leaking grandchildren). Like envd, a process outlives the stream that started it,
- * honours `Connect-Timeout-Ms` by killing it, sends keepalives every `Keepalive-Ping-Interval` seconds, and
- * reports the end like Go's os.ProcessState: "exit status N", or exit code -1 and "signal: killed".
+ * As envd does (e2b-dev/infra packages/envd/internal/services/process/start.go and handler/handler.go):
+ * - a process outlives the stream that started it (the request's context does not reach it);
+ * - `Connect-Timeout-Ms` is the process's deadline (start.go: context.WithTimeout on context.Background):
+ *   at the deadline envd kills the process (exec.CommandContext: SIGKILL, the process only) and stops reading
+ *   its pipes (`Wait`: outCtx is done, cmd.Wait closes the read ends), so a background process that inherited
+ *   them dies of SIGPIPE at its next write. SendSignal with SIGKILL or SIGTERM closes them too (`outCancel`);
+ * - the end event comes only once the pipes are closed (`Wait` waits for outCtx): a background process holding
+ *   them holds the end back until it exits or the deadline passes;
+ * - output nobody listens to is read and dropped (multiplex.go), so a chatty process never blocks;
+ * - stdin is never a pipe here: the SDK sends `stdin: false` and the provider never writes to a command;
+ * - the end reads like Go's os.ProcessState: "exit status N", or exit code -1 and "signal: killed".
  *
- * With the Docker runtime (see docker.ts) a command is `docker exec`-ed into the sandbox's container as the
- * requested user, with the sandbox path as cwd and no path translation. The PID reported to the SDK is the
- * process's PID inside the container (so `commands.kill(pid)` and `/proc/<pid>` agree), and signals are sent
- * inside the container to that process only, as envd does. Since `docker exec` only reports an exit code, a
- * 128+N exit reads as "signal: <N>" only when the fake itself sent signal N (SendSignal, a deadline, a pause
- * or a kill); a command that dies of a signal on its own reads as "exit status 128+N". When a background
- * grandchild keeps the output open after the command exits, Docker holds the end back for up to ~2 s.
+ * Local runtime: commands are local child processes (see state.ts for the path simplification), each leading
+ * its own process group so that close() can clean up, but signals go to the process only, as in envd.
+ * Docker runtime (see docker.ts): a command is `docker exec`-ed into the sandbox's container as the requested
+ * user through a wrapper whose fifos and relays stand for envd's pipes; the PID reported to the SDK is the
+ * process's PID inside the container, and signals are sent inside the container to that process only. Since
+ * `docker exec` only reports an exit code, a 128+N exit reads as "signal: <N>" only when the fake itself sent
+ * signal N (SendSignal, a deadline, a pause or a kill); a command that dies of a signal on its own reads as
+ * "exit status 128+N".
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,9 +33,8 @@ import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as osConstants } from 'node:os';
 import { ConnectRpcError, ServerStream, parseStreamRequest, parseUnaryRequest, readBody, sendUnary } from './connect.js';
-import { WRAPPER_CWD_DENIED, WRAPPER_NO_CWD, type DockerRuntime } from './docker.js';
+import { WRAPPER_CWD_DENIED, WRAPPER_HEADER, WRAPPER_NO_CWD, type DockerRuntime } from './docker.js';
 import {
-  killProcessGroup,
   resolveSandboxPath,
   toHostPath,
   type EndEventJson,
@@ -55,9 +58,6 @@ const GO_SIGNAL_NAMES: Record<string, string> = {
   SIGUSR1: 'user defined signal 1',
   SIGUSR2: 'user defined signal 2',
 };
-
-/** How long to wait, after the process exits, for its pipes to drain (a background grandchild may hold them). */
-const DRAIN_GRACE_MS = 100;
 
 function endEvent(code: number | null, signal: NodeJS.Signals | null): EndEventJson {
   if (signal) {
@@ -117,13 +117,26 @@ function attach(proc: FakeProcess, stream: ServerStream, keepaliveSeconds: numbe
   armKeepalive();
 }
 
-/** Send a signal the way the runtime can: the local process group, or the process inside the container. */
+/**
+ * envd's SendSignal and deadline: the signal goes to the process only; SIGKILL and SIGTERM also close its pipes
+ * (handler.go SendSignal: outCancel), which kills background writers with SIGPIPE.
+ */
 async function signalProcess(docker: DockerRuntime | undefined, sandbox: FakeSandbox, proc: FakeProcess, signal: NodeJS.Signals): Promise<void> {
+  const closesPipes = signal === 'SIGKILL' || signal === 'SIGTERM';
   if (sandbox.container && docker) {
     proc.killSignal = signal;
     await docker.signal(sandbox.container, proc.pid, signal);
+    if (closesPipes && proc.wrapperPid !== undefined) await docker.signal(sandbox.container, proc.wrapperPid, 'SIGUSR1');
   } else {
-    killProcessGroup(proc, signal);
+    try {
+      process.kill(proc.pid, signal);
+    } catch {
+      // already gone
+    }
+    if (closesPipes) {
+      proc.child.stdout?.destroy();
+      proc.child.stderr?.destroy();
+    }
   }
 }
 
@@ -134,12 +147,12 @@ interface StartRequest {
   cwd?: string;
   cwdPath: string;
   tag?: string;
-  wantsStdin: boolean;
 }
 
 /** Records a started process in its sandbox; `broadcast` sends an event to everyone attached to it. */
-function register(sandbox: FakeSandbox, pid: number, child: FakeProcess['child'], tag: FakeProcess['tag'], user: FakeProcess['user'], config: FakeProcess['config']) {
-  const proc: FakeProcess = { pid, tag, user, config, child, listeners: new Set() };
+function register(sandbox: FakeSandbox, pid: number, child: FakeProcess['child'], r: StartRequest, user: string) {
+  const config = { cmd: r.cmd, args: r.args, envs: r.envs, ...(r.cwd !== undefined ? { cwd: r.cwd } : {}) };
+  const proc: FakeProcess = { pid, tag: r.tag, user, config, child, listeners: new Set() };
   sandbox.processes.set(pid, proc);
   const broadcast = (event: ProcessEventJson) => {
     for (const listener of [...proc.listeners]) listener(event);
@@ -147,15 +160,25 @@ function register(sandbox: FakeSandbox, pid: number, child: FakeProcess['child']
   return { proc, broadcast };
 }
 
+/** The process's deadline (start.go: the Connect-Timeout-Ms header; 0 or none means no deadline). */
+function armDeadline(req: IncomingMessage, requestedAt: number, onDeadline: () => void): NodeJS.Timeout | undefined {
+  const timeoutMs = Number(req.headers['connect-timeout-ms'] ?? 0);
+  if (!(timeoutMs > 0)) return undefined;
+  const timer = setTimeout(onDeadline, Math.max(0, timeoutMs - (Date.now() - requestedAt)));
+  timer.unref();
+  return timer;
+}
+
 export function createProcessService(docker?: DockerRuntime) {
-  /** Local runtime: a detached child process on this machine, in the sandbox directory. */
+  /** Local runtime: a child process on this machine, in the sandbox directory. */
   async function spawnLocal(sandbox: FakeSandbox, user: string, r: StartRequest, req: IncomingMessage, stream: ServerStream): Promise<void> {
-    const { cmd, args, envs, cwd, cwdPath } = r;
+    const requestedAt = Date.now();
+    const { cmd, args, envs, cwdPath } = r;
     const cwdHost = toHostPath(sandbox, cwdPath);
     const cwdStat = await stat(cwdHost).catch(() => undefined);
     if (!cwdStat?.isDirectory()) throw new ConnectRpcError('invalid_argument', `cwd '${cwdPath}' does not exist`);
 
-    // envd's environment: PATH, HOME, USER, LOGNAME, the sandbox env vars, then the request's envs win.
+    // envd's environment (handler.go New): PATH, HOME, USER, LOGNAME, the sandbox env vars, then the request's.
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: toHostPath(sandbox, USER_HOMES[user] ?? USER_HOMES.user!),
@@ -165,41 +188,24 @@ export function createProcessService(docker?: DockerRuntime) {
       ...sandbox.envVars,
       ...envs,
     };
-    const child = spawn(cmd, args, { cwd: cwdHost, env, detached: true, stdio: [r.wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: cwdHost, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid === undefined) {
       const [err] = (await once(child, 'error')) as [Error];
       throw new ConnectRpcError('invalid_argument', `error starting process '${[cmd, ...args].join(' ')}': ${err.message}`);
     }
-    child.on('error', () => {}); // e.g. EPIPE on stdin; the exit is reported through 'exit'
-    child.stdin?.on('error', () => {});
+    child.on('error', () => {});
 
-    const { proc, broadcast } = register(sandbox, child.pid!, child, r.tag, user, { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) });
+    const { proc, broadcast } = register(sandbox, child.pid!, child, r, user);
     child.stdout!.on('data', (chunk: Buffer) => broadcast({ data: { stdout: chunk.toString('base64') } }));
     child.stderr!.on('data', (chunk: Buffer) => broadcast({ data: { stderr: chunk.toString('base64') } }));
+    const deadline = armDeadline(req, requestedAt, () => void signalProcess(undefined, sandbox, proc, 'SIGKILL'));
 
-    const timeoutMs = Number(req.headers['connect-timeout-ms'] ?? 0);
-    const deadline = timeoutMs > 0 ? setTimeout(() => killProcessGroup(proc, 'SIGKILL'), timeoutMs) : undefined;
-    deadline?.unref();
-
-    let closed = false;
-    child.once('close', () => {
-      closed = true;
-    });
-    child.once('exit', (code, signal) => {
+    // 'close' comes once the process has exited and both pipes are closed: envd's Wait.
+    child.once('close', (code, signal) => {
       if (deadline) clearTimeout(deadline);
-      const finish = () => {
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        proc.end = endEvent(code, signal);
-        sandbox.processes.delete(proc.pid);
-        broadcast({ end: proc.end });
-      };
-      if (closed) return finish();
-      const grace = setTimeout(finish, DRAIN_GRACE_MS);
-      child.once('close', () => {
-        clearTimeout(grace);
-        finish();
-      });
+      proc.end = endEvent(code, signal);
+      sandbox.processes.delete(proc.pid);
+      broadcast({ end: proc.end });
     });
 
     stream.send({ event: { start: { pid: proc.pid } } });
@@ -207,13 +213,14 @@ export function createProcessService(docker?: DockerRuntime) {
   }
 
   /**
-   * Docker runtime: `docker exec` through the wrapper, whose first stderr line is the in-container PID (or why
-   * it could not start). Output arriving before that line is held back, so the start event still comes first.
+   * Docker runtime: `docker exec` through the wrapper, whose header line on stderr carries the in-container PIDs
+   * (or says why it could not start). Output arriving before that line is held back, so the start event still
+   * comes first.
    */
   async function spawnInContainer(sandbox: FakeSandbox, user: string, r: StartRequest, req: IncomingMessage, stream: ServerStream): Promise<void> {
     const requestedAt = Date.now();
     const container = sandbox.container!;
-    const { cmd, args, envs, cwd, cwdPath } = r;
+    const { cmd, args, envs, cwdPath } = r;
     const env: Record<string, string> = {
       HOME: USER_HOMES[user] ?? USER_HOMES.user!,
       USER: user,
@@ -221,9 +228,8 @@ export function createProcessService(docker?: DockerRuntime) {
       ...sandbox.envVars,
       ...envs,
     };
-    const child = docker!.spawnCommand(container, { user, cwd: cwdPath, env, cmd, args, stdin: r.wantsStdin });
+    const child = docker!.spawnCommand(container, { user, cwd: cwdPath, env, cmd, args });
     child.on('error', () => {});
-    child.stdin?.on('error', () => {});
 
     const held: ProcessEventJson[] = [];
     let emit = (event: ProcessEventJson): void => {
@@ -233,15 +239,23 @@ export function createProcessService(docker?: DockerRuntime) {
     let headerDone = false;
     let resolveHeader!: (line: string | undefined) => void;
     const header = new Promise<string | undefined>((resolve) => (resolveHeader = resolve));
+    const marker = Buffer.from(WRAPPER_HEADER);
     child.stdout!.on('data', (chunk: Buffer) => emit({ data: { stdout: chunk.toString('base64') } }));
     child.stderr!.on('data', (chunk: Buffer) => {
       if (headerDone) return emit({ data: { stderr: chunk.toString('base64') } });
       head = Buffer.concat([head, chunk]);
-      const nl = head.indexOf(10);
+      // The header is written in one write(), but the command's stderr may come before it.
+      const at = head.indexOf(marker);
+      const failure = at < 0 && /^!fake-envd:[a-z-]+\n/.exec(head.toString('utf8'));
+      if (failure) {
+        headerDone = true;
+        return resolveHeader(failure[0].trim());
+      }
+      const nl = at < 0 ? -1 : head.indexOf(10, at);
       if (nl < 0) return;
       headerDone = true;
-      const rest = head.subarray(nl + 1);
-      resolveHeader(head.subarray(0, nl).toString('utf8').trim());
+      const rest = Buffer.concat([head.subarray(0, at), head.subarray(nl + 1)]);
+      resolveHeader(head.subarray(at + marker.length, nl).toString('utf8').trim());
       if (rest.length > 0) emit({ data: { stderr: rest.toString('base64') } });
     });
 
@@ -258,20 +272,16 @@ export function createProcessService(docker?: DockerRuntime) {
     if (line === WRAPPER_CWD_DENIED) {
       throw new ConnectRpcError('invalid_argument', `error starting process '${[cmd, ...args].join(' ')}': chdir ${cwdPath}: permission denied`);
     }
-    if (line === undefined || !/^\d+$/.test(line)) {
+    const pids = line === undefined ? undefined : /^(\d+) (\d+)$/.exec(line);
+    if (!pids) {
       const why = head.toString('utf8').trim() || `docker exec exited with ${exit?.code ?? exit?.signal}`;
       const gone = /No such container|is not running|is paused/i.test(why);
       throw new ConnectRpcError(gone ? 'unavailable' : 'internal', `error starting process '${[cmd, ...args].join(' ')}': ${why}`);
     }
 
-    const { proc, broadcast } = register(sandbox, Number(line), child, r.tag, user, { cmd, args, envs, ...(cwd !== undefined ? { cwd } : {}) });
-
-    const timeoutMs = Number(req.headers['connect-timeout-ms'] ?? 0);
-    const deadline =
-      timeoutMs > 0
-        ? setTimeout(() => void signalProcess(docker, sandbox, proc, 'SIGKILL').catch(() => undefined), Math.max(0, timeoutMs - (Date.now() - requestedAt)))
-        : undefined;
-    deadline?.unref();
+    const { proc, broadcast } = register(sandbox, Number(pids[1]), child, r, user);
+    proc.wrapperPid = Number(pids[2]);
+    const deadline = armDeadline(req, requestedAt, () => void signalProcess(docker, sandbox, proc, 'SIGKILL').catch(() => undefined));
 
     const finish = () => {
       if (deadline) clearTimeout(deadline);
@@ -297,6 +307,7 @@ export function createProcessService(docker?: DockerRuntime) {
     try {
       const config = (msg.process ?? {}) as { cmd?: unknown; args?: unknown; envs?: unknown; cwd?: unknown };
       if (msg.pty) throw new ConnectRpcError('unimplemented', 'PTY processes are not supported by the fake envd');
+      if (msg.stdin === true) throw new ConnectRpcError('unimplemented', 'stdin pipes are not supported by the fake envd (the provider never uses them)');
       const cmd = typeof config.cmd === 'string' ? config.cmd : '';
       if (cmd === '') throw new ConnectRpcError('invalid_argument', 'process.cmd is required');
       const cwd = typeof config.cwd === 'string' ? config.cwd : undefined;
@@ -313,8 +324,6 @@ export function createProcessService(docker?: DockerRuntime) {
         ...(cwd !== undefined ? { cwd } : {}),
         cwdPath,
         ...(typeof msg.tag === 'string' ? { tag: msg.tag } : {}),
-        // envd keeps stdin open unless the request says `stdin: false` (the SDK's default).
-        wantsStdin: msg.stdin === undefined || msg.stdin === true,
       };
       if (sandbox.container && docker) await spawnInContainer(sandbox, user, request, req, stream);
       else await spawnLocal(sandbox, user, request, req, stream);
@@ -323,61 +332,20 @@ export function createProcessService(docker?: DockerRuntime) {
     }
   }
 
-  async function connect(sandbox: FakeSandbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const msg = parseStreamRequest(await readBody(req));
-    const stream = new ServerStream(res);
-    try {
-      const proc = selectProcess(sandbox, msg.process);
-      stream.send({ event: { start: { pid: proc.pid } } });
-      attach(proc, stream, Number(req.headers['keepalive-ping-interval'] ?? 0));
-    } catch (err) {
-      stream.end(err instanceof ConnectRpcError ? err : new ConnectRpcError('unknown', (err as Error).message));
-    }
-  }
-
-  async function unary(sandbox: FakeSandbox, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function sendSignal(sandbox: FakeSandbox, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const msg = parseUnaryRequest(await readBody(req));
-    switch (method) {
-      case 'List':
-        return sendUnary(res, {
-          processes: [...sandbox.processes.values()].map((p) => ({ config: p.config, pid: p.pid, ...(p.tag ? { tag: p.tag } : {}) })),
-        });
-      case 'SendSignal': {
-        const proc = selectProcess(sandbox, msg.process);
-        const signal = msg.signal;
-        if (signal === 'SIGNAL_SIGKILL' || signal === osConstants.signals.SIGKILL) await signalProcess(docker, sandbox, proc, 'SIGKILL');
-        else if (signal === 'SIGNAL_SIGTERM' || signal === osConstants.signals.SIGTERM) await signalProcess(docker, sandbox, proc, 'SIGTERM');
-        else throw new ConnectRpcError('unimplemented', `invalid signal: ${String(signal)}`);
-        return sendUnary(res, {});
-      }
-      case 'SendInput': {
-        const proc = selectProcess(sandbox, msg.process);
-        const input = (msg.input ?? {}) as { stdin?: unknown; pty?: unknown };
-        if (typeof input.stdin !== 'string') throw new ConnectRpcError('internal', 'error writing to tty: tty not assigned to process');
-        const stdin = proc.child.stdin;
-        if (!stdin || stdin.writableEnded || stdin.destroyed) {
-          throw new ConnectRpcError('internal', 'error writing to stdin: stdin not enabled or closed');
-        }
-        await new Promise<void>((resolve, reject) => stdin.write(Buffer.from(input.stdin as string, 'base64'), (e) => (e ? reject(e) : resolve()))).catch(
-          (e: Error) => {
-            throw new ConnectRpcError('internal', `error writing to stdin: ${e.message}`);
-          },
-        );
-        return sendUnary(res, {});
-      }
-      case 'CloseStdin': {
-        const proc = selectProcess(sandbox, msg.process);
-        proc.child.stdin?.end();
-        return sendUnary(res, {});
-      }
-      default:
-        throw new ConnectRpcError('unimplemented', `process.Process/${method} is not implemented by the fake envd`);
-    }
+    const proc = selectProcess(sandbox, msg.process);
+    const signal = msg.signal;
+    if (signal === 'SIGNAL_SIGKILL' || signal === osConstants.signals.SIGKILL) await signalProcess(docker, sandbox, proc, 'SIGKILL');
+    else if (signal === 'SIGNAL_SIGTERM' || signal === osConstants.signals.SIGTERM) await signalProcess(docker, sandbox, proc, 'SIGTERM');
+    else throw new ConnectRpcError('unimplemented', `invalid signal: ${String(signal)}`);
+    sendUnary(res, {});
   }
 
   return async function handle(sandbox: FakeSandbox, user: string, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (method === 'Start') return start(sandbox, user, req, res);
-    if (method === 'Connect') return connect(sandbox, req, res);
-    return unary(sandbox, method, req, res);
+    if (method === 'SendSignal') return sendSignal(sandbox, req, res);
+    req.resume();
+    throw new ConnectRpcError('unimplemented', `process.Process/${method} is not implemented by the fake envd (the provider never calls it)`);
   };
 }

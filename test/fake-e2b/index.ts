@@ -4,8 +4,12 @@
  * two runtimes:
  * - `local` (default): a "sandbox" is a temporary directory plus local child processes (see state.ts for what
  *   that simplifies: commands see host paths, run as the current OS user);
- * - `docker`: a "sandbox" is a real container of `image` (see docker.ts): real users (`user` must exist in the
- *   image), absolute paths, permissions, /proc; pause stops the container, kill removes it.
+ * - `docker`: a "sandbox" is a real container of `image` shaped like an E2B template (see docker.ts): real users
+ *   (`user` with passwordless sudo), absolute paths, permissions, /proc; pause freezes the container, kill
+ *   removes it.
+ *
+ * `plan` ('hobby' default, or 'pro') sets the account's caps (plans.ts): the longest lifetime and how many
+ * sandboxes may run at once. Only the templates in `templates` exist (default: `base`).
  *
  * Two servers on 127.0.0.1, random ports, mirroring E2B's split:
  * - `apiUrl`: the REST API (rest-api.ts), authenticated with `X-API-KEY`;
@@ -18,7 +22,7 @@
  * skips the API entirely.
  *
  * Usage:
- *   const fake = await startFakeE2B({ pageSize: 2 });
+ *   const fake = await startFakeE2B({ pageSize: 2, plan: 'pro' });
  *   const sbx = await Sandbox.create({ ...fake.connectionOpts, metadata: { suite: 'x' } });
  *   await sbx.commands.run('echo hi');   // runs `/bin/bash -l -c 'echo hi'` locally
  *   const real = await startFakeE2B({ runtime: 'docker', image: 'sandbox-mcp/debian-base:bookworm' });
@@ -34,10 +38,12 @@ import { randomBytes } from 'node:crypto';
 import { DockerRuntime } from './docker.js';
 import { createEnvdHandler } from './envd-server.js';
 import { createRestHandler } from './rest-api.js';
+import { PLANS, type Plan } from './plans.js';
 import { FakeE2BState, type FakeSandbox } from './state.js';
 
 export type { FakeSandbox, FakeProcess, SandboxState } from './state.js';
 export { FAKE_E2B_LABEL } from './docker.js';
+export { PLANS, type Plan } from './plans.js';
 
 interface CommonOptions {
   /** The only API key the fake accepts (others get 401). Default: a random `e2b_fake_…` key. */
@@ -46,6 +52,10 @@ interface CommonOptions {
   pageSize?: number;
   /** envd version reported for new sandboxes; it gates SDK features (default '0.5.7': closeStdin, raw uploads). */
   envdVersion?: string;
+  /** The account's plan: lifetime and concurrency caps (default 'hobby'). */
+  plan?: Plan['name'];
+  /** Template IDs that exist (default ['base']); create answers 404 for others. */
+  templates?: string[];
   /** Reported by getInfo / metrics only: neither runtime enforces them. */
   cpuCount?: number;
   memoryMB?: number;
@@ -73,12 +83,20 @@ export interface FakeE2B {
   sandboxUrl: string;
   apiKey: string;
   runtime: 'local' | 'docker';
+  plan: Plan;
   /** Spread into any SDK call's options: `{ apiUrl, sandboxUrl, apiKey }`. */
   connectionOpts: { apiUrl: string; sandboxUrl: string; apiKey: string };
   /** The same as environment variables, for code that reads them. */
   env: { E2B_API_URL: string; E2B_SANDBOX_URL: string; E2B_API_KEY: string };
   /** Live state, keyed by sandbox id (killed sandboxes are removed). */
   sandboxes: Map<string, FakeSandbox>;
+  /**
+   * Run `step` on the sandbox right before the next connect request is handled, e.g. pause it to play another
+   * client stopping it between a caller's check and its connect.
+   */
+  beforeNextConnect(step: (sandbox: FakeSandbox) => Promise<void>): void;
+  /** Pause a sandbox as E2B's API does (memory kept unless `memory` is false). */
+  pause(sandboxId: string, memory?: boolean): Promise<void>;
   /** Answer the next `times` REST requests with `status` and an E2B error body (429 -> RateLimitError, ...). */
   failNext(status: number, times?: number): void;
   /** Kill every sandbox's processes, delete their directories or containers (every one it made), stop both servers. */
@@ -130,10 +148,12 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     cpuCount: options.cpuCount ?? 2,
     memoryMB: options.memoryMB ?? 512,
     diskSizeMB: options.diskSizeMB ?? 10240,
+    plan: PLANS[options.plan ?? 'hobby'],
   });
   const injectedFailures: number[] = [];
+  const hooks: { beforeConnect: Array<(sandbox: FakeSandbox) => Promise<void>> } = { beforeConnect: [] };
 
-  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures }));
+  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures, hooks, templates: new Set(options.templates ?? ['base']) }));
   const envdServer = await listen(createEnvdHandler(state));
   const apiUrl = urlOf(apiServer);
   const sandboxUrl = urlOf(envdServer);
@@ -144,9 +164,18 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     sandboxUrl,
     apiKey,
     runtime: docker ? 'docker' : 'local',
+    plan: state.plan,
     connectionOpts: { apiUrl, sandboxUrl, apiKey },
     env: { E2B_API_URL: apiUrl, E2B_SANDBOX_URL: sandboxUrl, E2B_API_KEY: apiKey },
     sandboxes: state.sandboxes,
+    beforeNextConnect(step) {
+      hooks.beforeConnect.push(step);
+    },
+    async pause(sandboxId, memory = true) {
+      const sandbox = state.sandboxes.get(sandboxId);
+      if (!sandbox) throw new Error(`no sandbox ${sandboxId}`);
+      await state.pause(sandbox, memory);
+    },
     failNext(status: number, times = 1) {
       for (let i = 0; i < times; i++) injectedFailures.push(status);
     },

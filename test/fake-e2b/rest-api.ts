@@ -1,21 +1,21 @@
 /**
- * The fake of E2B's REST API (api.e2b.app), limited to what the `e2b` 2.51 SDK calls for sandboxes:
+ * The fake of E2B's REST API (api.e2b.app), limited to what the provider calls through the `e2b` 2.51 SDK:
  *
  *   POST   /v2/sandboxes                    Sandbox.create                 201 Sandbox
  *   GET    /v2/sandboxes                    Sandbox.list (paginated)       200 ListedSandbox[] + x-next-token
  *   GET    /sandboxes/{id}                  getInfo                        200 SandboxDetail
  *   DELETE /sandboxes/{id}                  kill                           204
- *   GET    /sandboxes/{id}/metrics          getMetrics                     200 SandboxMetric[]
- *   POST   /sandboxes/{id}/timeout          setTimeout                     204
- *   POST   /sandboxes/{id}/pause            pause / betaPause              204, 409 when already paused
- *   POST   /v2/sandboxes/{id}/connect       Sandbox.connect / sandbox.connect  200 running, 201 resumed
+ *   GET    /sandboxes/{id}/metrics          getMetrics                     200 SandboxMetric[] ([] before the first sample)
+ *   POST   /sandboxes/{id}/timeout          setTimeout                     204, capped at the plan's maximum
+ *   POST   /sandboxes/{id}/pause            pause                          204, 409 when already paused
+ *   POST   /v2/sandboxes/{id}/connect       Sandbox.connect                200 running, 201 resumed
  *
- * plus the deprecated v1 routes older SDKs use (POST /sandboxes, GET /sandboxes, POST /sandboxes/{id}/connect,
- * /resume, /refreshes). Errors are E2B's JSON `{code, message}`; the SDK maps 401 to AuthenticationError,
- * 429 to RateLimitError, 503 to ServiceBusyError and `code: 404` to SandboxNotFoundError.
+ * Errors are E2B's JSON `{code, message}` with E2B's statuses and messages (each handler below names the
+ * e2b-dev/infra file it follows). The SDK maps 401 to AuthenticationError, 429 to RateLimitError, 503 to
+ * ServiceBusyError, `code: 404` on getInfo/connect to SandboxNotFoundError, and every other status to a plain
+ * SandboxError carrying `statusCode`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sampleSandbox } from './metrics.js';
 import type { FakeE2BState, FakeSandbox, SandboxState } from './state.js';
 
 export interface RestContext {
@@ -25,6 +25,10 @@ export interface RestContext {
   pageSize: number;
   /** Statuses to answer the next REST requests with (see failNext). */
   injectedFailures: number[];
+  /** Template IDs or aliases that exist; others are 404 (packages/api/internal/cache/templates/errors.go). */
+  templates: ReadonlySet<string>;
+  /** Test hooks run before a request is handled (see FakeE2B.beforeNextConnect). */
+  hooks: { beforeConnect: Array<(sandbox: FakeSandbox) => Promise<void>> };
 }
 
 class HttpError extends Error {
@@ -35,8 +39,6 @@ class HttpError extends Error {
     super(message);
   }
 }
-
-const MAX_TIMEOUT_SECONDS = 24 * 60 * 60;
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -72,10 +74,15 @@ function stringRecord(value: unknown, field: string): Record<string, string> {
   return { ...(value as Record<string, string>) };
 }
 
-function timeoutSeconds(value: unknown, fallback: number): number {
+/**
+ * timeout_helper.go validateAndParseTimeout (create) and sandbox_connect.go: absent means the default, zero or
+ * less is refused, above the plan's maximum is refused.
+ */
+function timeoutSeconds(value: unknown, fallback: number, maxHours: number): number {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new HttpError(400, 'timeout must be a non-negative integer');
-  if (value > MAX_TIMEOUT_SECONDS) throw new HttpError(400, `Timeout cannot be greater than ${MAX_TIMEOUT_SECONDS / 3600} hours`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new HttpError(400, 'Error when parsing request: timeout must be an integer');
+  if (value <= 0) throw new HttpError(400, 'Timeout must be greater than 0');
+  if (value > maxHours * 3600) throw new HttpError(400, `Timeout cannot be greater than ${maxHours} hours`);
   return value;
 }
 
@@ -89,7 +96,7 @@ function sandboxBody(s: FakeSandbox) {
     clientID: s.clientId,
     // null: the SDK then builds envd URLs from its own config (E2B_SANDBOX_URL for this fake).
     domain: null,
-    ...(s.envdAccessToken ? { envdAccessToken: s.envdAccessToken } : {}),
+    envdAccessToken: s.envdAccessToken,
     envdVersion: s.envdVersion,
     sandboxID: s.sandboxId,
     templateID: s.templateId,
@@ -120,7 +127,6 @@ function detailBody(s: FakeSandbox) {
     ...listedBody(s),
     allowInternetAccess: s.allowInternetAccess,
     domain: null,
-    ...(s.envdAccessToken ? { envdAccessToken: s.envdAccessToken } : {}),
     lifecycle: { autoResume: s.autoResume, onTimeout: s.autoPause ? 'pause' : 'kill' },
   };
 }
@@ -164,6 +170,7 @@ function decodeCursor(token: string): [number, string] {
 
 export function createRestHandler(ctx: RestContext) {
   const { state } = ctx;
+  const maxHours = () => state.plan.maxLengthHours;
 
   function requireSandbox(id: string): FakeSandbox {
     const s = state.sandboxes.get(id);
@@ -171,47 +178,44 @@ export function createRestHandler(ctx: RestContext) {
     return s;
   }
 
-  async function create(req: IncomingMessage, res: ServerResponse, v2: boolean): Promise<void> {
+  /** packages/api/internal/handlers/sandbox_create.go (template lookup, then timeout) and create_instance.go. */
+  async function create(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJson(req);
     const templateId = body.templateID;
     if (typeof templateId !== 'string' || templateId === '') throw new HttpError(400, 'templateID is required');
+    if (!ctx.templates.has(templateId)) throw new HttpError(404, `template '${templateId}' not found`);
+    // SandboxTimeoutDefault (packages/api/internal/sandbox/sandboxtypes/states.go) is 15 s.
+    const timeout = timeoutSeconds(body.timeout, 15, maxHours());
+    if (state.runningCount >= state.plan.concurrentSandboxes) {
+      throw new HttpError(
+        429,
+        `you have reached the maximum number of concurrent E2B sandboxes (${state.plan.concurrentSandboxes}). If you need more, please visit 'https://e2b.dev/docs/billing'`,
+      );
+    }
     const autoResume = body.autoResume as { enabled?: unknown } | undefined;
     const sandbox = await state.create({
       templateId,
-      // NewSandboxV2 defaults the timeout to 300 s, the deprecated v1 NewSandbox to 15 s.
-      timeoutSeconds: timeoutSeconds(body.timeout, v2 ? 300 : 15),
+      timeoutSeconds: timeout,
       metadata: stringRecord(body.metadata, 'metadata'),
       envVars: stringRecord(body.envVars, 'envVars'),
       autoPause: body.autoPause === true,
       autoResume: autoResume?.enabled === true,
       allowInternetAccess: typeof body.allow_internet_access === 'boolean' ? body.allow_internet_access : null,
-      secure: v2 || body.secure === true,
     });
     sendJson(res, 201, sandboxBody(sandbox));
   }
 
-  function listV2(url: URL, res: ServerResponse): void {
+  function list(url: URL, res: ServerResponse): void {
     const metadata = parseMetadataQuery(url.searchParams.get('metadata'));
     const states = parseStates(url.searchParams.get('state'));
-    const template = url.searchParams.get('template');
-    const startedAfter = url.searchParams.get('startedAfter');
-    const after = startedAfter ? Date.parse(startedAfter) : undefined;
-    const order = url.searchParams.get('order') ?? 'desc';
-    if (order !== 'asc' && order !== 'desc') throw new HttpError(400, `invalid order "${order}"`);
     const limitRaw = url.searchParams.get('limit');
     const limit = limitRaw === null ? 100 : Number(limitRaw);
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit must be between 1 and 100');
 
-    const sign = order === 'asc' ? 1 : -1;
-    const compare = (a: [number, string], b: [number, string]) => sign * (a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    const compare = (a: [number, string], b: [number, string]) => -(a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
     const key = (s: FakeSandbox): [number, string] => [s.startedAt.getTime(), s.sandboxId];
-
     let matches = [...state.sandboxes.values()].filter(
-      (s) =>
-        states.includes(s.state) &&
-        Object.entries(metadata).every(([k, v]) => s.metadata[k] === v) &&
-        (!template || s.templateId === template || s.alias === template) &&
-        (after === undefined || s.startedAt.getTime() >= after),
+      (s) => states.includes(s.state) && Object.entries(metadata).every(([k, v]) => s.metadata[k] === v),
     );
     matches.sort((a, b) => compare(key(a), key(b)));
     const token = url.searchParams.get('nextToken');
@@ -220,52 +224,67 @@ export function createRestHandler(ctx: RestContext) {
       matches = matches.filter((s) => compare(key(s), cursor) > 0);
     }
     const page = matches.slice(0, Math.min(limit, ctx.pageSize));
-    const headers: Record<string, string> = {
-      'X-Total-Running': String([...state.sandboxes.values()].filter((s) => s.state === 'running').length),
-    };
+    const headers: Record<string, string> = {};
     const last = page[page.length - 1];
     if (last && matches.length > page.length) headers['X-Next-Token'] = encodeCursor(last);
     sendJson(res, 200, page.map(listedBody), headers);
   }
 
-  function listV1(url: URL, res: ServerResponse): void {
-    const metadata = parseMetadataQuery(url.searchParams.get('metadata'));
-    const running = [...state.sandboxes.values()].filter(
-      (s) => s.state === 'running' && Object.entries(metadata).every(([k, v]) => s.metadata[k] === v),
-    );
-    sendJson(res, 200, running.map(listedBody));
-  }
-
-  async function connect(req: IncomingMessage, res: ServerResponse, id: string, v2: boolean): Promise<void> {
+  /**
+   * packages/api/internal/handlers/sandbox_connect.go: a running sandbox gets KeepAliveFor(timeout, allowShorter
+   * false), so connecting never shortens a lifetime but does extend it to at least `timeout` (300 s when the SDK
+   * sends none); a paused one is resumed (201) with that timeout, keeping its memory unless `memory: false`.
+   */
+  async function connect(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const body = await readJson(req);
+    const seconds = timeoutSeconds(body.timeout, 300, maxHours());
     const s = requireSandbox(id);
-    const seconds = timeoutSeconds(body.timeout, v2 ? 300 : 15);
+    await ctx.hooks.beforeConnect.shift()?.(s);
     if (s.state === 'running') {
-      state.extendTimeout(s, seconds);
+      if (state.keepAliveFor(s, seconds, false) === 'exceeded') throw new HttpError(400, 'Max instance length exceeded');
       sendJson(res, 200, sandboxBody(s));
       return;
+    }
+    if (state.runningCount >= state.plan.concurrentSandboxes) {
+      throw new HttpError(429, `you have reached the maximum number of concurrent E2B sandboxes (${state.plan.concurrentSandboxes}). If you need more, please visit 'https://e2b.dev/docs/billing'`);
     }
     await state.resume(s, seconds);
     sendJson(res, 201, sandboxBody(s));
   }
 
-  async function resume(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  /**
+   * packages/api/internal/handlers/sandbox_timeout.go → orchestrator/keep_alive.go KeepAliveFor(allowShorter
+   * true): 204 even when the plan's maximum cut the request short; 409 for a sandbox that is not running.
+   */
+  async function setTimeoutOf(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const body = await readJson(req);
+    if (typeof body.timeout !== 'number' || !Number.isInteger(body.timeout)) throw new HttpError(400, 'Error when parsing request: timeout must be an integer');
     const s = requireSandbox(id);
-    if (s.state === 'running') throw new HttpError(409, `Sandbox ${id} is already running`);
-    await state.resume(s, timeoutSeconds(body.timeout, 15));
-    sendJson(res, 201, sandboxBody(s));
+    if (s.state !== 'running') throw new HttpError(409, `Sandbox ${id} is not running (state: ${s.state})`);
+    if (state.keepAliveFor(s, Math.max(0, body.timeout), true) === 'exceeded') throw new HttpError(400, 'Max instance length exceeded');
+    res.writeHead(204).end();
   }
 
-  async function metrics(res: ServerResponse, id: string): Promise<void> {
+  /** packages/api/internal/handlers/sandbox_pause.go: memory kept unless the body says `memory: false`. */
+  async function pause(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const body = await readJson(req);
     const s = requireSandbox(id);
-    if (s.state !== 'running') {
-      sendJson(res, 200, []);
-      return;
-    }
-    const sample = await sampleSandbox(s);
-    const now = new Date();
-    sendJson(res, 200, [{ timestamp: now.toISOString(), timestampUnix: Math.floor(now.getTime() / 1000), ...sample }]);
+    if (s.state === 'paused') throw new HttpError(409, `Sandbox '${id}' cannot be paused while in 'paused' state`);
+    await state.pause(s, body.memory !== false);
+    res.writeHead(204).end();
+  }
+
+  /** packages/api/internal/handlers/sandbox_metrics.go: the samples taken so far (see metrics.ts). */
+  function metrics(url: URL, res: ServerResponse, id: string): void {
+    const s = requireSandbox(id);
+    const start = Number(url.searchParams.get('start') ?? 0) * 1000;
+    const end = url.searchParams.has('end') ? Number(url.searchParams.get('end')) * 1000 : Infinity;
+    const samples = s.samples.filter((m) => m.timestamp.getTime() >= start && m.timestamp.getTime() <= end);
+    sendJson(
+      res,
+      200,
+      samples.map(({ timestamp, ...m }) => ({ timestamp: timestamp.toISOString(), timestampUnix: Math.floor(timestamp.getTime() / 1000), ...m })),
+    );
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -273,48 +292,22 @@ export function createRestHandler(ctx: RestContext) {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
 
     if (parts[0] === 'v2' && parts[1] === 'sandboxes') {
-      if (parts.length === 2 && method === 'POST') return create(req, res, true);
-      if (parts.length === 2 && method === 'GET') return listV2(url, res);
-      if (parts.length === 4 && parts[3] === 'connect' && method === 'POST') return connect(req, res, parts[2]!, true);
+      if (parts.length === 2 && method === 'POST') return create(req, res);
+      if (parts.length === 2 && method === 'GET') return list(url, res);
+      if (parts.length === 4 && parts[3] === 'connect' && method === 'POST') return connect(req, res, parts[2]!);
     }
 
-    if (parts[0] === 'sandboxes') {
-      if (parts.length === 1 && method === 'POST') return create(req, res, false);
-      if (parts.length === 1 && method === 'GET') return listV1(url, res);
+    if (parts[0] === 'sandboxes' && parts[1] !== undefined) {
       const id = parts[1];
-      if (id !== undefined && parts.length === 2) {
-        if (method === 'GET') return sendJson(res, 200, detailBody(requireSandbox(id)));
-        if (method === 'DELETE') {
-          await state.kill(requireSandbox(id));
-          res.writeHead(204).end();
-          return;
-        }
+      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, detailBody(requireSandbox(id)));
+      if (parts.length === 2 && method === 'DELETE') {
+        await state.kill(requireSandbox(id));
+        res.writeHead(204).end();
+        return;
       }
-      if (id !== undefined && parts.length === 3) {
-        const action = parts[2];
-        if (action === 'metrics' && method === 'GET') return metrics(res, id);
-        if (method === 'POST') {
-          if (action === 'connect') return connect(req, res, id, false);
-          if (action === 'resume') return resume(req, res, id);
-          if (action === 'timeout' || action === 'refreshes') {
-            const body = await readJson(req);
-            const s = requireSandbox(id);
-            if (s.state !== 'running') throw notFound(id);
-            if (action === 'timeout') state.setTimeout(s, timeoutSeconds(body.timeout, 15));
-            else state.extendTimeout(s, timeoutSeconds(body.duration, 15));
-            res.writeHead(204).end();
-            return;
-          }
-          if (action === 'pause') {
-            await readJson(req);
-            const s = requireSandbox(id);
-            if (s.state === 'paused') throw new HttpError(409, `Sandbox ${id} is already paused`);
-            await state.pause(s);
-            res.writeHead(204).end();
-            return;
-          }
-        }
-      }
+      if (parts.length === 3 && parts[2] === 'metrics' && method === 'GET') return metrics(url, res, id);
+      if (parts.length === 3 && parts[2] === 'timeout' && method === 'POST') return setTimeoutOf(req, res, id);
+      if (parts.length === 3 && parts[2] === 'pause' && method === 'POST') return pause(req, res, id);
     }
 
     // 501 rather than E2B's 404, so that an unimplemented route is not mistaken for a missing sandbox.

@@ -10,13 +10,18 @@
  * paths: use relative paths, `~` or `$HOME` in commands. This is a test double, not a security boundary.
  *
  * With the Docker runtime (`runtime: 'docker'`, see docker.ts) a sandbox is a real container instead: `rootDir`
- * is '' and `container` names it, paths need no translation, pause stops the container and resume starts it.
+ * is '' and `container` names it, paths need no translation, pause freezes the container (or stops it, for a
+ * filesystem-only pause) and resume thaws (or starts) it.
+ *
+ * The account's plan (plans.ts) caps lifetimes and how many sandboxes run at once.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, posix, relative } from 'node:path';
 import type { DockerRuntime } from './docker.js';
+import { startSampling, type MetricSample } from './metrics.js';
+import type { Plan } from './plans.js';
 
 /**
  * The users an E2B template has. The local runtime runs everything as the current OS user but keeps their homes
@@ -43,12 +48,14 @@ export interface FakeProcess {
   pid: number;
   tag?: string;
   user: string;
-  /** The ProcessConfig as requested (cmd/args/envs/cwd), as envd reports it in List. */
+  /** The ProcessConfig as requested (cmd/args/envs/cwd). */
   config: { cmd: string; args: string[]; envs: Record<string, string>; cwd?: string };
   /** The local process, or (Docker runtime) the `docker exec` client. */
   child: ChildProcess;
   /** Docker runtime: the signal the fake sent into the container, so that a 128+N exit reads as that signal. */
   killSignal?: NodeJS.Signals;
+  /** Docker runtime: the wrapper holding the process's pipes (SIGUSR1 closes them, see docker.ts). */
+  wrapperPid?: number;
   /** Streams (Start/Connect calls) receiving this process's events. */
   listeners: Set<(event: ProcessEventJson) => void>;
   end?: EndEventJson;
@@ -71,7 +78,7 @@ export interface FakeSandbox {
   memoryMB: number;
   diskSizeMB: number;
   envdVersion: string;
-  /** '' when the sandbox was created unsecured: envd then accepts requests without a token. */
+  /** v2 create always makes a secured sandbox: envd wants this in X-Access-Token. */
   envdAccessToken: string;
   /** lifecycle.onTimeout === 'pause' */
   autoPause: boolean;
@@ -82,9 +89,14 @@ export interface FakeSandbox {
   /** Docker runtime: the container that is this sandbox. */
   container?: string;
   processes: Map<number, FakeProcess>;
+  /** How the last pause was made: with memory (processes frozen) or filesystem only (processes gone). */
+  pausedWithMemory?: boolean;
+  /** Metrics samples taken so far (see metrics.ts: one every 5 s while running). */
+  samples: MetricSample[];
   /** How many times it was resumed (handy in tests). */
   resumeCount: number;
   expiryTimer?: NodeJS.Timeout;
+  stopSampling?: () => void;
 }
 
 export interface CreateSandboxInput {
@@ -95,8 +107,6 @@ export interface CreateSandboxInput {
   autoPause: boolean;
   autoResume: boolean;
   allowInternetAccess: boolean | null;
-  /** v2 create is always secured (envd requires X-Access-Token); v1 create only with `secure: true`. */
-  secure: boolean;
 }
 
 export interface StateOptions {
@@ -107,6 +117,7 @@ export interface StateOptions {
   cpuCount: number;
   memoryMB: number;
   diskSizeMB: number;
+  plan: Plan;
 }
 
 /** E2B sandbox ids are 20 lowercase alphanumerics. */
@@ -115,7 +126,7 @@ function newSandboxId(): string {
   return Array.from(randomBytes(20), (b) => alphabet[b % alphabet.length]).join('');
 }
 
-/** Send `signal` to the process group (children started with detached:true lead their own group), else the process. */
+/** Local runtime: send `signal` to the process group (children started with detached:true lead their own group). */
 export function killProcessGroup(proc: FakeProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-proc.pid, signal);
@@ -188,18 +199,29 @@ export class FakeE2BState {
       memoryMB: this.options.memoryMB,
       diskSizeMB: this.options.diskSizeMB,
       envdVersion: this.options.envdVersion,
-      envdAccessToken: input.secure ? randomBytes(24).toString('hex') : '',
+      envdAccessToken: randomBytes(24).toString('hex'),
       autoPause: input.autoPause,
       autoResume: input.autoResume,
       allowInternetAccess: input.allowInternetAccess,
       rootDir,
       ...(container !== undefined ? { container } : {}),
       processes: new Map(),
+      samples: [],
       resumeCount: 0,
     };
     this.sandboxes.set(sandboxId, sandbox);
     this.scheduleExpiry(sandbox);
+    sandbox.stopSampling = startSampling(sandbox);
     return sandbox;
+  }
+
+  get plan(): Plan {
+    return this.options.plan;
+  }
+
+  /** Sandboxes that count against the plan's concurrency cap (paused ones do not). */
+  get runningCount(): number {
+    return [...this.sandboxes.values()].filter((s) => s.state === 'running').length;
   }
 
   /** endAt = now + seconds, and the sandbox is paused or killed when it passes (like E2B's TTL). */
@@ -208,34 +230,59 @@ export class FakeE2BState {
     this.scheduleExpiry(sandbox);
   }
 
-  /** Connect only ever extends a running sandbox's timeout. */
-  extendTimeout(sandbox: FakeSandbox, seconds: number): void {
-    const candidate = Date.now() + seconds * 1000;
-    if (candidate > sandbox.endAt.getTime()) this.setTimeout(sandbox, seconds);
-  }
-
   /**
-   * Pausing keeps the files and drops the memory: running processes are killed. The state flips at once (envd
-   * calls fail from then on); with Docker the promise settles once the container has stopped.
+   * Pausing keeps the files, and by default the memory (packages/api/internal/handlers/sandbox_pause.go: only
+   * `memory: false` asks for a filesystem-only snapshot): processes are frozen and carry on after resume.
+   * Without memory, running processes are killed. The state flips at once (envd calls fail from then on).
    */
-  async pause(sandbox: FakeSandbox): Promise<void> {
+  async pause(sandbox: FakeSandbox, memory = true): Promise<void> {
     sandbox.state = 'paused';
+    sandbox.pausedWithMemory = memory;
     this.clearExpiry(sandbox);
-    this.killProcesses(sandbox);
-    if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.stop(sandbox.container!));
+    sandbox.stopSampling?.();
+    sandbox.samples = [];
+    if (sandbox.container) {
+      if (!memory) this.killProcesses(sandbox);
+      await this.serialized(sandbox, () => this.options.docker!.pause(sandbox.container!, memory));
+    } else {
+      for (const proc of sandbox.processes.values()) killProcessGroup(proc, memory ? 'SIGSTOP' : 'SIGKILL');
+    }
   }
 
   async resume(sandbox: FakeSandbox, timeoutSeconds: number): Promise<void> {
-    if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.start(sandbox.container!));
+    const memory = sandbox.pausedWithMemory !== false;
+    if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.resume(sandbox.container!, memory));
+    else if (memory) for (const proc of sandbox.processes.values()) killProcessGroup(proc, 'SIGCONT');
     sandbox.state = 'running';
+    // A resumed sandbox starts anew: its plan's maximum lifetime counts from here (keep_alive.go: StartTime).
     sandbox.startedAt = new Date();
     sandbox.resumeCount += 1;
     this.setTimeout(sandbox, timeoutSeconds);
+    sandbox.stopSampling = startSampling(sandbox);
+  }
+
+  /**
+   * E2B's KeepAliveFor (packages/api/internal/orchestrator/keep_alive.go): the new end is now + the duration,
+   * capped so that the sandbox lives at most the plan's maximum from its last start; with `allowShorter` false
+   * (connect) an earlier end than the current one is ignored. 'exceeded' when the sandbox already ran longer
+   * than the maximum (the API answers 400).
+   */
+  keepAliveFor(sandbox: FakeSandbox, seconds: number, allowShorter: boolean): 'ok' | 'exceeded' {
+    const now = Date.now();
+    const maxMs = this.options.plan.maxLengthHours * 3600_000;
+    const elapsed = now - sandbox.startedAt.getTime();
+    if (elapsed > maxMs) return 'exceeded';
+    const end = now + Math.max(0, Math.min(maxMs - elapsed, seconds * 1000));
+    if (!allowShorter && end < sandbox.endAt.getTime()) return 'ok';
+    sandbox.endAt = new Date(end);
+    this.scheduleExpiry(sandbox);
+    return 'ok';
   }
 
   async kill(sandbox: FakeSandbox): Promise<void> {
     this.sandboxes.delete(sandbox.sandboxId);
     this.clearExpiry(sandbox);
+    sandbox.stopSampling?.();
     this.killProcesses(sandbox);
     if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.remove(sandbox.container!));
     else await rm(sandbox.rootDir, { recursive: true, force: true });
@@ -247,7 +294,8 @@ export class FakeE2BState {
 
   /**
    * Kill every running command. With Docker the processes die with the container (stop or rm) and their
-   * `docker exec` clients then exit; marking them makes that exit read as SIGKILL, as on E2B.
+   * `docker exec` clients then exit; marking them makes that exit read as SIGKILL, as on E2B. Locally the whole
+   * process group goes, so that tests leak nothing.
    */
   killProcesses(sandbox: FakeSandbox): void {
     for (const proc of sandbox.processes.values()) {

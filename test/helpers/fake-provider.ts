@@ -98,9 +98,10 @@ export class FakeProvider implements SandboxProvider {
 
   readonly expiries = new Map<string, Date>();
 
-  async setExpiry(id: string, expiresAt: Date): Promise<void> {
+  async setExpiry(id: string, expiresAt: Date): Promise<Date> {
     await this.get(id);
     this.expiries.set(id, expiresAt);
+    return expiresAt;
   }
 
   async stop(id: string): Promise<void> {

@@ -119,8 +119,9 @@ export class DockerProvider implements SandboxProvider {
   }
 
   /** Docker enforces no lifetime: the server's reaper does, from the durable store. */
-  async setExpiry(id: string): Promise<void> {
+  async setExpiry(id: string, expiresAt: Date): Promise<Date> {
     await this.owned.inspect(id);
+    return expiresAt;
   }
 
   async stop(id: string): Promise<void> {

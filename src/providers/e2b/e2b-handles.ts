@@ -51,7 +51,7 @@ export class E2BHandles {
       this.e2bIds.set(id, found.sandboxId);
       return found.sandboxId;
     } catch (err) {
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id });
     }
   }
 
@@ -63,31 +63,47 @@ export class E2BHandles {
       return info;
     } catch (err) {
       if (err instanceof Error && err.name === 'SandboxNotFoundError') this.forget(id);
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id });
     }
   }
 
   /**
-   * A connected instance for runs and files. A paused sandbox is refused (connecting would resume it: only
-   * sandbox_configure starts a stopped sandbox).
+   * A connected instance for runs and files. A paused sandbox is refused: only sandbox_configure starts a stopped
+   * sandbox. Connecting never moves a running sandbox's lifetime: E2B's connect extends it to at least the
+   * timeout it is given (300 s when none is: packages/api/internal/handlers/sandbox_connect.go), so it is given
+   * what is left. A sandbox paused between the check and the connect would be resumed by it: that is noticed
+   * (a resumed sandbox has a new start time) and undone at once.
    */
   async connect(id: string): Promise<Sandbox> {
     const known = this.connected.get(id);
     if (known) return known;
-    const info = await this.info(id);
-    if (info.state !== 'running') throw notRunning(id);
-    return this.resume(id);
+    const before = await this.info(id);
+    if (before.state !== 'running') throw notRunning(id);
+    const sandbox = await this.connectWith(id, before.sandboxId, before.endAt.getTime() - Date.now());
+    const after = await this.info(id);
+    if (after.startedAt.getTime() !== before.startedAt.getTime()) {
+      this.forget(id);
+      await this.sdk.pause(before.sandboxId, this.opts).catch(() => undefined);
+      throw notRunning(id);
+    }
+    this.remember(id, sandbox);
+    return sandbox;
   }
 
-  /** Connects, resuming a paused sandbox. */
-  async resume(id: string): Promise<Sandbox> {
+  /** Connects, resuming a paused sandbox for `lifetimeMs` (its caller sets the real lifetime right after). */
+  async resume(id: string, lifetimeMs: number): Promise<Sandbox> {
     const e2bId = await this.e2bId(id);
+    const sandbox = await this.connectWith(id, e2bId, lifetimeMs, true);
+    this.remember(id, sandbox);
+    return sandbox;
+  }
+
+  /** E2B counts lifetimes in whole seconds: rounded down (a running sandbox is then never extended), at least one. */
+  private async connectWith(id: string, e2bId: string, lifetimeMs: number, resuming = false): Promise<Sandbox> {
     try {
-      const sandbox = await this.sdk.connect(e2bId, this.opts);
-      this.remember(id, sandbox);
-      return sandbox;
+      return await this.sdk.connect(e2bId, { ...this.opts, timeoutMs: Math.max(1000, Math.floor(lifetimeMs / 1000) * 1000) });
     } catch (err) {
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id, creating: resuming });
     }
   }
 
@@ -96,7 +112,7 @@ export class E2BHandles {
     this.connected.delete(id);
     try {
       const info = await this.info(id);
-      return info.state === 'running' ? mapE2BError(err, id) : notRunning(id);
+      return info.state === 'running' ? mapE2BError(err, { sandboxId: id }) : notRunning(id);
     } catch (gone) {
       return gone as Error;
     }

@@ -41,9 +41,13 @@ function parseProcCounters(text: string): { pids: number; network: { rxBytes: nu
 /** E2B enforces lifetimes itself; at least a second is asked for, as it counts in whole seconds. */
 const remainingMs = (expiresAt: Date): number => Math.max(1000, expiresAt.getTime() - Date.now());
 
+/** How long a resumed sandbox lives until its caller sets its real lifetime (E2B's connect default). */
+const RESUME_LIFETIME_MS = 300_000;
+
 /**
  * Sandboxes as E2B microVMs through the official SDK. Our metadata marks ours (list and every call see only
- * those); stop is E2B's pause (files kept) and start resumes through connect.
+ * those); stop is E2B's pause, which keeps files and memory (processes carry on after a resume), and start
+ * resumes through connect.
  */
 export class E2BProvider implements SandboxProvider {
   readonly name = 'e2b' as const;
@@ -83,7 +87,7 @@ export class E2BProvider implements SandboxProvider {
       this.log.debug({ sandboxId: spec.id, e2bId: sandbox.sandboxId }, 'E2B sandbox started');
       return { ...spec, state: 'running', startedAt: new Date() };
     } catch (err) {
-      throw mapE2BError(err);
+      throw mapE2BError(err, { creating: true });
     }
   }
 
@@ -129,31 +133,40 @@ export class E2BProvider implements SandboxProvider {
         this.sdk.getMetrics(info.sandboxId, this.handles.opts),
         this.withSandbox(id, (s) => s.commands.run(PROC_COUNTERS, { user: 'root' })),
       ]);
+      // E2B samples every 5 s (orchestrator/pkg/metrics/sandboxes.go): a fresh sandbox has no sample yet.
       const last = metrics.at(-1);
       return {
-        cpuPercent: last?.cpuUsedPct ?? 0,
+        // E2B's percentage is of all vCPUs; ours, as docker stats', is 100 per fully used core.
+        cpuPercent: last ? Math.round(last.cpuUsedPct * (last.cpuCount || info.cpuCount) * 100) / 100 : 0,
         memoryUsedBytes: last?.memUsed ?? 0,
         memoryLimitBytes: last?.memTotal ?? info.memoryMB * 1024 * 1024,
+        sampled: last !== undefined,
         ...parseProcCounters(counters.stdout),
       };
     } catch (err) {
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id });
     }
   }
 
   async start(id: string): Promise<void> {
     const info = await this.handles.info(id);
-    if (info.state !== 'running') await this.handles.resume(id);
+    if (info.state !== 'running') await this.handles.resume(id, RESUME_LIFETIME_MS);
   }
 
-  async setExpiry(id: string, expiresAt: Date): Promise<void> {
+  /**
+   * E2B caps the lifetime at the plan's maximum counted from the sandbox's last start, silently
+   * (packages/api/internal/orchestrator/keep_alive.go): the end it really set is read back and returned.
+   */
+  async setExpiry(id: string, expiresAt: Date): Promise<Date> {
     const info = await this.handles.info(id);
-    if (info.state !== 'running') return; // a paused sandbox has no running timeout; start sets it again
+    if (info.state !== 'running') return expiresAt; // a paused sandbox has no running timeout; start sets it again
     try {
       await this.sdk.setTimeout(info.sandboxId, remainingMs(expiresAt), this.handles.opts);
     } catch (err) {
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id });
     }
+    const { endAt } = await this.handles.info(id);
+    return endAt.getTime() < expiresAt.getTime() - 1000 ? endAt : expiresAt;
   }
 
   async stop(id: string): Promise<void> {
@@ -163,7 +176,7 @@ export class E2BProvider implements SandboxProvider {
     try {
       await this.sdk.pause(info.sandboxId, this.handles.opts);
     } catch (err) {
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id });
     }
   }
 
@@ -174,7 +187,7 @@ export class E2BProvider implements SandboxProvider {
     try {
       killed = await this.sdk.kill(e2bId, this.handles.opts);
     } catch (err) {
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id });
     }
     if (!killed) throw notFound(id);
   }
@@ -188,7 +201,7 @@ export class E2BProvider implements SandboxProvider {
       return await fn(sandbox);
     } catch (err) {
       if (err instanceof Error && /SandboxNotFoundError|TimeoutError/.test(err.name)) throw await this.handles.explain(id, err);
-      throw mapE2BError(err, id);
+      throw mapE2BError(err, { sandboxId: id });
     }
   }
 }

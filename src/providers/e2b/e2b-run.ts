@@ -3,7 +3,8 @@ import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
 import { ExitMarkerScanner } from '../exit-marker.js';
 import type { RunOutcome, RunSpec } from '../provider.js';
 import { armRunLimits } from '../run-limits.js';
-import { KILL_SWEEP, RUN_ID_VAR, RUN_WRAPPER, shellQuote } from '../run-protocol.js';
+import { shellQuote } from '../run-protocol.js';
+import { argvFileContent, argvNeedsFile, ROOT_KILL_SWEEP, runFilesBase, runScript } from './e2b-run-script.js';
 
 /** envd's own limit on a command, beyond ours: it only matters when this server died mid-run. */
 const BACKSTOP_GRACE_MS = 30_000;
@@ -11,25 +12,30 @@ const BACKSTOP_GRACE_MS = 30_000;
 export const toArrayBuffer = (data: Buffer): ArrayBuffer => data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 
 /**
- * One run through envd: the same wrapper as Docker's exec path (working directory, exit marker on both streams),
- * started in the background so the server can finish on the marker (daemons keeping the pipes open do not hold
- * the run), kill on timeout or cancellation, and sweep every process of the run.
+ * One run through envd, laid out by e2b-run-script.ts: the same wrapper and exit marker as Docker's exec path,
+ * its output relayed so that background processes it leaves never depend on envd's pipes. The server finishes on
+ * the marker (daemons keeping the relays open do not hold the run), and on a timeout or cancellation kills every
+ * process of the run as root.
+ *
+ * The SDK decodes each stream as UTF-8 before we see it (CommandHandle's TextDecoder): valid UTF-8 arrives byte
+ * for byte, even split across chunks; bytes that are not UTF-8 arrive as U+FFFD.
  */
 export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOutcome> {
   const started = performance.now();
   const runId = randomBytes(12).toString('hex');
-  const words = ['sh', '-c', RUN_WRAPPER, 'sandbox-run', spec.cwd, ...spec.argv].map(shellQuote).join(' ');
-  let command = `exec ${words}`;
-  if (spec.stdin !== undefined) {
-    // envd's stdin needs a round trip per chunk; a file in the sandbox takes one, and is gone before the program runs.
-    const file = `/tmp/.sandbox-stdin-${runId}`;
-    await sandbox.files.write(file, toArrayBuffer(spec.stdin), { user: spec.user });
-    command = `exec < ${file}; rm -f ${file}; ${command}`;
-  }
+  const base = runFilesBase(runId);
+  const argv = [spec.cwd, ...spec.argv];
+  const files: { path: string; data: ArrayBuffer }[] = [];
+  const argvFile = argvNeedsFile(argv) ? `${base}.argv` : undefined;
+  if (argvFile) files.push({ path: argvFile, data: toArrayBuffer(argvFileContent(argv)) });
+  // envd's stdin needs a round trip per chunk; a file in the sandbox takes one, and is gone before the program runs.
+  const stdinFile = spec.stdin !== undefined ? `${base}.in` : undefined;
+  if (stdinFile) files.push({ path: stdinFile, data: toArrayBuffer(spec.stdin!) });
+  if (files.length) await sandbox.files.write(files, { user: spec.user });
+  const script = runScript({ runId, argv, env: spec.env, ...(argvFile ? { argvFile } : {}), ...(stdinFile ? { stdinFile } : {}) });
 
   const stdout = new ExitMarkerScanner(runId, (c) => spec.onOutput?.('stdout', c));
   const stderr = new ExitMarkerScanner(runId, (c) => spec.onOutput?.('stderr', c));
-  let handle: CommandHandle | undefined;
   let killing: Promise<void> | undefined;
   let markersSeen: () => void = () => undefined;
   const bothMarkers = new Promise<void>((resolve) => (markersSeen = resolve));
@@ -38,19 +44,22 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
     if (stdout.done && stderr.done) markersSeen();
   };
 
-  handle = await sandbox.commands.run(command, {
+  const handle: CommandHandle = await sandbox.commands.run(script.command, {
     background: true,
     user: spec.user,
-    envs: { ...spec.env, [RUN_ID_VAR]: runId },
+    envs: script.envs,
     timeoutMs: spec.timeoutMs + BACKSTOP_GRACE_MS,
     onStdout: onChunk(stdout),
     onStderr: onChunk(stderr),
   });
 
   const limits = armRunLimits(spec, () => {
+    // The run's session id is the PID envd reports: its process execs into `setsid` and then the wrapper.
     killing ??= (async () => {
-      await handle?.kill().catch(() => false);
-      await sandbox.commands.run(`sh -c ${shellQuote(KILL_SWEEP)} sandbox-kill ${runId}`, { user: spec.user }).catch(() => undefined);
+      await sandbox.commands
+        .run(`sh -c ${shellQuote(ROOT_KILL_SWEEP)} sandbox-kill ${runId} ${handle.pid}`, { user: 'root' })
+        .catch(() => undefined);
+      await handle.kill().catch(() => false);
     })();
   });
 
