@@ -3,10 +3,10 @@ import type { Logger } from '../../logger.js';
 import type {
   FileOptions,
   ProviderEvent,
+  ReadOptions,
   ResourceUsage,
   RunOutcome,
   RunSpec,
-  RunUser,
   SandboxInfo,
   SandboxProvider,
   SandboxSpec,
@@ -20,6 +20,7 @@ import { readFile, writeFile } from './files.js';
 import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
+import { bridgeAddress, PortForwards, publishedPort } from './port-forwards.js';
 import { readUsage } from './stats.js';
 
 export interface DockerProviderOptions {
@@ -32,6 +33,8 @@ export interface DockerProviderOptions {
   diskLimitMb?: number;
   /** Seconds between disk checks (default 2). */
   diskCheckIntervalSeconds?: number;
+  /** Address sandbox ports are published and forwarded on, and the host of their URLs (default 127.0.0.1). */
+  portHost?: string;
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
@@ -40,6 +43,7 @@ export class DockerProvider implements SandboxProvider {
   private readonly owned: OwnedContainers;
   private readonly images: ImageCache;
   private watchdog?: DiskWatchdog;
+  private readonly forwards: PortForwards;
   /** Agent sessions by sandbox: null where the image cannot run one. */
   private readonly agents = new Map<string, Promise<AgentSession | null>>();
 
@@ -50,6 +54,7 @@ export class DockerProvider implements SandboxProvider {
   ) {
     this.owned = new OwnedContainers(docker);
     this.images = new ImageCache(docker, log);
+    this.forwards = new PortForwards(options.portHost ?? '127.0.0.1', log);
   }
 
   async ping(): Promise<void> {
@@ -100,8 +105,8 @@ export class DockerProvider implements SandboxProvider {
     return writeFile((spec) => this.run(id, spec), path, data, options);
   }
 
-  async readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null> {
-    return readFile((spec) => this.run(id, spec), path, options.user);
+  async readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null> {
+    return readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes);
   }
 
   async usage(id: string): Promise<ResourceUsage | null> {
@@ -132,8 +137,39 @@ export class DockerProvider implements SandboxProvider {
     });
   }
 
+  /** A stop and a start: the engine kills every process (SIGKILL after a second) and keeps the container's files. */
+  async restart(id: string): Promise<void> {
+    this.dropAgent(id);
+    await this.withContainer(id, async (c) => {
+      await c.stop({ t: 1 }).catch((err) => {
+        if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+      });
+      await c.start();
+    });
+  }
+
+  /**
+   * Ports published at create come from the engine (their host port changes at every start); others get a
+   * forward in this server to the container's bridge address.
+   */
+  async portUrls(id: string, ports: number[]): Promise<Record<string, string>> {
+    const info = await this.owned.inspect(id);
+    const urls: Record<string, string> = {};
+    for (const port of ports) {
+      const hostPort =
+        publishedPort(info, port) ??
+        (await this.forwards.ensure(id, port, async () => {
+          const now = await this.owned.inspect(id).catch(() => undefined);
+          return now?.State.Running ? bridgeAddress(now) : undefined;
+        }));
+      urls[String(port)] = `http://${urlHost(this.options.portHost ?? '127.0.0.1')}:${hostPort}`;
+    }
+    return urls;
+  }
+
   async remove(id: string): Promise<void> {
     this.dropAgent(id);
+    this.forwards.close(id);
     await this.withContainer(id, (c) => c.remove({ force: true, v: true }));
     this.owned.forget(id);
   }
@@ -150,6 +186,7 @@ export class DockerProvider implements SandboxProvider {
 
   async close(): Promise<void> {
     this.watchdog?.stop();
+    this.forwards.close();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
     agent?.destroy?.();
@@ -201,6 +238,9 @@ export class DockerProvider implements SandboxProvider {
     }
   }
 }
+
+/** The host part of a URL: the wildcard address is reached at loopback, IPv6 addresses go in brackets. */
+const urlHost = (host: string): string => (host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host);
 
 /** Without the agent, the preparation is an exec of its own. */
 async function prepareOnly(container: Docker.Container): Promise<null> {

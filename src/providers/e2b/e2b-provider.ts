@@ -179,6 +179,21 @@ export class E2BProvider implements SandboxProvider {
     if (!killed) throw notFound(id);
   }
 
+  /**
+   * Pausing keeps processes (E2B snapshots memory), so a restart kills every process of the sandbox user instead,
+   * as root, a few times over in case a fork bomb refills the table; files and the environment stay.
+   */
+  async restart(id: string): Promise<void> {
+    await this.withSandbox(id, (s) =>
+      s.commands.run('for i in 1 2 3 4 5; do pkill -KILL -u user || break; sleep 0.2; done; true', { user: 'root', timeoutMs: 30_000 }),
+    );
+  }
+
+  /** E2B routes every port of a sandbox through its public host; a server must listen on 0.0.0.0. */
+  async portUrls(id: string, ports: number[]): Promise<Record<string, string>> {
+    return this.withSandbox(id, async (s) => Object.fromEntries(ports.map((p) => [String(p), `https://${s.getHost(p)}`])));
+  }
+
   async close(): Promise<void> {}
 
   /** Runs against a connected instance; a failure on it is explained (gone? stopped?) before it is reported. */
