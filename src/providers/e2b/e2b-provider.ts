@@ -38,6 +38,11 @@ function parseProcCounters(text: string): { pids: number; network: { rxBytes: nu
   return { pids: Number.parseInt(first, 10) || 0, network: { rxBytes, txBytes } };
 }
 
+/** Kills every process of the sandbox user (not envd, which runs as root), again while any is left. */
+const KILL_USER_PROCESSES =
+  'u=$(id -u user) || exit 0; for i in 1 2 3 4 5 6 7 8 9 10; do left=0; for d in /proc/[0-9]*; do ' +
+  '[ "$(stat -c %u "$d" 2>/dev/null)" = "$u" ] && kill -KILL "${d#/proc/}" 2>/dev/null && left=1; done; [ $left = 0 ] && break; sleep 0.2; done; true';
+
 /** E2B enforces lifetimes itself; at least a second is asked for, as it counts in whole seconds. */
 const remainingMs = (expiresAt: Date): number => Math.max(1000, expiresAt.getTime() - Date.now());
 
@@ -185,7 +190,7 @@ export class E2BProvider implements SandboxProvider {
    */
   async restart(id: string): Promise<void> {
     await this.withSandbox(id, (s) =>
-      s.commands.run('for i in 1 2 3 4 5; do pkill -KILL -u user || break; sleep 0.2; done; true', { user: 'root', timeoutMs: 30_000 }),
+      s.commands.run(KILL_USER_PROCESSES, { user: 'root', timeoutMs: 30_000 }),
     );
   }
 
