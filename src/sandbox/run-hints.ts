@@ -46,7 +46,7 @@ export function wrongInterpreter(ran: Language, output: string): Language | unde
 }
 
 /** A process could not be started: the sandbox's process table (pids limit) is full. */
-const OUT_OF_PROCESSES = /fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork|BlockingIOError: \[Errno 11\]|EAGAIN.*spawn|spawn .*EAGAIN|Resource temporarily unavailable/;
+const OUT_OF_PROCESSES = /pids limit reached|no process left to start|fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork|BlockingIOError: \[Errno 11\]|EAGAIN.*spawn|spawn .*EAGAIN|Resource temporarily unavailable/;
 
 export function hintFor(f: RunFacts): string | undefined {
   if (f.status === 'cancelled') return 'The run was cancelled; its processes were killed.';

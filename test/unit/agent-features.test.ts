@@ -72,6 +72,19 @@ describe('agent features on the tool layer (fake provider)', () => {
     });
   });
 
+  describe('out of processes', () => {
+    it.each([
+      'the sandbox has no process left to start this run (pids limit reached)\n',
+      'python3: Resource temporarily unavailable\n',
+      'bash: fork: retry: Resource temporarily unavailable\n',
+    ])('names restart when a run fails with %j', async (stderr) => {
+      const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      fake.onRun = () => ({ exitCode: 126, stderr });
+      const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' });
+      expect(r.structuredContent.hint).toMatch(/out of processes[\s\S]*restart: true/);
+    });
+  });
+
   describe('restart and ports', () => {
     it('restarts a running sandbox and says so', async () => {
       const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
