@@ -194,14 +194,14 @@ describeDocker('agent features on a real engine', () => {
       const wedged = await until('the bomb to fill the table', async () => {
         const r = await exec({ code: 'print("hello")', timeout: 20 });
         return r.structuredContent.status === 'failed' ? r : undefined;
-      }, 20);
-      expect(wedged.structuredContent.hint).toMatch(/restart: true/);
+      }, 40);
+      expect(wedged.structuredContent.hint, JSON.stringify(wedged.structuredContent)).toMatch(/restart: true/);
       const restarted = await s.ok('sandbox_configure', { sandbox_id: id, restart: true });
       expect(restarted).toMatchObject({ restarted: true, status: 'running' });
       const after = await run({ language: 'bash', code: 'cat keep.txt; echo "$KEPT"; ls -d /proc/[0-9]* | wc -l' });
       const [kept, variable, count] = after.output.trim().split('\n');
-      expect([kept, variable]).toEqual(['kept', 'yes']);
-      expect(Number(count)).toBeLessThan(12);
+      expect([kept, variable], after.output).toEqual(['kept', 'yes']);
+      expect(Number(count), after.output).toBeLessThan(12);
     });
   });
 
