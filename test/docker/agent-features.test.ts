@@ -216,6 +216,25 @@ describeDocker('agent features on a real engine', () => {
     });
   });
 
+  it('deletes the one-off sandbox when the call is cancelled mid-run', async () => {
+    const oneOffs = async () =>
+      (await docker.listContainers({ all: true, filters: MANAGED_FILTER }))
+        .filter((c) => (c.Labels[Labels.metadata] ?? '').includes('"one_off"'))
+        .map((c) => c.Labels[Labels.id]!);
+    const before = new Set(await oneOffs());
+    const controller = new AbortController();
+    let printed = '';
+    const call = s.call('sandbox_execute', { template: 'python', language: 'bash', code: 'echo go; sleep 300' }, {
+      signal: controller.signal,
+      onprogress: (p: { message?: string }) => (printed += p.message ?? ''),
+    } as never);
+    const made = await until('the one-off sandbox', async () => (await oneOffs()).find((x) => !before.has(x)));
+    await until('the run to print', async () => (printed.includes('go') ? true : undefined));
+    controller.abort();
+    await expect(call).rejects.toThrow();
+    await until('the one-off sandbox to go', async () => ((await containerExists(made)) ? undefined : true));
+  });
+
   describe('saying what ran', () => {
     it('names the language used, and the language parameter when Python went to bash', async () => {
       const base = (await s.ok('sandbox_create', { template: 'base' })).sandbox_id;
