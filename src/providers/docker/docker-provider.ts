@@ -21,6 +21,7 @@ import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
 import { bridgeAddress, PortForwards, publishedPort } from './port-forwards.js';
+import { relayThroughExec } from './port-relay.js';
 import { readUsage } from './stats.js';
 
 export interface DockerProviderOptions {
@@ -35,6 +36,8 @@ export interface DockerProviderOptions {
   diskCheckIntervalSeconds?: number;
   /** Address sandbox ports are published and forwarded on, and the host of their URLs (default 127.0.0.1). */
   portHost?: string;
+  /** How ports added after create are forwarded: `auto` (the bridge address, else an exec relay) or `exec`. */
+  portForward?: 'auto' | 'exec';
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
@@ -54,7 +57,7 @@ export class DockerProvider implements SandboxProvider {
   ) {
     this.owned = new OwnedContainers(docker);
     this.images = new ImageCache(docker, log);
-    this.forwards = new PortForwards(options.portHost ?? '127.0.0.1', log);
+    this.forwards = new PortForwards(options.portHost ?? '127.0.0.1', log, options.portForward);
   }
 
   async ping(): Promise<void> {
@@ -158,9 +161,12 @@ export class DockerProvider implements SandboxProvider {
     for (const port of ports) {
       const hostPort =
         publishedPort(info, port) ??
-        (await this.forwards.ensure(id, port, async () => {
-          const now = await this.owned.inspect(id).catch(() => undefined);
-          return now?.State.Running ? bridgeAddress(now) : undefined;
+        (await this.forwards.ensure(id, port, {
+          address: async () => {
+            const now = await this.owned.inspect(id).catch(() => undefined);
+            return now?.State.Running ? bridgeAddress(now) : undefined;
+          },
+          relay: async (client) => relayThroughExec(await this.owned.container(id), port, client),
         }));
       urls[String(port)] = `http://${urlHost(this.options.portHost ?? '127.0.0.1')}:${hostPort}`;
     }

@@ -14,45 +14,47 @@ export function publishedPort(info: Docker.ContainerInspectInfo, port: number): 
   return bindings?.find((b) => b.HostPort)?.HostPort;
 }
 
-interface Forward {
-  server: net.Server;
-  hostPort: number;
+/** How a forward reaches the sandbox: `address` (its bridge address, or none) and `relay` (through an exec). */
+export interface ForwardTarget {
+  address(): Promise<string | undefined>;
+  relay(client: net.Socket): Promise<void>;
 }
+
+/** How long a connection to a bridge address may take before the bridge counts as out of reach. */
+const BRIDGE_CONNECT_MS = 1500;
 
 /**
  * Ports asked for after a sandbox was created cannot be published any more (the engine fixes them at create):
- * they are forwarded by a small TCP proxy in this server, listening on the port host and connecting to the
- * container's bridge address. That address is reachable from the machine running the engine (Linux engines),
- * not from a Docker Desktop host, whose engine runs in a VM. Forwards live as long as this server process.
+ * they are forwarded by a small TCP proxy in this server, listening on the port host. Each connection goes to the
+ * container's bridge address where this machine reaches it (Linux engines); where it does not (Docker Desktop,
+ * whose containers live in a VM, or a remote engine) it goes through an exec relay inside the container. A
+ * refused connection means the bridge was reached and nothing listens there. Forwards live with this process.
  */
 export class PortForwards {
-  private readonly forwards = new Map<string, Forward>();
+  private readonly forwards = new Map<string, { server: net.Server; hostPort: number }>();
+  /** Set once a bridge address timed out or was unreachable: later connections use the relay at once. */
+  private bridgeOutOfReach: boolean;
 
   constructor(
     private readonly bindHost: string,
     private readonly log: Logger,
-  ) {}
+    /** `exec`: always relay through an exec (for tests of that path). */
+    mode: 'auto' | 'exec' = 'auto',
+  ) {
+    this.bridgeOutOfReach = mode === 'exec';
+  }
 
-  /** The host port forwarding to `port` of the sandbox; `target` is asked again for every connection. */
-  async ensure(sandboxId: string, port: number, target: () => Promise<string | undefined>): Promise<number> {
+  /** The host port forwarding to `port` of the sandbox. */
+  async ensure(sandboxId: string, port: number, target: ForwardTarget): Promise<number> {
     const key = `${sandboxId}:${port}`;
     const known = this.forwards.get(key);
     if (known) return known.hostPort;
     const server = net.createServer((client) => {
       client.pause();
-      target()
-        .then((address) => {
-          if (!address) throw new Error('the sandbox has no network address (stopped, or network "none")');
-          const upstream = net.connect({ host: address, port });
-          upstream.on('connect', () => client.resume());
-          client.pipe(upstream).pipe(client);
-          upstream.on('error', () => client.destroy());
-          client.on('error', () => upstream.destroy());
-        })
-        .catch((err: unknown) => {
-          this.log.debug({ sandboxId, port, err }, 'port forward: no target');
-          client.destroy();
-        });
+      this.connect(client, port, target).catch((err: unknown) => {
+        this.log.debug({ sandboxId, port, err }, 'port forward: connection failed');
+        client.destroy();
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -65,6 +67,25 @@ export class PortForwards {
     return hostPort;
   }
 
+  private async connect(client: net.Socket, port: number, target: ForwardTarget): Promise<void> {
+    const address = this.bridgeOutOfReach ? undefined : await target.address();
+    if (address) {
+      try {
+        const upstream = await connectWithin(address, port, BRIDGE_CONNECT_MS);
+        client.pipe(upstream).pipe(client);
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+        client.resume();
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') throw err;
+        this.bridgeOutOfReach = true;
+        this.log.info({ address, err }, 'container bridge addresses are out of reach; port forwards go through exec relays');
+      }
+    }
+    await target.relay(client);
+  }
+
   /** Closes the forwards of one sandbox (deleted), or all of them. */
   close(sandboxId?: string): void {
     for (const [key, f] of this.forwards) {
@@ -73,4 +94,22 @@ export class PortForwards {
       this.forwards.delete(key);
     }
   }
+}
+
+function connectWithin(host: string, port: number, ms: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error(`connecting to ${host}:${port} timed out`), { code: 'ETIMEDOUT' }));
+    }, ms);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }
