@@ -6,7 +6,7 @@ import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, fixedFacts, seconds, type SandboxContext } from './context.js';
 import { OutputCapture } from './output-capture.js';
 import { hintFor } from './run-hints.js';
-import { collectFiles, type ReturnedFile } from './sandbox-files.js';
+import { collectFiles, type ReturnedFile } from './return-files.js';
 import { runnerFor, type Language } from './templates.js';
 
 export interface ExecuteRequest {

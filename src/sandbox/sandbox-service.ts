@@ -16,7 +16,7 @@ import { TemplateCatalog } from './templates.js';
 import { uploadFile, type UploadRequest } from './upload.js';
 import { WarmPool } from './warm-pool.js';
 import { BackgroundRuns } from './background-runs.js';
-import { downloadPath, type DownloadRequest } from './sandbox-files.js';
+import { downloadPath, type DownloadRequest } from './download.js';
 import { executeOneOff } from './one-off.js';
 import { invalidArgument } from '../errors.js';
 import { Mutex } from '../util/mutex.js';

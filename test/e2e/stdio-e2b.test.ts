@@ -107,7 +107,13 @@ describeDocker('the built server over stdio, on E2B', () => {
     const ps = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done";
     await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo kept > kept.txt' });
     await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'sleep 7777', background: true });
-    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: ps })).output).toContain('sleep 7777');
+    // The background run starts while the call returns: wait for its process to show up.
+    let before = '';
+    for (let i = 0; i < 40 && !before.includes('sleep 7777'); i++) {
+      if (i) await new Promise((done) => setTimeout(done, 250));
+      before = (await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: ps })).output;
+    }
+    expect(before).toContain('sleep 7777');
     expect(await ok('sandbox_configure', { sandbox_id: id, restart: true })).toMatchObject({ restarted: true });
     const after = await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: `cat kept.txt; ${ps}` });
     expect(after.output).toMatch(/^kept\n/);
