@@ -40,6 +40,19 @@ describe('agent features on the tool layer (fake provider)', () => {
       expect(fake.sandboxes.size).toBe(0);
     });
 
+    it('takes the sandbox from the warm pool when there is one, and deletes it', async () => {
+      await s.close();
+      fake = new FakeProvider();
+      s = await connectInMemory(testConfig({ SANDBOX_POOL_SIZE: '1', SANDBOX_POOL_TEMPLATES: 'python' }), fake);
+      s.sandboxes.ctx.pool!.start();
+      await s.sandboxes.ctx.pool!.settled();
+      const warm = [...fake.sandboxes.keys()];
+      expect(warm).toHaveLength(1);
+      const r = await s.call('sandbox_execute', { template: 'python', code: 'print(1)' });
+      expect(r.structuredContent.sandbox_id).toBe(warm[0]);
+      expect(fake.sandboxes.has(warm[0]!)).toBe(false);
+    });
+
     it('asks for exactly one of sandbox_id and template', async () => {
       expect(errorCode(await s.call('sandbox_execute', { code: 'x' }))).toBe(ErrorCode.INVALID_ARGUMENT);
       const both = await s.call('sandbox_execute', { code: 'x', template: 'python', sandbox_id: 'sbx-aaaaaaaaaaaa' });
