@@ -31,6 +31,10 @@ const EnvSchema = z.object({
   // The code travels as one argv string, which Linux caps at 128 KiB.
   SANDBOX_MAX_CODE_SIZE: int(100 * 1024, 1, 120 * 1024),
   SANDBOX_MAX_UPLOAD_SIZE: int(10 * 1024 * 1024, 1, 1024 * 1024 * 1024),
+  SANDBOX_MAX_DOWNLOAD_SIZE: int(5 * 1024 * 1024, 1, 256 * 1024 * 1024),
+  SANDBOX_RETURN_FILES_LIMIT: int(1024 * 1024, 0, 64 * 1024 * 1024),
+  SANDBOX_BACKGROUND_TIMEOUT: int(3600, 1, 30 * 24 * 3600),
+  SANDBOX_PORT_HOST: z.preprocess((v) => (v === '' || v === undefined ? '127.0.0.1' : v), z.string().regex(/^[A-Za-z0-9.:-]+$/, 'an IP address or host name')),
   SANDBOX_DEFAULT_MEMORY_MB: int(1024, 64, 1024 * 1024),
   SANDBOX_MAX_MEMORY_MB: int(8192, 64, 1024 * 1024),
   SANDBOX_DEFAULT_CPUS: num(1, 0.1, 256),
@@ -66,7 +70,17 @@ export interface Config {
   e2b: { apiKey?: string; domain?: string };
   docker: { host?: string; runtime?: string };
   lifetime: { defaultSeconds: number; maxSeconds: number };
-  exec: { defaultTimeoutSeconds: number; maxTimeoutSeconds: number; setupTimeoutSeconds: number };
+  exec: {
+    defaultTimeoutSeconds: number;
+    maxTimeoutSeconds: number;
+    setupTimeoutSeconds: number;
+    /** Default time limit of a background execution; its cap is the sandbox lifetime cap. */
+    backgroundTimeoutSeconds: number;
+  };
+  /** Files handed back: one download's limit, and the bytes embedded in one execution's result. */
+  files: { downloadBytes: number; returnBytes: number };
+  /** Host (and bind address on Docker) of the URLs of sandbox ports. */
+  portHost: string;
   limits: {
     outputBytes: number;
     codeBytes: number;
@@ -125,6 +139,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SANDBOX_EXEC_TIMEOUT > e.SANDBOX_MAX_EXEC_TIMEOUT) {
     throw new ConfigError('SANDBOX_EXEC_TIMEOUT must not exceed SANDBOX_MAX_EXEC_TIMEOUT.');
   }
+  if (e.SANDBOX_BACKGROUND_TIMEOUT > e.SANDBOX_MAX_TIMEOUT) {
+    throw new ConfigError('SANDBOX_BACKGROUND_TIMEOUT must not exceed SANDBOX_MAX_TIMEOUT.');
+  }
   if (e.SANDBOX_DEFAULT_MEMORY_MB > e.SANDBOX_MAX_MEMORY_MB) {
     throw new ConfigError('SANDBOX_DEFAULT_MEMORY_MB must not exceed SANDBOX_MAX_MEMORY_MB.');
   }
@@ -152,7 +169,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultTimeoutSeconds: e.SANDBOX_EXEC_TIMEOUT,
       maxTimeoutSeconds: e.SANDBOX_MAX_EXEC_TIMEOUT,
       setupTimeoutSeconds: e.SANDBOX_SETUP_TIMEOUT,
+      backgroundTimeoutSeconds: e.SANDBOX_BACKGROUND_TIMEOUT,
     },
+    files: { downloadBytes: e.SANDBOX_MAX_DOWNLOAD_SIZE, returnBytes: e.SANDBOX_RETURN_FILES_LIMIT },
+    portHost: e.SANDBOX_PORT_HOST,
     limits: {
       outputBytes: e.SANDBOX_OUTPUT_LIMIT,
       codeBytes: e.SANDBOX_MAX_CODE_SIZE,

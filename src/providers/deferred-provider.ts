@@ -26,6 +26,8 @@ export class DeferredProvider implements SandboxProvider {
   setExpiry: SandboxProvider['setExpiry'] = async (id, expiresAt) => (await this.ready).setExpiry(id, expiresAt);
   stop: SandboxProvider['stop'] = async (id) => (await this.ready).stop(id);
   remove: SandboxProvider['remove'] = async (id) => (await this.ready).remove(id);
+  restart: SandboxProvider['restart'] = async (id) => (await this.ready).restart(id);
+  portUrls: SandboxProvider['portUrls'] = async (id, ports) => (await this.ready).portUrls(id, ports);
   watch: NonNullable<SandboxProvider['watch']> = (listener) => void this.ready.then((p) => p.watch?.(listener), () => undefined);
   close = async () => (await this.ready.catch(() => undefined))?.close();
 }

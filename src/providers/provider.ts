@@ -12,8 +12,8 @@ export interface SandboxProvider {
   /** Runs a command to completion or timeout, streaming its output. A non-zero exit is an outcome, not an error. */
   run(id: string, spec: RunSpec): Promise<RunOutcome>;
   writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile>;
-  /** The file's bytes, or null when it does not exist. */
-  readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null>;
+  /** The file's bytes, or null when it does not exist; a file over `maxBytes` is refused (INVALID_ARGUMENT). */
+  readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null>;
   usage(id: string): Promise<ResourceUsage | null>;
   start(id: string): Promise<void>;
   /**
@@ -24,6 +24,10 @@ export interface SandboxProvider {
   /** Stops the sandbox and keeps its files; stopping a stopped sandbox does nothing. */
   stop(id: string): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Kills every process of the sandbox and starts it again; files (and the environment file) are kept. */
+  restart(id: string): Promise<void>;
+  /** URLs at which the user's machine reaches these ports of a running sandbox, by port. */
+  portUrls(id: string, ports: number[]): Promise<Record<string, string>>;
   /** Starts the backend's own background work (Docker's disk watchdog), reporting what it did to `listener`. */
   watch?(listener: (event: ProviderEvent) => void): void;
   close(): Promise<void>;
@@ -57,6 +61,8 @@ export interface SandboxSpec {
   metadata: Record<string, string>;
   /** Non-secret environment of the template, baked in at creation. */
   env: Record<string, string>;
+  /** Ports inside the sandbox to reach from the user's machine. */
+  ports?: number[];
 }
 
 export interface SandboxInfo {
@@ -99,6 +105,12 @@ export interface FileOptions {
   /** Octal permission string such as "644". */
   mode: string;
   user: RunUser;
+}
+
+export interface ReadOptions {
+  user: RunUser;
+  /** Largest file accepted (default 4 MiB). */
+  maxBytes?: number;
 }
 
 export interface WrittenFile {

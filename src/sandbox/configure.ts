@@ -2,6 +2,7 @@ import { invalidArgument } from '../errors.js';
 import type { SandboxState } from '../providers/provider.js';
 import { seconds, type SandboxContext } from './context.js';
 import { planInstalls } from './packages.js';
+import { checkPorts } from './create.js';
 import { SetupRunner, type StepResult } from './setup-steps.js';
 
 export interface ConfigureRequest {
@@ -11,6 +12,10 @@ export interface ConfigureRequest {
   runCommands?: string[];
   /** Seconds from now that the sandbox should live. */
   timeout?: number;
+  /** Ports to reach from the user's machine, added to those asked before. */
+  ports?: number[];
+  /** Kill every process and start the sandbox again, keeping files and variables (before anything else). */
+  restart?: boolean;
 }
 
 export interface ConfigureResult {
@@ -22,6 +27,9 @@ export interface ConfigureResult {
   started: boolean;
   expiresAt: Date;
   steps: StepResult[];
+  restarted: boolean;
+  /** URL of every port asked for so far, by port. */
+  urls: Record<string, string>;
 }
 
 /**
@@ -38,14 +46,22 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     throw invalidArgument(`timeout ${req.timeout}s is above the longest lifetime allowed, ${maxSeconds}s.`, `Ask for at most ${maxSeconds}.`);
   }
 
+  const newPorts = checkPorts(req.ports, info.network);
+
   const id = req.sandboxId;
   const now = () => new Date().toISOString();
   let started = false;
+  let restarted = false;
   if (info.state !== 'running') {
     await ctx.provider.start(id);
     started = true;
     await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: 'sandbox started again by sandbox_configure' }]);
+  } else if (req.restart) {
+    await ctx.provider.restart(id);
+    await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: 'sandbox restarted by sandbox_configure: every process killed; files and variables kept' }]);
   }
+  // A stopped sandbox that is started again has no process left either.
+  if (req.restart) restarted = true;
 
   const envVarNames = Object.keys(req.envVars ?? {});
   const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : await ctx.env.get(id);
@@ -75,6 +91,7 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     ...r,
     envNames: [...new Set([...r.envNames, ...envVarNames])],
     packages: [...r.packages, ...installs.flatMap((s) => s.packages)],
+    ...(newPorts.length || r.ports ? { ports: [...new Set([...(r.ports ?? []), ...newPorts])] } : {}),
     expiresAt: req.timeout !== undefined ? new Date(Date.now() + req.timeout * 1000).toISOString() : r.expiresAt,
   }));
   let expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
@@ -91,8 +108,13 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: `lifetime set to end at ${expiresAt.toISOString()}` }]);
   }
 
+  const ports = record?.ports ?? newPorts;
+  const urls = ports.length ? await ctx.provider.portUrls(id, ports) : {};
+
   return {
     envVarNames,
+    restarted,
+    urls,
     packagesInstalled: installs.flatMap((s) => s.packages),
     commandsExecuted: (req.runCommands ?? []).length,
     configurationTimeS: seconds(performance.now() - began),

@@ -7,6 +7,7 @@ import type { SandboxEnv } from './sandbox-env.js';
 import type { WarmPool } from './warm-pool.js';
 import type { Mutex } from '../util/mutex.js';
 import type { TemplateCatalog } from './templates.js';
+import type { BackgroundRuns } from './background-runs.js';
 
 /** Everything the sandbox operations share. */
 export interface SandboxContext {
@@ -23,6 +24,8 @@ export interface SandboxContext {
   quotaLock: Mutex;
   /** Facts of a sandbox that never change (template, language, limits), by ID. */
   facts: Map<string, SandboxInfo>;
+  /** Executions running on after their call returned. */
+  background: BackgroundRuns;
   /** Ready sandboxes per template, when a pool size is configured. */
   pool?: WarmPool;
 }

@@ -18,6 +18,8 @@ export interface CreateRequest {
   cpus?: number;
   memoryMb?: number;
   network?: NetworkMode;
+  /** Ports inside the sandbox to reach from the user's machine. */
+  ports?: number[];
 }
 
 export interface CreateResult {
@@ -26,6 +28,8 @@ export interface CreateResult {
   packagesInstalled: string[];
   startupScriptConfigured: boolean;
   timeoutSeconds: number;
+  /** URL of each port asked for. */
+  urls: Record<string, string>;
 }
 
 /** The resources a sandbox gets: the request's, else the template's, else the server's defaults. */
@@ -77,6 +81,15 @@ export function reserveQuota(ctx: SandboxContext): Promise<void> {
   });
 }
 
+/** Ports as asked, without repeats; a sandbox without a network has none to offer. */
+export function checkPorts(ports: number[] | undefined, network: NetworkMode): number[] {
+  const unique = [...new Set(ports ?? [])];
+  if (unique.length && network === 'none') {
+    throw invalidArgument('A sandbox with network "none" has no ports to reach.', 'Create the sandbox with network "bridge" to use ports.');
+  }
+  return unique;
+}
+
 function validate(ctx: SandboxContext, res: Resources, timeout: number): void {
   const { resources: r, lifetime } = ctx.config;
   if (res.cpus > r.maxCpus) throw invalidArgument(`cpus ${res.cpus} is above this server's limit of ${r.maxCpus}.`, `Ask for at most ${r.maxCpus}.`);
@@ -102,9 +115,11 @@ export async function createSandbox(
   const resources = resourcesFor(ctx, template, req);
   const timeout = req.timeout ?? Math.min(template.timeout ?? ctx.config.lifetime.defaultSeconds, ctx.config.lifetime.maxSeconds);
   validate(ctx, resources, timeout);
+  const ports = checkPorts(req.ports, resources.network);
 
-  // A warm sandbox is already counted against the quota; a new one must fit under it.
-  const warm = await ctx.pool?.claim(template, resources);
+  // A warm sandbox is already counted against the quota; a new one must fit under it. Warm sandboxes publish no
+  // ports, so a request with ports gets a new one.
+  const warm = ports.length ? undefined : await ctx.pool?.claim(template, resources);
   if (warm) ctx.creating.count++;
   else await reserveQuota(ctx);
   let madeId: string | undefined = warm?.id;
@@ -114,7 +129,7 @@ export async function createSandbox(
     let expiresAt = new Date(createdAt.getTime() + timeout * 1000);
     const name = req.name ?? id;
     const metadata = req.metadata ?? {};
-    const made = warm ?? (await ctx.provider.create(specFor(template, resources, { id, name, createdAt, expiresAt, metadata }), onProgress));
+    const made = warm ?? (await ctx.provider.create({ ...specFor(template, resources, { id, name, createdAt, expiresAt, metadata }), ports }, onProgress));
     madeId = made.id;
     // A warm sandbox's labels were written before anyone asked for it: the record holds the truth.
     const sandbox: SandboxInfo = { ...made, name, metadata, createdAt, expiresAt };
@@ -133,6 +148,7 @@ export async function createSandbox(
       envNames: envVarNames,
       packages: packagesInstalled,
       startupScript: Boolean(req.startupScript),
+      ...(ports.length ? { ports } : {}),
     });
     await ctx.history.append(id, [
       {
@@ -161,7 +177,8 @@ export async function createSandbox(
       await setup.script('startup_script', req.startupScript);
     }
     ctx.log.info({ sandboxId: id, template: template.name, fromPool: Boolean(warm) }, 'sandbox created');
-    return { sandbox, envVarNames, packagesInstalled, startupScriptConfigured: Boolean(req.startupScript), timeoutSeconds: timeout };
+    const urls = ports.length ? await ctx.provider.portUrls(id, ports) : {};
+    return { sandbox, envVarNames, packagesInstalled, startupScriptConfigured: Boolean(req.startupScript), timeoutSeconds: timeout, urls };
   } catch (err) {
     if (madeId) {
       // A sandbox whose setup failed is not left behind.

@@ -1,10 +1,12 @@
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
 import { newExecutionId } from '../ids.js';
-import type { OutputStream } from '../providers/provider.js';
+import type { OutputStream, RunOutcome, SandboxInfo } from '../providers/provider.js';
 import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, fixedFacts, seconds, type SandboxContext } from './context.js';
 import { OutputCapture } from './output-capture.js';
+import { hintFor } from './run-hints.js';
+import { collectFiles, type ReturnedFile } from './return-files.js';
 import { runnerFor, type Language } from './templates.js';
 
 export interface ExecuteRequest {
@@ -16,9 +18,13 @@ export interface ExecuteRequest {
   workingDir?: string;
   stdin?: string;
   captureOutput?: boolean;
+  /** Start the run and return at once; its output goes to the history. */
+  background?: boolean;
+  /** Paths or globs, relative to the working directory, of files to hand back after the run. */
+  returnFiles?: string[];
 }
 
-export type ExecutionStatus = 'completed' | 'failed' | 'timeout';
+export type ExecutionStatus = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'running';
 
 export interface ExecuteResult {
   executionId: string;
@@ -33,6 +39,8 @@ export interface ExecuteResult {
   executionTimeS: number;
   outputTruncated: boolean;
   hint?: string;
+  files?: ReturnedFile[];
+  timeoutS: number;
 }
 
 export interface ExecuteHooks {
@@ -45,9 +53,25 @@ export interface ExecuteHooks {
 export const TIMEOUT_EXIT_CODE = 124;
 /** Output lines kept in the history per execution and stream. */
 const HISTORY_LINES = 200;
+/** setTimeout's largest delay, about 24.8 days. */
+const MAX_TIMER_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
 
-export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hooks: ExecuteHooks = {}): Promise<ExecuteResult> {
-  const { limits, exec } = ctx.config;
+/** A run checked and ready to start: what to run, where, for how long. */
+export interface PreparedRun {
+  sandboxId: string;
+  info: SandboxInfo;
+  language: Language;
+  languageDefaulted: boolean;
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  stdin?: Buffer;
+  timeoutS: number;
+  codeBytes: number;
+}
+
+export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Promise<PreparedRun> {
+  const { limits, exec, lifetime } = ctx.config;
   const codeBytes = Buffer.byteLength(req.code);
   if (codeBytes > limits.codeBytes) {
     throw invalidArgument(
@@ -57,9 +81,13 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
   }
   if (req.workingDir?.includes('\0')) throw invalidArgument('working_dir contains a NUL byte.');
   if (req.code.includes('\0')) throw invalidArgument('The code contains a NUL byte.', 'Send text; binary data goes through sandbox_upload with encoding "base64".');
-  const timeout = req.timeout ?? exec.defaultTimeoutSeconds;
-  if (timeout > exec.maxTimeoutSeconds) {
-    throw invalidArgument(`timeout ${timeout}s is above the limit of ${exec.maxTimeoutSeconds}s.`, `Ask for at most ${exec.maxTimeoutSeconds}s.`);
+  if (req.background && req.returnFiles?.length) {
+    throw invalidArgument('return_files cannot be used with background: true.', 'When the execution has ended (sandbox_logs with its execution_id), fetch files with sandbox_download.');
+  }
+  const timeout = req.timeout ?? (req.background ? exec.backgroundTimeoutSeconds : exec.defaultTimeoutSeconds);
+  const max = req.background ? Math.min(lifetime.maxSeconds, MAX_TIMER_SECONDS) : exec.maxTimeoutSeconds;
+  if (timeout > max) {
+    throw invalidArgument(`timeout ${timeout}s is above the limit of ${max}s${req.background ? ' for background executions' : ''}.`, `Ask for at most ${max}s.`);
   }
 
   // Template, language and memory never change, so they are looked up once; a stopped or vanished sandbox is
@@ -67,20 +95,60 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
   const info = await fixedFacts(ctx, req.sandboxId);
   const template = ctx.templates.find(info.template);
   const language = req.language ?? (info.language as Language);
-  const argv = runnerFor(template, language, req.code);
-  const env = { ...(await ctx.env.get(req.sandboxId)), ...(req.envVars ?? {}) };
+  return {
+    sandboxId: req.sandboxId,
+    info,
+    language,
+    languageDefaulted: req.language === undefined,
+    argv: runnerFor(template, language, req.code),
+    env: { ...(await ctx.env.get(req.sandboxId)), ...(req.envVars ?? {}) },
+    cwd: path.posix.resolve(HOME_DIR, req.workingDir ?? '.'),
+    stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
+    timeoutS: timeout,
+    codeBytes,
+  };
+}
 
+/** How a run's outcome reads as a status and exit code. */
+export function statusOf(outcome: RunOutcome): { status: Exclude<ExecutionStatus, 'running'>; exitCode: number | null } {
+  if (outcome.timedOut) return { status: 'timeout', exitCode: TIMEOUT_EXIT_CODE };
+  if (outcome.cancelled) return { status: 'cancelled', exitCode: outcome.exitCode };
+  return { status: outcome.exitCode === 0 ? 'completed' : 'failed', exitCode: outcome.exitCode };
+}
+
+export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hooks: ExecuteHooks = {}): Promise<ExecuteResult> {
+  const run = await prepareRun(ctx, req);
   const executionId = newExecutionId();
+  if (req.background) {
+    await ctx.background.start(run, executionId);
+    return {
+      executionId,
+      sandboxId: run.sandboxId,
+      status: 'running',
+      exitCode: null,
+      stdout: '',
+      stderr: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      language: run.language,
+      executionTimeS: 0,
+      outputTruncated: false,
+      timeoutS: run.timeoutS,
+      hint: `Running in the background for at most ${run.timeoutS}s. Follow it with sandbox_logs (execution_id "${executionId}"); end it early with sandbox_stop (sandbox_id and execution_id).`,
+    };
+  }
+
+  const { limits } = ctx.config;
   const stdout = new OutputCapture(limits.outputBytes);
   const stderr = new OutputCapture(limits.outputBytes);
   const startedAt = new Date();
-  const outcome = await ctx.provider.run(req.sandboxId, {
-    argv,
+  const outcome = await ctx.provider.run(run.sandboxId, {
+    argv: run.argv,
     user: 'user',
-    env,
-    cwd: path.posix.resolve(HOME_DIR, req.workingDir ?? '.'),
-    stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
-    timeoutMs: timeout * 1000,
+    env: run.env,
+    cwd: run.cwd,
+    stdin: run.stdin,
+    timeoutMs: run.timeoutS * 1000,
     signal: hooks.signal,
     onOutput: (stream, chunk) => {
       (stream === 'stdout' ? stdout : stderr).push(chunk);
@@ -88,36 +156,32 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
     },
   });
 
-  const status: ExecutionStatus = outcome.timedOut ? 'timeout' : outcome.exitCode === 0 ? 'completed' : 'failed';
-  const exitCode = outcome.timedOut ? TIMEOUT_EXIT_CODE : outcome.exitCode;
+  const { status, exitCode } = statusOf(outcome);
   const result: ExecuteResult = {
     executionId,
-    sandboxId: req.sandboxId,
-    status,
+    sandboxId: run.sandboxId,
+    // A cancelled call has nobody waiting for its result; it reads as a failure in the history's counts.
+    status: status === 'cancelled' ? 'failed' : status,
     exitCode,
     stdout: stdout.text(),
     stderr: stderr.text(),
     stdoutBytes: stdout.totalBytes,
     stderrBytes: stderr.totalBytes,
-    language,
+    language: run.language,
     executionTimeS: seconds(outcome.durationMs),
     outputTruncated: stdout.truncated || stderr.truncated,
-    hint: hintFor(status, exitCode, timeout, info.memoryMb, outcome.cancelled),
+    timeoutS: run.timeoutS,
   };
-  await ctx.history.append(req.sandboxId, historyOf(result, startedAt, codeBytes));
+  result.hint = hintFor({ ...result, status, timeoutS: run.timeoutS, memoryMb: run.info.memoryMb, languageDefaulted: run.languageDefaulted });
+  await ctx.history.append(run.sandboxId, historyOf(result, startedAt, run.codeBytes));
+  if (req.returnFiles?.length && !outcome.cancelled) {
+    result.files = await collectFiles(ctx, run.sandboxId, run.cwd, req.returnFiles);
+  }
   if (req.captureOutput === false) {
     result.stdout = '';
     result.stderr = '';
   }
   return result;
-}
-
-function hintFor(status: ExecutionStatus, exitCode: number | null, timeout: number, memoryMb: number, cancelled: boolean): string | undefined {
-  if (cancelled) return 'The run was cancelled by the client; its processes were killed.';
-  if (status === 'timeout') return `The run was killed after ${timeout}s with all its processes. Pass a larger timeout, or run long jobs in the background (nohup ... &).`;
-  if (exitCode === 137) return `The process was killed (SIGKILL), most likely for going over the sandbox's memory limit of ${memoryMb} MB. Use less memory, or create a sandbox with a larger memory_mb.`;
-  if (exitCode === 127) return 'Command not found: install it with sandbox_configure install_packages.';
-  return undefined;
 }
 
 function lines(text: string): string[] {
@@ -126,21 +190,43 @@ function lines(text: string): string[] {
   return all.length > HISTORY_LINES ? [...all.slice(0, HISTORY_LINES / 2), `[... ${all.length - HISTORY_LINES} lines left out ...]`, ...all.slice(-HISTORY_LINES / 2)] : all;
 }
 
-/** Start, output lines and end of one execution, as history entries. The code itself is not stored. */
+/** The history entry that opens an execution. The code itself is not stored. */
+export function startEntry(executionId: string, language: Language, codeBytes: number, startedAt: Date, background = false): HistoryEntry {
+  return {
+    execution_id: executionId,
+    ts: startedAt.toISOString(),
+    level: 'info',
+    source: 'execution',
+    message: `execution started${background ? ' in the background' : ''}: ${language}, ${codeBytes} bytes of code`,
+  };
+}
+
+/** The history entry that closes an execution, with its machine-readable facts. */
+export function endEntry(
+  executionId: string,
+  status: Exclude<ExecutionStatus, 'running'>,
+  exitCode: number | null,
+  durationMs: number,
+  endedAt = new Date(),
+): HistoryEntry {
+  return {
+    execution_id: executionId,
+    ts: endedAt.toISOString(),
+    level: status === 'completed' ? 'info' : 'error',
+    source: 'execution',
+    message: `execution ${status}${exitCode === null ? '' : ` with exit code ${exitCode}`} in ${seconds(durationMs)}s`,
+    run: { status, exit_code: exitCode, duration_ms: Math.round(durationMs) },
+  };
+}
+
+/** Start, output lines and end of one execution, as history entries. */
 function historyOf(r: ExecuteResult, startedAt: Date, codeBytes: number): HistoryEntry[] {
   const ts = new Date().toISOString();
   const base = { execution_id: r.executionId };
   return [
-    { ...base, ts: startedAt.toISOString(), level: 'info', source: 'execution', message: `execution started: ${r.language}, ${codeBytes} bytes of code` },
+    startEntry(r.executionId, r.language, codeBytes, startedAt),
     ...lines(r.stdout).map((message): HistoryEntry => ({ ...base, ts, level: 'info', source: 'stdout', message })),
     ...lines(r.stderr).map((message): HistoryEntry => ({ ...base, ts, level: 'warn', source: 'stderr', message })),
-    {
-      ...base,
-      ts,
-      level: r.status === 'completed' ? 'info' : 'error',
-      source: 'execution',
-      message: `execution ${r.status}${r.exitCode === null ? '' : ` with exit code ${r.exitCode}`} in ${r.executionTimeS}s`,
-      run: { status: r.status, exit_code: r.exitCode, duration_ms: Math.round(r.executionTimeS * 1000) },
-    },
+    endEntry(r.executionId, r.status as Exclude<ExecutionStatus, 'running'>, r.exitCode, r.executionTimeS * 1000),
   ];
 }

@@ -1,4 +1,5 @@
-import { ErrorCode, SandboxError } from '../errors.js';
+import { ErrorCode, SandboxError, truncateForMessage } from '../errors.js';
+import type { ExecutionState } from './background-runs.js';
 import type { ResourceUsage, SandboxInfo, SandboxState } from '../providers/provider.js';
 import type { HistoryEntry, LogLevel } from '../store/history-store.js';
 import { HOME_DIR, type SandboxContext } from './context.js';
@@ -73,6 +74,8 @@ export interface StatusResult {
   envVarCount: number;
   languageVersions: Record<string, string>;
   executions: ExecutionStats;
+  /** URL of each port asked for, while the sandbox runs. */
+  urls: Record<string, string>;
 }
 
 /** Counts executions from the history's end-of-run entries. */
@@ -140,6 +143,7 @@ export async function sandboxStatus(ctx: SandboxContext, id: string): Promise<St
     envVarCount: record?.envNames.length ?? 0,
     languageVersions: versions,
     executions: executionStats(history),
+    urls: record?.ports?.length && info.state === 'running' ? await unlessStopped(ctx.provider.portUrls(id, record.ports), {}) : {},
   };
 }
 
@@ -147,12 +151,15 @@ export interface LogsRequest {
   sandboxId: string;
   lines?: number;
   logLevel?: LogLevel | 'all';
+  /** That execution's entries only, with its state. */
+  executionId?: string;
 }
 
 export interface LogsResult {
   entries: HistoryEntry[];
   total: number;
   oldest?: string;
+  execution?: ExecutionState;
 }
 
 const SEVERITY: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
@@ -162,10 +169,24 @@ export async function sandboxLogs(ctx: SandboxContext, req: LogsRequest): Promis
   await ctx.provider.get(req.sandboxId); // not found is an error, not an empty history
   const history = await ctx.history.read(req.sandboxId);
   const level = req.logLevel ?? 'all';
-  const matching = level === 'all' ? history : history.filter((e) => SEVERITY[e.level] >= SEVERITY[level]);
+  let execution: ExecutionState | undefined;
+  let scope = history;
+  if (req.executionId !== undefined) {
+    execution = await ctx.background.state(req.sandboxId, req.executionId, history);
+    if (!execution) {
+      throw new SandboxError(
+        ErrorCode.INVALID_ARGUMENT,
+        `Sandbox ${req.sandboxId} has no execution "${truncateForMessage(req.executionId)}" in its history.`,
+        'Use the execution_id that sandbox_execute returned for this sandbox.',
+      );
+    }
+    scope = history.filter((e) => e.execution_id === req.executionId);
+  }
+  const matching = level === 'all' ? scope : scope.filter((e) => SEVERITY[e.level] >= SEVERITY[level]);
   return {
     entries: matching.slice(-(req.lines ?? 100)),
     total: matching.length,
     oldest: history[0]?.ts,
+    ...(execution ? { execution } : {}),
   };
 }

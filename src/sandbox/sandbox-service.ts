@@ -15,6 +15,10 @@ import { deleteSandbox, stopSandbox } from './teardown.js';
 import { TemplateCatalog } from './templates.js';
 import { uploadFile, type UploadRequest } from './upload.js';
 import { WarmPool } from './warm-pool.js';
+import { BackgroundRuns } from './background-runs.js';
+import { downloadPath, type DownloadRequest } from './download.js';
+import { executeOneOff } from './one-off.js';
+import { invalidArgument } from '../errors.js';
 import { Mutex } from '../util/mutex.js';
 import { isSandboxId } from '../ids.js';
 import { notFound } from '../errors.js';
@@ -31,6 +35,7 @@ export class SandboxService {
 
   constructor(config: Config, provider: SandboxProvider, log: Logger, templates?: TemplateCatalog) {
     const root = path.join(config.stateDir, 'sandboxes');
+    const history = new HistoryStore(root);
     this.ctx = {
       config,
       provider,
@@ -38,12 +43,13 @@ export class SandboxService {
         templates ??
         new TemplateCatalog({ extraDir: config.templatesDir, imageOverride: config.imageOverride, templateImages: config.templateImages }),
       records: new SandboxRecords(root),
-      history: new HistoryStore(root),
+      history,
       env: new SandboxEnv(provider),
       log,
       creating: { count: 0 },
       quotaLock: new Mutex(),
       facts: new Map(),
+      background: new BackgroundRuns(provider, history, log),
     };
     const sizes = poolSizes(config, this.ctx.templates);
     if (sizes.size) this.ctx.pool = new WarmPool(this.ctx, sizes);
@@ -69,6 +75,7 @@ export class SandboxService {
 
   async close(): Promise<void> {
     this.stopReaper?.();
+    await this.ctx.background.stopAll();
     await this.ctx.pool?.stop();
     await this.ctx.provider.close();
   }
@@ -84,9 +91,30 @@ export class SandboxService {
     return [...this.createdHere];
   }
 
-  execute(req: ExecuteRequest, hooks?: ExecuteHooks) {
+  /** A run in an existing sandbox, or (`template` instead of a sandbox ID) in one made for it and deleted after. */
+  execute(req: Omit<ExecuteRequest, 'sandboxId'> & { sandboxId?: string; template?: string }, hooks?: ExecuteHooks) {
+    const { sandboxId, template, ...rest } = req;
+    if (sandboxId !== undefined && template !== undefined) {
+      throw invalidArgument('Pass sandbox_id or template, not both.', 'sandbox_id runs in that sandbox; template runs once in a new sandbox deleted after the run.');
+    }
+    if (sandboxId === undefined) {
+      if (template === undefined) throw invalidArgument('sandbox_execute needs a sandbox_id, or a template for a one-off run.', 'Create a sandbox with sandbox_create, or pass template (e.g. "python").');
+      return executeOneOff(this.ctx, template, rest, hooks);
+    }
+    checkId(sandboxId);
+    return executeCode(this.ctx, { ...rest, sandboxId }, hooks);
+  }
+
+  download(req: DownloadRequest) {
     checkId(req.sandboxId);
-    return executeCode(this.ctx, req, hooks);
+    return downloadPath(this.ctx, req);
+  }
+
+  /** Ends a background execution early; its state afterwards (undefined: no such execution in this sandbox). */
+  async stopExecution(sandboxId: string, executionId: string) {
+    checkId(sandboxId);
+    await this.ctx.provider.get(sandboxId);
+    return this.ctx.background.stop(sandboxId, executionId);
   }
 
   list(req: ListRequest) {

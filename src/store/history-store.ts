@@ -12,7 +12,7 @@ export interface HistoryEntry {
   message: string;
   execution_id?: string;
   /** Machine-readable facts of an execution's end, for the status tool's counters. */
-  run?: { status: 'completed' | 'failed' | 'timeout'; exit_code: number | null; duration_ms: number };
+  run?: { status: 'completed' | 'failed' | 'timeout' | 'cancelled'; exit_code: number | null; duration_ms: number };
 }
 
 /** Only the end of a very long history is read back. */

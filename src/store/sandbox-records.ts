@@ -21,6 +21,8 @@ export interface SandboxRecord {
   packages: string[];
   startupScript: boolean;
   languageVersions?: Record<string, string>;
+  /** Ports the agent asked to reach from the user's machine (sandbox_create and sandbox_configure). */
+  ports?: number[];
 }
 
 /**

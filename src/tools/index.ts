@@ -1,6 +1,7 @@
 import { sandboxConfigure } from './sandbox-configure.js';
 import { sandboxCreate } from './sandbox-create.js';
 import { sandboxDelete } from './sandbox-delete.js';
+import { sandboxDownload } from './sandbox-download.js';
 import { sandboxExecute } from './sandbox-execute.js';
 import { sandboxList } from './sandbox-list.js';
 import { sandboxLogs } from './sandbox-logs.js';
@@ -17,6 +18,7 @@ export const tools: ToolDefinition[] = [
   sandboxStatus,
   sandboxConfigure,
   sandboxUpload,
+  sandboxDownload,
   sandboxLogs,
   sandboxStop,
   sandboxDelete,

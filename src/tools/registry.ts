@@ -94,7 +94,10 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
       log.debug('call started');
       const result = await tool.handler(parsed.data, deps, call);
       log.debug({ ms: Math.round(performance.now() - started) }, 'call finished');
-      return { content: [{ type: 'text', text: result.text }], structuredContent: result.structured as Record<string, unknown> };
+      return {
+        content: [{ type: 'text', text: result.text }, ...(result.blocks ?? [])],
+        structuredContent: result.structured as Record<string, unknown>,
+      };
     } catch (err) {
       if (isSandboxError(err) && err.code !== ErrorCode.INTERNAL_ERROR) {
         log.info({ code: err.code, message: err.message, cause: err.cause }, 'call refused');

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envVars, isoDate, packages, sandboxId, sandboxState } from './schemas.js';
+import { envVars, isoDate, packages, ports, sandboxId, sandboxState, urls } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
 const inputSchema = z.object({
@@ -8,6 +8,8 @@ const inputSchema = z.object({
   install_packages: packages.optional(),
   run_commands: z.array(z.string().min(1).max(100 * 1024)).max(50).optional().describe('Shell commands run in order as the sandbox user in /home/user; the first failure stops and is reported with its output.'),
   timeout: z.number().int().min(10).optional().describe('New remaining lifetime in seconds, counted from now (extends or shortens it; capped by SANDBOX_MAX_TIMEOUT).'),
+  ports: ports.optional(),
+  restart: z.boolean().default(false).describe('true: kill every process in the sandbox (servers, background runs, a runaway fork bomb) and start it again; files and environment variables are kept. Done before the other changes.'),
 });
 
 const outputSchema = z.object({
@@ -20,6 +22,8 @@ const outputSchema = z.object({
   configuration_time: z.number().describe('Seconds.'),
   status: sandboxState,
   started: z.boolean().describe('true when the sandbox was stopped and this call started it again.'),
+  restarted: z.boolean().describe('true when restart was asked: no process of before is left.'),
+  urls: urls.optional(),
   expires_at: isoDate,
   steps: z.array(
     z.object({
@@ -47,6 +51,8 @@ export const sandboxConfigure = defineTool({
       installPackages: args.install_packages,
       runCommands: args.run_commands,
       timeout: args.timeout,
+      ports: args.ports,
+      restart: args.restart,
     });
     return {
       structured: {
@@ -59,12 +65,15 @@ export const sandboxConfigure = defineTool({
         configuration_time: r.configurationTimeS,
         status: r.state,
         started: r.started,
+        restarted: r.restarted,
+        ...(Object.keys(r.urls).length ? { urls: r.urls } : {}),
         expires_at: iso(r.expiresAt),
         steps: r.steps.map((s) => ({ type: s.kind, description: s.description, exit_code: s.exitCode, output_tail: s.outputTail, duration: s.durationS })),
       },
       text:
-        `Configured ${args.sandbox_id}${r.started ? ' (started it again)' : ''}: ${r.envVarNames.length} variables, ` +
-        `${r.packagesInstalled.length} packages, ${r.commandsExecuted} commands in ${r.configurationTimeS}s; expires ${iso(r.expiresAt)}.`,
+        `Configured ${args.sandbox_id}${r.restarted ? ' (restarted: every process killed)' : r.started ? ' (started it again)' : ''}: ${r.envVarNames.length} variables, ` +
+        `${r.packagesInstalled.length} packages, ${r.commandsExecuted} commands in ${r.configurationTimeS}s; expires ${iso(r.expiresAt)}.` +
+        Object.entries(r.urls).map(([port, url]) => `\nport ${port}: ${url}`).join(''),
     };
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envVars, isoDate, metadata, packages, sandboxState } from './schemas.js';
+import { envVars, isoDate, metadata, packages, ports, sandboxState, urls } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
 const inputSchema = z.object({
@@ -13,6 +13,7 @@ const inputSchema = z.object({
   cpus: z.number().min(0.1).max(256).optional().describe('CPU cores (fractions allowed). Default from the template.'),
   memory_mb: z.number().int().min(64).optional().describe('Memory limit in MB (no swap beyond it). Default from the template.'),
   network: z.enum(['bridge', 'none']).optional().describe('"bridge": outbound network (the default unless the server sets SANDBOX_NETWORK); "none": no network at all.'),
+  ports: ports.optional(),
 });
 
 const outputSchema = z.object({
@@ -33,6 +34,7 @@ const outputSchema = z.object({
   cpus: z.number(),
   memory_mb: z.number(),
   network: z.enum(['bridge', 'none']),
+  urls: urls.optional(),
 });
 
 export const sandboxCreate = defineTool({
@@ -56,6 +58,7 @@ export const sandboxCreate = defineTool({
         cpus: args.cpus,
         memoryMb: args.memory_mb,
         network: args.network,
+        ports: args.ports,
       },
       call.progress,
     );
@@ -79,8 +82,11 @@ export const sandboxCreate = defineTool({
         cpus: s.cpus,
         memory_mb: s.memoryMb,
         network: s.network,
+        ...(args.ports?.length ? { urls: r.urls } : {}),
       },
-      text: `Created sandbox ${s.id} (${s.template}, ${sandboxes.providerName}); it expires at ${iso(s.expiresAt)}.`,
+      text:
+        `Created sandbox ${s.id} (${s.template}, ${sandboxes.providerName}); it expires at ${iso(s.expiresAt)}.` +
+        Object.entries(r.urls).map(([port, url]) => `\nport ${port}: ${url}`).join(''),
     };
   },
 });

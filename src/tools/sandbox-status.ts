@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDate, sandboxId, sandboxState } from './schemas.js';
+import { isoDate, sandboxId, sandboxState, urls } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
 const inputSchema = z.object({ sandbox_id: sandboxId });
@@ -37,6 +37,7 @@ const outputSchema = z.object({
       failed: z.number().int(),
       average_duration: z.number().describe('Seconds.'),
     }),
+    urls: urls.describe('URL of each port asked for with sandbox_create or sandbox_configure ports, while the sandbox runs.'),
   }),
 });
 
@@ -79,6 +80,7 @@ export const sandboxStatus = defineTool({
             failed: r.executions.failed,
             average_duration: r.executions.averageDurationS,
           },
+          urls: r.urls,
         },
       },
       text: `${s.id} is ${s.state} (${s.template}), up ${r.uptimeS}s, expires ${iso(s.expiresAt)}; ` +
@@ -87,7 +89,8 @@ export const sandboxStatus = defineTool({
             ? `cpu and memory not sampled yet (limit ${mb(u.memoryLimitBytes)}), ${u.pids} processes; `
             : `cpu ${u.cpuPercent}%, memory ${mb(u.memoryUsedBytes)} of ${mb(u.memoryLimitBytes)}, ${u.pids} processes; `
           : '') +
-        `${r.executions.total} executions (${r.executions.failed} failed).`,
+        `${r.executions.total} executions (${r.executions.failed} failed).` +
+        Object.entries(r.urls).map(([port, url]) => `\nport ${port}: ${url}`).join(''),
     };
   },
 });

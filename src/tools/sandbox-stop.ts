@@ -1,27 +1,53 @@
 import { z } from 'zod';
-import { isoDate, sandboxId, sandboxState } from './schemas.js';
+import { invalidArgument } from '../errors.js';
+import { executionState, executionStateOf, isoDate, sandboxId, sandboxState } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
-const inputSchema = z.object({ sandbox_id: sandboxId });
+const inputSchema = z.object({
+  sandbox_id: sandboxId,
+  execution_id: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe('Stop only this background execution (every process it started is killed); the sandbox keeps running.'),
+});
 
 const outputSchema = z.object({
   sandbox_id: z.string(),
   previous_status: sandboxState,
-  current_status: z.literal('stopped'),
+  current_status: sandboxState.describe('"stopped", or "running" when only an execution was stopped.'),
   uptime: z.number().describe('Seconds it had been running.'),
   stopped_at: isoDate,
   data_preserved: z.boolean().describe('Always true: files are kept until sandbox_delete or expiry.'),
+  execution: executionState.optional().describe('With execution_id: the execution\'s state after the stop.'),
 });
 
 export const sandboxStop = defineTool({
   name: 'sandbox_stop',
   title: 'Stop sandbox',
   description:
-    'Stop a sandbox: its files are kept. On Docker its processes end; on E2B the sandbox is paused with its memory, so they carry on after a start. Stopping a stopped sandbox is not an error. Start it again with sandbox_configure; remove it with sandbox_delete.',
+    'Stop a sandbox: its files are kept. On Docker its processes end; on E2B the sandbox is paused with its memory, so they carry on after a start. Stopping a stopped sandbox is not an error. Start it again with sandbox_configure; remove it with sandbox_delete. With execution_id, stop only that background execution.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { sandboxes }) {
+    if (args.execution_id !== undefined) {
+      const state = await sandboxes.stopExecution(args.sandbox_id, args.execution_id);
+      if (!state) throw invalidArgument(`Sandbox ${args.sandbox_id} has no execution "${args.execution_id.slice(0, 100)}".`, 'Use the execution_id that sandbox_execute returned for this sandbox.');
+      return {
+        structured: {
+          sandbox_id: args.sandbox_id,
+          previous_status: 'running' as const,
+          current_status: 'running' as const,
+          uptime: 0,
+          stopped_at: iso(new Date()),
+          data_preserved: true,
+          execution: executionStateOf(state),
+        },
+        text: `Execution ${state.executionId} is ${state.status}${state.exitCode === null ? '' : ` (exit ${state.exitCode})`}; the sandbox keeps running.`,
+      };
+    }
     const r = await sandboxes.stop(args.sandbox_id);
     return {
       structured: {

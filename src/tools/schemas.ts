@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LANGUAGES } from '../sandbox/templates.js';
 import type { SandboxSummary } from '../sandbox/inspect.js';
+import type { ExecutionState } from '../sandbox/background-runs.js';
 
 export const sandboxId = z.string().min(1).max(200).describe('ID of the sandbox, as returned by sandbox_create or sandbox_list (sbx-...).');
 
@@ -54,3 +55,38 @@ export const summaryOf = (s: SandboxSummary, provider: string): z.input<typeof s
   metadata: s.metadata,
 });
 
+
+/** A file handed back with an execution's result. */
+export const returnedFile = z.object({
+  path: z.string().describe('Absolute path inside the sandbox.'),
+  size_bytes: z.number().int(),
+  mime_type: z.string(),
+  checksum: z.string().optional().describe('sha256:<hex> of the bytes returned.'),
+  included: z.boolean().describe('Whether its content is in this result (an image block or an embedded resource).'),
+  note: z.string().optional().describe('Why its content is not included.'),
+});
+
+/** Ports to reach from the user's machine. */
+export const ports = z
+  .array(z.number().int().min(1).max(65535))
+  .max(20)
+  .describe('Ports inside the sandbox to reach from your machine; a server there must listen on 0.0.0.0 (not 127.0.0.1). Their URLs come back in urls.');
+
+export const urls = z.record(z.string(), z.string()).describe('URL of each port, by port number: {"8000": "http://127.0.0.1:49153"}.');
+
+/** Where an execution stands (sandbox_logs and sandbox_stop with execution_id). */
+export const executionState = z.object({
+  execution_id: z.string(),
+  status: z.enum(['running', 'completed', 'failed', 'timeout', 'cancelled']).describe('cancelled: ended early by sandbox_stop, or by the end of the server that ran it.'),
+  exit_code: z.number().int().nullable(),
+  started_at: isoDate.nullable(),
+  ended_at: isoDate.nullable(),
+});
+
+export const executionStateOf = (e: ExecutionState): z.input<typeof executionState> => ({
+  execution_id: e.executionId,
+  status: e.status,
+  exit_code: e.exitCode,
+  started_at: e.startedAt ?? null,
+  ended_at: e.endedAt ?? null,
+});

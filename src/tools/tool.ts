@@ -1,4 +1,4 @@
-import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { ContentBlock, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
@@ -19,6 +19,8 @@ export interface ToolResult<O> {
   structured: O;
   /** A short text for clients (and people) that do not read structured content. */
   text: string;
+  /** Content blocks after the text: images and files handed back. */
+  blocks?: ContentBlock[];
 }
 
 export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {

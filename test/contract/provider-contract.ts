@@ -183,6 +183,25 @@ export function runProviderContract(name: string, makeHarness: () => Promise<Con
       await expectCode(provider.writeFile(id, '/etc/passwd', Buffer.from('x'), { mode: '644', user: 'user' }), ErrorCode.PERMISSION_DENIED);
     });
 
+    it('restarts: kills every process, keeps files, and runs again', async () => {
+      const long = run(provider, id, sh('echo kept > kept.txt; exec sleep 5555'), { timeoutMs: 60_000 });
+      for (let i = 0; i < 40 && !(await run(provider, id, sh(PROCESS_LIST))).stdout.includes('sleep 5555'); i++) {
+        await new Promise((done) => setTimeout(done, 250));
+      }
+      expect((await run(provider, id, sh(PROCESS_LIST))).stdout).toContain('sleep 5555');
+      await provider.restart(id);
+      expect((await long).timedOut).toBe(false); // ended by the restart, not by its time limit
+      const after = await run(provider, id, sh(`cat kept.txt; ${PROCESS_LIST}`));
+      expect(after.stdout).toMatch(/^kept\n/);
+      expect(after.stdout).not.toContain('sleep 5555');
+    });
+
+    it('gives a URL for each port asked for', async () => {
+      const urls = await provider.portUrls(id, [8000, 3000]);
+      expect(Object.keys(urls).sort()).toEqual(['3000', '8000']);
+      for (const url of Object.values(urls)) expect(url).toMatch(/^https?:\/\/[^/\s]+$/);
+    });
+
     it('reports usage within the sandbox limits, or says CPU and memory are not sampled yet', async () => {
       const usage = await provider.usage(id);
       expect(usage).not.toBeNull();

@@ -25,7 +25,7 @@ describeDocker('the built server over stdio, on E2B', () => {
     await fake?.close();
   });
 
-  it('serves the nine tools with the same results as on Docker', async () => {
+  it('serves the tools with the same results as on Docker', async () => {
     const created = await ok('sandbox_create', {
       template: 'python',
       name: 'on-e2b',
@@ -78,6 +78,52 @@ describeDocker('the built server over stdio, on E2B', () => {
     expect(fake.sandboxes.size).toBe(0);
     expect((await server.call('sandbox_status', { sandbox_id: id })).structuredContent.error.code).toBe('SANDBOX_NOT_FOUND');
     expect(server.stderr()).not.toContain('e2b-secret-value');
+  });
+  it('hands files back, runs in the background, restarts, gives port URLs and runs one-off, as on Docker', async () => {
+    const id = (await ok('sandbox_create', { template: 'python', ports: [8000] })).sandbox_id as string;
+    const created = await ok('sandbox_status', { sandbox_id: id });
+    expect(created.sandbox.urls['8000']).toMatch(/^https:\/\/8000-/);
+
+    const chart = 'import struct, zlib\ndef chunk(k, d):\n    b = k + d\n    return struct.pack(">I", len(d)) + b + struct.pack(">I", zlib.crc32(b) & 0xffffffff)\n' +
+      'open("c.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\\x00" + bytes(6))) + chunk(b"IEND", b""))';
+    const made = await server.call('sandbox_execute', { sandbox_id: id, code: chart, return_files: ['*.png'] });
+    expect(made.structuredContent.files).toMatchObject([{ path: '/home/user/c.png', mime_type: 'image/png', included: true }]);
+    expect((made.content as Array<{ type: string }>).some((b) => b.type === 'image')).toBe(true);
+    const down = await ok('sandbox_download', { sandbox_id: id, file_path: 'c.png' });
+    expect(down).toMatchObject({ type: 'file', mime_type: 'image/png', encoding: 'base64' });
+    expect(down.checksum).toBe(`sha256:${createHash('sha256').update(Buffer.from(down.content, 'base64')).digest('hex')}`);
+    expect((await ok('sandbox_download', { sandbox_id: id, file_path: '.' })).entries.map((e: { name: string }) => e.name)).toContain('c.png');
+
+    const bg = await ok('sandbox_execute', { sandbox_id: id, background: true, code: 'import time\nfor i in range(2):\n    print("bg", i, flush=True)\n    time.sleep(0.5)' });
+    expect(bg.status).toBe('running');
+    let logs: Record<string, any> = {};
+    for (let i = 0; i < 60; i++) {
+      logs = await ok('sandbox_logs', { sandbox_id: id, execution_id: bg.execution_id });
+      if (logs.execution.status !== 'running') break;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+    expect(logs.execution).toMatchObject({ status: 'completed', exit_code: 0 });
+    expect(logs.logs.filter((l: { source: string }) => l.source === 'stdout').map((l: { message: string }) => l.message)).toEqual(['bg 0', 'bg 1']);
+
+    const ps = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done";
+    await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo kept > kept.txt' });
+    await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'sleep 7777', background: true });
+    // The background run starts while the call returns: wait for its process to show up.
+    let before = '';
+    for (let i = 0; i < 40 && !before.includes('sleep 7777'); i++) {
+      if (i) await new Promise((done) => setTimeout(done, 250));
+      before = (await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: ps })).output;
+    }
+    expect(before).toContain('sleep 7777');
+    expect(await ok('sandbox_configure', { sandbox_id: id, restart: true })).toMatchObject({ restarted: true });
+    const after = await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: `cat kept.txt; ${ps}` });
+    expect(after.output).toMatch(/^kept\n/);
+    expect(after.output).not.toContain('sleep 7777');
+
+    const once = await ok('sandbox_execute', { template: 'python', code: 'print("once")' });
+    expect(once.output).toBe('once\n');
+    expect([...fake.sandboxes.keys()]).toHaveLength(1);
+    await ok('sandbox_delete', { sandbox_id: id });
   });
 });
 

@@ -28,8 +28,8 @@ describeDocker('the built server over stdio', () => {
     }
   });
 
-  it('lists nine tools, each with an output schema the client checks results against', () => {
-    expect(server.tools).toHaveLength(9);
+  it('lists ten tools, each with an output schema the client checks results against', () => {
+    expect(server.tools).toHaveLength(10);
     for (const t of server.tools) expect(t.outputSchema?.type).toBe('object');
   });
 
@@ -112,6 +112,27 @@ describeDocker('the built server over stdio', () => {
     created.delete(id);
     expect(JSON.stringify(server.stderr())).not.toContain('e2e-secret-value-123');
     expect(server.stderr()).toMatch(/"msg":"sandbox created"/);
+  });
+
+  it('hands back a chart drawn with Python\'s standard library as an image block, in a one-off run', async () => {
+    const code = [
+      'import struct, zlib',
+      'w, h = 32, 16',
+      'raw = b"".join(b"\\x00" + b"".join(bytes([(x * 8) % 256, 80, 160]) for x in range(w)) for _ in range(h))',
+      'def chunk(kind, data):',
+      '    body = kind + data',
+      '    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xffffffff)',
+      'open("chart.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))',
+    ].join('\n');
+    const r = await server.call('sandbox_execute', { template: 'python', code, return_files: ['chart.png'] });
+    expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
+    expect(r.structuredContent.files).toMatchObject([{ path: '/home/user/chart.png', mime_type: 'image/png', included: true }]);
+    const image = (r.content as Array<{ type: string; data?: string; mimeType?: string }>).find((b) => b.type === 'image');
+    expect(image?.mimeType).toBe('image/png');
+    const png = Buffer.from(image!.data!, 'base64');
+    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    expect(png.readUInt32BE(16)).toBe(32); // IHDR width
+    expect(r.structuredContent.files[0].size_bytes).toBe(png.length);
   });
 
   it('keeps history and expiry across a SIGKILL of the server, and removes what expired meanwhile', async () => {

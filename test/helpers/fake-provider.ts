@@ -115,5 +115,18 @@ export class FakeProvider implements SandboxProvider {
     if (!this.sandboxes.delete(id)) throw notFound(id);
   }
 
+  readonly restarts: string[] = [];
+
+  async restart(id: string): Promise<void> {
+    const info = await this.get(id);
+    if (info.state !== 'running') throw notRunning(id);
+    this.restarts.push(id);
+  }
+
+  async portUrls(id: string, ports: number[]): Promise<Record<string, string>> {
+    await this.get(id);
+    return Object.fromEntries(ports.map((p) => [String(p), `http://127.0.0.1:${40000 + p}`]));
+  }
+
   async close(): Promise<void> {}
 }

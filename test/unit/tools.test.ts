@@ -29,10 +29,10 @@ describe('tool layer (fake provider)', () => {
   afterEach(async () => s.close());
 
   describe('tools/list', () => {
-    it('offers the nine tools with all four annotations, described inputs and an output schema', () => {
+    it('offers the ten tools with all four annotations, described inputs and an output schema', () => {
       expect(s.tools.map((t) => t.name)).toEqual([
         'sandbox_create', 'sandbox_execute', 'sandbox_list', 'sandbox_status', 'sandbox_configure',
-        'sandbox_upload', 'sandbox_logs', 'sandbox_stop', 'sandbox_delete',
+        'sandbox_upload', 'sandbox_download', 'sandbox_logs', 'sandbox_stop', 'sandbox_delete',
       ]);
       for (const tool of s.tools) {
         for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) {

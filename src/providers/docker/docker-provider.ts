@@ -3,10 +3,10 @@ import type { Logger } from '../../logger.js';
 import type {
   FileOptions,
   ProviderEvent,
+  ReadOptions,
   ResourceUsage,
   RunOutcome,
   RunSpec,
-  RunUser,
   SandboxInfo,
   SandboxProvider,
   SandboxSpec,
@@ -20,6 +20,8 @@ import { readFile, writeFile } from './files.js';
 import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
+import { bridgeAddress, PortForwards, publishedPort } from './port-forwards.js';
+import { relayThroughExec } from './port-relay.js';
 import { readUsage } from './stats.js';
 
 export interface DockerProviderOptions {
@@ -32,6 +34,10 @@ export interface DockerProviderOptions {
   diskLimitMb?: number;
   /** Seconds between disk checks (default 2). */
   diskCheckIntervalSeconds?: number;
+  /** Address sandbox ports are published and forwarded on, and the host of their URLs (default 127.0.0.1). */
+  portHost?: string;
+  /** How ports added after create are forwarded: `auto` (the bridge address, else an exec relay) or `exec`. */
+  portForward?: 'auto' | 'exec';
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
@@ -40,6 +46,7 @@ export class DockerProvider implements SandboxProvider {
   private readonly owned: OwnedContainers;
   private readonly images: ImageCache;
   private watchdog?: DiskWatchdog;
+  private readonly forwards: PortForwards;
   /** Agent sessions by sandbox: null where the image cannot run one. */
   private readonly agents = new Map<string, Promise<AgentSession | null>>();
 
@@ -50,6 +57,7 @@ export class DockerProvider implements SandboxProvider {
   ) {
     this.owned = new OwnedContainers(docker);
     this.images = new ImageCache(docker, log);
+    this.forwards = new PortForwards(options.portHost ?? '127.0.0.1', log, options.portForward);
   }
 
   async ping(): Promise<void> {
@@ -100,8 +108,8 @@ export class DockerProvider implements SandboxProvider {
     return writeFile((spec) => this.run(id, spec), path, data, options);
   }
 
-  async readFile(id: string, path: string, options: { user: RunUser }): Promise<Buffer | null> {
-    return readFile((spec) => this.run(id, spec), path, options.user);
+  async readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null> {
+    return readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes);
   }
 
   async usage(id: string): Promise<ResourceUsage | null> {
@@ -133,8 +141,42 @@ export class DockerProvider implements SandboxProvider {
     });
   }
 
+  /** A stop and a start: the engine kills every process (SIGKILL after a second) and keeps the container's files. */
+  async restart(id: string): Promise<void> {
+    this.dropAgent(id);
+    await this.withContainer(id, async (c) => {
+      await c.stop({ t: 1 }).catch((err) => {
+        if ((err as { statusCode?: number }).statusCode !== 304) throw err;
+      });
+      await c.start();
+    });
+  }
+
+  /**
+   * Ports published at create come from the engine (their host port changes at every start); others get a
+   * forward in this server to the container's bridge address.
+   */
+  async portUrls(id: string, ports: number[]): Promise<Record<string, string>> {
+    const info = await this.owned.inspect(id);
+    const urls: Record<string, string> = {};
+    for (const port of ports) {
+      const hostPort =
+        publishedPort(info, port) ??
+        (await this.forwards.ensure(id, port, {
+          address: async () => {
+            const now = await this.owned.inspect(id).catch(() => undefined);
+            return now?.State.Running ? bridgeAddress(now) : undefined;
+          },
+          relay: async (client) => relayThroughExec(await this.owned.container(id), port, client),
+        }));
+      urls[String(port)] = `http://${urlHost(this.options.portHost ?? '127.0.0.1')}:${hostPort}`;
+    }
+    return urls;
+  }
+
   async remove(id: string): Promise<void> {
     this.dropAgent(id);
+    this.forwards.close(id);
     await this.withContainer(id, (c) => c.remove({ force: true, v: true }));
     this.owned.forget(id);
   }
@@ -151,6 +193,7 @@ export class DockerProvider implements SandboxProvider {
 
   async close(): Promise<void> {
     this.watchdog?.stop();
+    this.forwards.close();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
     agent?.destroy?.();
@@ -202,6 +245,9 @@ export class DockerProvider implements SandboxProvider {
     }
   }
 }
+
+/** The host part of a URL: the wildcard address is reached at loopback, IPv6 addresses go in brackets. */
+const urlHost = (host: string): string => (host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host);
 
 /** Without the agent, the preparation is an exec of its own. */
 async function prepareOnly(container: Docker.Container): Promise<null> {

@@ -37,8 +37,9 @@ async function collect(
     stdin,
     timeoutMs: FILE_TIMEOUT_MS,
     onOutput: (stream, chunk) => {
-      if (stream === 'stdout' && outBytes < maxBytes) {
-        out.push(chunk);
+      if (stream === 'stdout') {
+        // Bytes past the limit are only counted: the file is refused below rather than returned cut.
+        if (outBytes < maxBytes) out.push(chunk);
         outBytes += chunk.length;
       } else if (stream === 'stderr' && errBytes < 8192) {
         err.push(chunk);

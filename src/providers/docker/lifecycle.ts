@@ -24,6 +24,8 @@ export const PREPARE_SCRIPT = [
 
 export interface CreateOptions {
   pidsLimit: number;
+  /** Address published ports listen on (127.0.0.1 by default). */
+  portHost?: string;
   runtime?: string;
   diskLimitMb?: number;
 }
@@ -31,6 +33,7 @@ export interface CreateOptions {
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
 export async function createContainer(docker: Docker, spec: SandboxSpec, options: CreateOptions): Promise<Docker.Container> {
   const env = { ...DOCKER_ENV, ...spec.env };
+  const published = spec.network === 'none' ? [] : (spec.ports ?? []);
   let container: Docker.Container | undefined;
   try {
     container = await docker.createContainer({
@@ -44,17 +47,18 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
       User: '0:0',
       WorkingDir: HOME,
       Hostname: 'sandbox',
+      ...(published.length ? { ExposedPorts: Object.fromEntries(published.map((p) => [`${p}/tcp`, {}])) } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: labelsFor(spec),
       StopTimeout: 5,
-      HostConfig: hostConfig({
+      HostConfig: withPorts(hostConfig({
         cpus: spec.cpus,
         memoryMb: spec.memoryMb,
         pidsLimit: options.pidsLimit,
         network: spec.network,
         runtime: options.runtime,
         maxFileBytes: (options.diskLimitMb ?? 0) * 1024 * 1024,
-      }),
+      }), published, options.portHost ?? '127.0.0.1'),
     });
     await container.start();
     return container;
@@ -62,6 +66,12 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
     if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
     throw mapDockerError(err);
   }
+}
+
+/** Publishes each port on a random host port of the port host (the engine picks it at every start). */
+function withPorts(config: Docker.HostConfig, ports: number[], host: string): Docker.HostConfig {
+  if (!ports.length) return config;
+  return { ...config, PortBindings: Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: host, HostPort: '' }]])) };
 }
 
 export async function listManaged(docker: Docker): Promise<SandboxInfo[]> {

@@ -38,6 +38,11 @@ function parseProcCounters(text: string): { pids: number; network: { rxBytes: nu
   return { pids: Number.parseInt(first, 10) || 0, network: { rxBytes, txBytes } };
 }
 
+/** Kills every process of the sandbox user (not envd, which runs as root), again while any is left. */
+const KILL_USER_PROCESSES =
+  'u=$(id -u user) || exit 0; for i in 1 2 3 4 5 6 7 8 9 10; do left=0; for d in /proc/[0-9]*; do ' +
+  '[ "$(stat -c %u "$d" 2>/dev/null)" = "$u" ] && kill -KILL "${d#/proc/}" 2>/dev/null && left=1; done; [ $left = 0 ] && break; sleep 0.2; done; true';
+
 /** E2B enforces lifetimes itself; at least a second is asked for, as it counts in whole seconds. */
 const remainingMs = (expiresAt: Date): number => Math.max(1000, expiresAt.getTime() - Date.now());
 
@@ -190,6 +195,21 @@ export class E2BProvider implements SandboxProvider {
       throw mapE2BError(err, { sandboxId: id });
     }
     if (!killed) throw notFound(id);
+  }
+
+  /**
+   * Pausing keeps processes (E2B snapshots memory), so a restart kills every process of the sandbox user instead,
+   * as root, a few times over in case a fork bomb refills the table; files and the environment stay.
+   */
+  async restart(id: string): Promise<void> {
+    await this.withSandbox(id, (s) =>
+      s.commands.run(KILL_USER_PROCESSES, { user: 'root', timeoutMs: 30_000 }),
+    );
+  }
+
+  /** E2B routes every port of a sandbox through its public host; a server must listen on 0.0.0.0. */
+  async portUrls(id: string, ports: number[]): Promise<Record<string, string>> {
+    return this.withSandbox(id, async (s) => Object.fromEntries(ports.map((p) => [String(p), `https://${s.getHost(p)}`])));
   }
 
   async close(): Promise<void> {}

@@ -1,0 +1,123 @@
+import { ErrorCode, SandboxError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { SandboxProvider } from '../providers/provider.js';
+import type { HistoryEntry, HistoryStore } from '../store/history-store.js';
+import { endEntry, startEntry, statusOf, type ExecutionStatus, type PreparedRun } from './execute.js';
+import { HistoryLines } from './history-lines.js';
+
+/** Where an execution stands, as sandbox_logs and sandbox_stop report it. */
+export interface ExecutionState {
+  executionId: string;
+  status: ExecutionStatus;
+  exitCode: number | null;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+interface Tracked {
+  sandboxId: string;
+  controller: AbortController;
+  state: ExecutionState;
+  done: Promise<void>;
+}
+
+/** Output lines one background execution may leave in the history. */
+const MAX_HISTORY_LINES = 10_000;
+/** Background executions running at once per sandbox. */
+const MAX_PER_SANDBOX = 16;
+
+/**
+ * Executions that run on after their call returned. Each is an ordinary provider run with its own AbortSignal,
+ * so it works on every backend: its output is written to the history as it is printed, its end (exit code or
+ * time limit) is recorded there too. Only the history outlives this server: an execution still running when the
+ * server ends is killed (on a clean shutdown) and reads as cancelled afterwards.
+ */
+export class BackgroundRuns {
+  private readonly runs = new Map<string, Tracked>();
+
+  constructor(
+    private readonly provider: SandboxProvider,
+    private readonly history: HistoryStore,
+    private readonly log: Logger,
+  ) {}
+
+  async start(run: PreparedRun, executionId: string): Promise<void> {
+    const running = [...this.runs.values()].filter((r) => r.sandboxId === run.sandboxId && r.state.status === 'running').length;
+    if (running >= MAX_PER_SANDBOX) {
+      throw new SandboxError(
+        ErrorCode.QUOTA_EXCEEDED,
+        `Sandbox ${run.sandboxId} already has ${running} background executions running.`,
+        'End some with sandbox_stop (sandbox_id and execution_id), or wait for them to finish.',
+      );
+    }
+    const startedAt = new Date();
+    await this.history.append(run.sandboxId, [startEntry(executionId, run.language, run.codeBytes, startedAt, true)]);
+    const output = new HistoryLines(this.history, run.sandboxId, executionId, MAX_HISTORY_LINES);
+    const controller = new AbortController();
+    const state: ExecutionState = { executionId, status: 'running', exitCode: null, startedAt: startedAt.toISOString() };
+    const done = this.provider
+      .run(run.sandboxId, {
+        argv: run.argv,
+        user: 'user',
+        env: run.env,
+        cwd: run.cwd,
+        stdin: run.stdin,
+        timeoutMs: run.timeoutS * 1000,
+        signal: controller.signal,
+        onOutput: (stream, chunk) => output.push(stream, chunk),
+      })
+      .then(
+        (outcome) => statusOf(outcome),
+        (err: unknown) => {
+          // The sandbox stopped or vanished under the run: it failed, and the history says why.
+          this.log.info({ sandboxId: run.sandboxId, executionId, err }, 'background execution ended by an error');
+          const message = err instanceof SandboxError ? err.message : 'The run could not go on.';
+          output.push('stderr', Buffer.from(`${message}\n`));
+          return { status: controller.signal.aborted ? ('cancelled' as const) : ('failed' as const), exitCode: null };
+        },
+      )
+      .then(async ({ status, exitCode }) => {
+        await output.flush();
+        const endedAt = new Date();
+        await this.history.append(run.sandboxId, [endEntry(executionId, status, exitCode, endedAt.getTime() - startedAt.getTime(), endedAt)]);
+        Object.assign(state, { status, exitCode, endedAt: endedAt.toISOString() });
+      })
+      .catch((err: unknown) => this.log.warn({ sandboxId: run.sandboxId, executionId, err }, 'background execution not recorded'));
+    const tracked: Tracked = { sandboxId: run.sandboxId, controller, state, done };
+    this.runs.set(executionId, tracked);
+    // Finished executions are kept a while for sandbox_logs; the history has them for good.
+    void done.then(() => setTimeout(() => this.runs.delete(executionId), 10 * 60_000).unref());
+  }
+
+  /** The execution's state: this server's if it runs it, else what the history recorded. */
+  async state(sandboxId: string, executionId: string, history?: HistoryEntry[]): Promise<ExecutionState | undefined> {
+    const tracked = this.runs.get(executionId);
+    if (tracked && tracked.sandboxId === sandboxId) return { ...tracked.state };
+    return stateFromHistory(executionId, history ?? (await this.history.read(sandboxId)));
+  }
+
+  /** Ends an execution early (every process it started is killed) and waits until its end is recorded. */
+  async stop(sandboxId: string, executionId: string): Promise<ExecutionState | undefined> {
+    const tracked = this.runs.get(executionId);
+    if (!tracked || tracked.sandboxId !== sandboxId) return this.state(sandboxId, executionId);
+    tracked.controller.abort();
+    await tracked.done;
+    return { ...tracked.state };
+  }
+
+  /** Ends every execution still running (at shutdown), waiting at most `waitMs` for them to be recorded. */
+  async stopAll(waitMs = 5000): Promise<void> {
+    const running = [...this.runs.values()].filter((r) => r.state.status === 'running');
+    for (const r of running) r.controller.abort();
+    await Promise.race([Promise.all(running.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
+  }
+}
+
+/** An execution as the history tells it; one that never recorded an end, and no server runs, was cut short. */
+export function stateFromHistory(executionId: string, history: HistoryEntry[]): ExecutionState | undefined {
+  const own = history.filter((e) => e.execution_id === executionId);
+  if (own.length === 0) return undefined;
+  const end = own.find((e) => e.run);
+  if (!end?.run) return { executionId, status: 'cancelled', exitCode: null, startedAt: own[0]!.ts };
+  return { executionId, status: end.run.status, exitCode: end.run.exit_code, startedAt: own[0]!.ts, endedAt: end.ts };
+}
