@@ -5,7 +5,8 @@ import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js'
 import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../exit-marker.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../run-limits.js';
-import { KILL_SWEEP, RUN_ID_VAR, RUN_WRAPPER } from '../run-protocol.js';
+import { ROOT_RUN_ENV } from '../base-env.js';
+import { KILL_SWEEP, RUN_ID_VAR } from '../run-protocol.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
 export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0:0' };
@@ -14,6 +15,34 @@ export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0
 const BACKSTOP_GRACE_SECONDS = 5;
 
 const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
+const marker = (fd: number) => `printf "\\n%s:%s\\n" "$${RUN_ID_VAR}" "$rc" >&${fd};`;
+
+/**
+ * RUN_WRAPPER's contract (cd to $1, run the rest as argv, the exit marker on both streams), with the program's
+ * output going through two relays: a process the run leaves in the background writes into them, never into the
+ * exec's streams, which close when the server hangs up after the marker. The relays ignore SIGPIPE and, once the
+ * exec's streams are gone, read on into /dev/null until the last writer exits; so background processes live on
+ * whether they print or not. Without mkfifo (or a writable /tmp) the program writes to the exec's streams directly.
+ */
+export const EXEC_WRAPPER = [
+  'if ! cd -- "$1" 2>/dev/null; then printf "working directory %s does not exist or is not a directory\\n" "$1" >&2; rc=2;',
+  `${marker(1)} ${marker(2)} exit "$rc"; fi; shift;`,
+  'd=$(mktemp -d 2>/dev/null) && mkfifo "$d/o" "$d/e" 2>/dev/null && {',
+  '(trap "" PIPE; cat 2>/dev/null; exec cat >/dev/null 2>&1) <"$d/o" &',
+  '(trap "" PIPE; cat 2>/dev/null; exec cat >/dev/null 2>&1) <"$d/e" >&2 &',
+  'exec 3>"$d/o" 4>"$d/e"; rm -rf "$d"; } || exec 3>&1 4>&2;',
+  '"$@" >&3 2>&4 3>&- 4>&-; rc=$?;',
+  `${marker(3)} ${marker(4)} exit "$rc"`,
+].join(' ');
+
+/**
+ * Root runs get ROOT_RUN_ENV over the container's environment, in `/`, and none of the run's variables, so that
+ * nothing uid 1000 controls reaches them; user runs get the run's variables.
+ */
+function execEnv(spec: RunSpec): { env: Record<string, string>; cwd: string } {
+  return spec.user === 'root' ? { env: ROOT_RUN_ENV, cwd: '/' } : { env: spec.env, cwd: spec.cwd };
+}
 
 /**
  * One run: create the exec, start it hijacked (stdout and stderr multiplexed on one socket), stream the output,
@@ -25,14 +54,16 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
   const withStdin = spec.stdin !== undefined;
   const backstop = Math.ceil(spec.timeoutMs / 1000) + BACKSTOP_GRACE_SECONDS;
 
+  const { env, cwd } = execEnv(spec);
   const exec = await container.exec({
-    Cmd: ['timeout', '-s', 'KILL', String(backstop), 'sh', '-c', RUN_WRAPPER, 'sandbox-run', spec.cwd, ...spec.argv],
+    Cmd: ['timeout', '-s', 'KILL', String(backstop), 'sh', '-c', EXEC_WRAPPER, 'sandbox-run', cwd, ...spec.argv],
     AttachStdin: withStdin,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
     User: EXEC_USERS[spec.user],
-    Env: [...envList(spec.env), `${RUN_ID_VAR}=${runId}`],
+    WorkingDir: '/',
+    Env: [...envList(env), `${RUN_ID_VAR}=${runId}`],
   });
   const socket = (await exec.start({ hijack: true, stdin: withStdin })) as unknown as Duplex;
 
@@ -91,6 +122,7 @@ export async function killRun(container: Docker.Container, runId: string, user: 
     AttachStdout: true,
     AttachStderr: true,
     User: EXEC_USERS[user],
+    WorkingDir: '/',
   });
   const stream = await exec.start({ hijack: true, stdin: false });
   await new Promise<void>((done) => {
