@@ -87,16 +87,22 @@ def live_children(me):
 
 
 def reap(main_pid, on_main_exit):
-    """Reaps every exited child; False once there is none left at all."""
+    """Reaps every exited child; False once there is none left at all. The main program's exit is reported after
+    the zombies it left (reparented to us) are gone, so that the next run sees none of them."""
+    main_status, left = None, True
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return False
+            left = False
+            break
         if pid == 0:
-            return True
+            break
         if pid == main_pid:
-            on_main_exit(exit_code(status))
+            main_status = status
+    if main_status is not None:
+        on_main_exit(exit_code(main_status))
+    return left
 
 
 def kill_tree(main_pid, on_main_exit):
