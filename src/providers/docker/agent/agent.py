@@ -14,7 +14,11 @@
 # itself leaves its background processes alone: the supervisor stays with them, reading their output to nowhere
 # so that nothing dies of SIGPIPE, until the last of them exits (or the sandbox stops).
 # End of stdin (the server went away) kills every run still going.
-import base64, ctypes, json, os, selectors, signal, subprocess, sys, threading, time
+import base64, ctypes, json, os, selectors, signal, subprocess, sys, threading, time, warnings
+
+# Forking from a threaded process is safe here (the forked supervisor takes no lock of the agent's threads);
+# Python 3.12+ warns about it on stderr.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 PR_SET_CHILD_SUBREAPER = 36
 try:
@@ -190,7 +194,7 @@ def supervisor(req, fds):
     detached = False
     children = True
     while True:
-        timeout = 0.02 if (not main["done"] and pidfd is None) else 1.0
+        timeout = 0.005 if (not main["done"] and pidfd is None) else 1.0
         for key, _ in sel.select(timeout):
             if key.data == "ctl":
                 data = os.read(ctl_r, 64)
