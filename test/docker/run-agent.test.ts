@@ -113,8 +113,11 @@ describeDocker('the in-sandbox run agent', () => {
     expect(own.stdout).toBe('/home/user/bin:/usr/bin:/bin from the run\nplanted-1000\n');
   });
 
-  it('kills the whole tree of a run at its timeout, whatever its processes do to their environment', async () => {
-    const p = provider();
+  it.each([
+    ['through the agent', true],
+    ['with one exec per run', false],
+  ])('kills the whole tree of a run at its timeout, whatever its processes do to their environment, %s', async (_how, agent) => {
+    const p = provider(agent);
     const id = await create(p);
     const script = [
       'setsid env -i /bin/sleep 3201 &',

@@ -6,7 +6,8 @@ import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../exit-marker.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../run-limits.js';
 import { ROOT_RUN_ENV } from '../base-env.js';
-import { KILL_SWEEP, RUN_ID_VAR } from '../run-protocol.js';
+import { RUN_ID_VAR } from '../run-protocol.js';
+import { EXEC_WRAPPER, SUBREAPED, TREE_SWEEP } from './exec-scripts.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
 export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0:0' };
@@ -15,26 +16,6 @@ export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0
 const BACKSTOP_GRACE_SECONDS = 5;
 
 const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
-
-const marker = (fd: number) => `printf "\\n%s:%s\\n" "$${RUN_ID_VAR}" "$rc" >&${fd};`;
-
-/**
- * RUN_WRAPPER's contract (cd to $1, run the rest as argv, the exit marker on both streams), with the program's
- * output going through two relays: a process the run leaves in the background writes into them, never into the
- * exec's streams, which close when the server hangs up after the marker. The relays ignore SIGPIPE and, once the
- * exec's streams are gone, read on into /dev/null until the last writer exits; so background processes live on
- * whether they print or not. Without mkfifo (or a writable /tmp) the program writes to the exec's streams directly.
- */
-export const EXEC_WRAPPER = [
-  'if ! cd -- "$1" 2>/dev/null; then printf "working directory %s does not exist or is not a directory\\n" "$1" >&2; rc=2;',
-  `${marker(1)} ${marker(2)} exit "$rc"; fi; shift;`,
-  'd=$(mktemp -d 2>/dev/null) && mkfifo "$d/o" "$d/e" 2>/dev/null && {',
-  '(trap "" PIPE; cat 2>/dev/null; exec cat >/dev/null 2>&1) <"$d/o" &',
-  '(trap "" PIPE; cat 2>/dev/null; exec cat >/dev/null 2>&1) <"$d/e" >&2 &',
-  'exec 3>"$d/o" 4>"$d/e"; rm -rf "$d"; } || exec 3>&1 4>&2;',
-  '"$@" >&3 2>&4 3>&- 4>&-; rc=$?;',
-  `${marker(3)} ${marker(4)} exit "$rc"`,
-].join(' ');
 
 /**
  * Root runs get ROOT_RUN_ENV over the container's environment, in `/`, and none of the run's variables, so that
@@ -56,7 +37,7 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
 
   const { env, cwd } = execEnv(spec);
   const exec = await container.exec({
-    Cmd: ['timeout', '-s', 'KILL', String(backstop), 'sh', '-c', EXEC_WRAPPER, 'sandbox-run', cwd, ...spec.argv],
+    Cmd: ['timeout', '-s', 'KILL', String(backstop), 'sh', '-c', SUBREAPED, EXEC_WRAPPER, 'sandbox-run', cwd, ...spec.argv],
     AttachStdin: withStdin,
     AttachStdout: true,
     AttachStderr: true,
@@ -115,10 +96,10 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
   });
 }
 
-/** Kills every process of a run, including those that left its process group. */
+/** Kills every process of a run and their descendants, including those that left its process group. */
 export async function killRun(container: Docker.Container, runId: string, user: RunUser): Promise<void> {
   const exec = await container.exec({
-    Cmd: ['sh', '-c', KILL_SWEEP, 'sandbox-kill', runId],
+    Cmd: ['sh', '-c', TREE_SWEEP, 'sandbox-kill', runId],
     AttachStdout: true,
     AttachStderr: true,
     User: EXEC_USERS[user],
