@@ -29,11 +29,11 @@ export const EXEC_WRAPPER = [
 export const DOCKER_INIT = '/sbin/docker-init';
 
 /**
- * Runs `sh -c "$0" "$@"` under the container's tini as child subreaper (`-s`), when there is one: processes of
- * the run that double-fork or leave its session are reparented to it instead of the container's init, so the
- * sweep below finds them as its descendants whatever they do to their environment.
+ * Runs "$@" under the container's tini as child subreaper (`-s`), when there is one: processes of the run that
+ * double-fork or leave its session are reparented to it instead of the container's init, so the sweep below
+ * finds them as its descendants whatever they do to their environment.
  */
-export const SUBREAPED = `w=$0; if [ -x ${DOCKER_INIT} ]; then exec ${DOCKER_INIT} -s -- sh -c "$w" "$@"; fi; exec sh -c "$w" "$@"`;
+export const SUBREAPED = `if [ -x ${DOCKER_INIT} ]; then exec ${DOCKER_INIT} -s -- "$@"; fi; exec "$@"`;
 
 /**
  * Kills every process of run $1: those whose environment carries its ID and all their descendants (found through

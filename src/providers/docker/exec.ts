@@ -37,7 +37,8 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
 
   const { env, cwd } = execEnv(spec);
   const exec = await container.exec({
-    Cmd: ['timeout', '-s', 'KILL', String(backstop), 'sh', '-c', SUBREAPED, EXEC_WRAPPER, 'sandbox-run', cwd, ...spec.argv],
+    // tini outside, so that the backstop's kill of its process group reaches the wrapper and the program.
+    Cmd: ['sh', '-c', SUBREAPED, 'sandbox-run', 'timeout', '-s', 'KILL', String(backstop), 'sh', '-c', EXEC_WRAPPER, 'sandbox-run', cwd, ...spec.argv],
     AttachStdin: withStdin,
     AttachStdout: true,
     AttachStderr: true,
