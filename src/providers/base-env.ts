@@ -9,7 +9,7 @@ export const BASE_ENV: Record<string, string> = {
   PIP_DISABLE_PIP_VERSION_CHECK: '1',
   // install_packages puts npm packages in the home's project; require() finds them (and global ones) from any
   // working directory, import() from any folder under the home (ESM ignores NODE_PATH).
-  NODE_PATH: '/home/user/node_modules:/usr/local/lib/node_modules',
+  NODE_PATH: `${SANDBOX_HOME}/node_modules:/usr/local/lib/node_modules`,
   npm_config_update_notifier: 'false',
   DEBIAN_FRONTEND: 'noninteractive',
 };
