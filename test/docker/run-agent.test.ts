@@ -158,6 +158,21 @@ describeDocker('the in-sandbox run agent', () => {
     expect(second.stderr).not.toContain('GET /');
   }, 120_000);
 
+  it('leaves no supervisor behind once a run\'s background processes are gone', async () => {
+    const p = provider();
+    const id = await create(p);
+    const agents = async () => (await run(p, id, PROCESS_LIST)).stdout.split('\n').filter((l) => l.includes('sandbox-mcp run agent')).length;
+    const idle = await agents(); // the agent and the supervisor of the run that counts
+    await run(p, id, 'sleep 3 &');
+    expect(await agents()).toBe(idle + 1); // the background sleep's supervisor stays with it
+    let left = idle + 1;
+    for (let i = 0; i < 100 && left > idle; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      left = await agents();
+    }
+    expect(left).toBe(idle);
+  });
+
   it('takes its runs with it when the server goes away', async () => {
     const first = provider();
     const id = await create(first);
