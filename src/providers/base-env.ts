@@ -25,3 +25,6 @@ export const ROOT_RUN_ENV: Record<string, string> = {
   LOGNAME: 'root',
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
 };
+
+/** Appended to PATH in user runs: the command-line tools of npm packages that install_packages put in the home. */
+export const USER_PATH_SUFFIX = `${SANDBOX_HOME}/node_modules/.bin`;

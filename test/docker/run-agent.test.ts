@@ -110,7 +110,7 @@ describeDocker('the in-sandbox run agent', () => {
     expect(r.stderr).toBe('');
     // The same variables do reach the user's own runs (and the planted programs run there, as the user).
     const own = await run(p, id, 'echo "$PATH ${EXTRA:-unset}"; ls /tmp | grep planted', { env: { PATH: '/home/user/bin:/usr/bin:/bin', EXTRA: 'from the run' } });
-    expect(own.stdout).toBe('/home/user/bin:/usr/bin:/bin from the run\nplanted-1000\n');
+    expect(own.stdout).toBe('/home/user/bin:/usr/bin:/bin:/home/user/node_modules/.bin from the run\nplanted-1000\n');
   });
 
   it.each([

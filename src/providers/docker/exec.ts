@@ -5,7 +5,7 @@ import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js'
 import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../exit-marker.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../run-limits.js';
-import { ROOT_RUN_ENV } from '../base-env.js';
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../base-env.js';
 import { RUN_ID_VAR } from '../run-protocol.js';
 import { EXEC_WRAPPER, SUBREAPED, TREE_SWEEP } from './exec-scripts.js';
 
@@ -19,10 +19,12 @@ const envList = (env: Record<string, string>): string[] => Object.entries(env).m
 
 /**
  * Root runs get ROOT_RUN_ENV over the container's environment, in `/`, and none of the run's variables, so that
- * nothing uid 1000 controls reaches them; user runs get the run's variables.
+ * nothing uid 1000 controls reaches them; user runs get the run's variables and USER_PATH_SUFFIX on PATH.
  */
-function execEnv(spec: RunSpec): { env: Record<string, string>; cwd: string } {
-  return spec.user === 'root' ? { env: ROOT_RUN_ENV, cwd: '/' } : { env: spec.env, cwd: spec.cwd };
+function execEnv(spec: RunSpec): { env: Record<string, string>; cwd: string; argv: string[] } {
+  if (spec.user === 'root') return { env: ROOT_RUN_ENV, cwd: '/', argv: spec.argv };
+  // The exec's PATH is the image's, known only inside: the suffix is added there.
+  return { env: spec.env, cwd: spec.cwd, argv: ['sh', '-c', 'PATH="$PATH:$0"; export PATH; exec "$@"', USER_PATH_SUFFIX, ...spec.argv] };
 }
 
 /**
@@ -35,10 +37,10 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
   const withStdin = spec.stdin !== undefined;
   const backstop = Math.ceil(spec.timeoutMs / 1000) + BACKSTOP_GRACE_SECONDS;
 
-  const { env, cwd } = execEnv(spec);
+  const { env, cwd, argv } = execEnv(spec);
   const exec = await container.exec({
     // tini outside, so that the backstop's kill of its process group reaches the wrapper and the program.
-    Cmd: ['sh', '-c', SUBREAPED, 'sandbox-run', 'timeout', '-s', 'KILL', String(backstop), 'sh', '-c', EXEC_WRAPPER, 'sandbox-run', cwd, ...spec.argv],
+    Cmd: ['sh', '-c', SUBREAPED, 'sandbox-run', 'timeout', '-s', 'KILL', String(backstop), 'sh', '-c', EXEC_WRAPPER, 'sandbox-run', cwd, ...argv],
     AttachStdin: withStdin,
     AttachStdout: true,
     AttachStderr: true,

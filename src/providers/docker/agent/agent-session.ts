@@ -5,7 +5,7 @@ import type { Logger } from '../../../logger.js';
 import type { OutputStream, RunOutcome, RunSpec } from '../../provider.js';
 import { StreamDemuxer } from '../demux.js';
 import { EXEC_USERS } from '../exec.js';
-import { ROOT_RUN_ENV } from '../../base-env.js';
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../base-env.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../run-limits.js';
 import AGENT_SOURCE from './agent.py';
 
@@ -59,9 +59,9 @@ export class AgentSession {
   static async start(container: Docker.Container, log: Logger, prepare: string): Promise<AgentSession> {
     // Root, so isolated from everything uid 1000 can write: `python3 -I` (no user site, no PYTHON* variables, no
     // script directory on sys.path), started in `/`; its root runs get ROOT_RUN_ENV.
-    const script = `{ ${prepare}; } || exit ${PREPARE_FAILED}; command -v python3 >/dev/null 2>&1 || exit ${NO_PYTHON}; exec python3 -I -u -c "$1" "$2"`;
+    const script = `{ ${prepare}; } || exit ${PREPARE_FAILED}; command -v python3 >/dev/null 2>&1 || exit ${NO_PYTHON}; exec python3 -I -u -c "$1" "$2" "$3"`;
     const exec = await container.exec({
-      Cmd: ['sh', '-c', script, 'sandbox-agent', AGENT_SOURCE, JSON.stringify(ROOT_RUN_ENV)],
+      Cmd: ['sh', '-c', script, 'sandbox-agent', AGENT_SOURCE, JSON.stringify(ROOT_RUN_ENV), USER_PATH_SUFFIX],
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,

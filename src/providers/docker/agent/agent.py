@@ -28,9 +28,10 @@ except OSError:
 
 # User runs get the container's environment (the operator's image and template), root runs the same with
 # root's home and a fixed PATH. The server's own values for a run come on top, for user runs only.
-# ROOT_RUN_ENV of src/providers/base-env.ts comes as the first argument.
+# ROOT_RUN_ENV and USER_PATH_SUFFIX of src/providers/base-env.ts come as the arguments.
 USER_ENV = {k: v for k, v in os.environ.items() if k not in ("PWD", "OLDPWD", "SHLVL", "_")}
 ROOT_ENV = dict(USER_ENV, **json.loads(sys.argv[1]))
+USER_PATH_SUFFIX = sys.argv[2] if len(sys.argv) > 2 else ""
 os.environ.update(json.loads(sys.argv[1]))
 os.chdir("/")
 
@@ -162,6 +163,8 @@ def supervisor(req, fds):
     uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
     root = uid == 0
     env = dict(ROOT_ENV) if root else dict(USER_ENV, **(req.get("env") or {}))
+    if not root and USER_PATH_SUFFIX:
+        env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
     try:
         proc = subprocess.Popen(req["argv"], cwd="/" if root else req.get("cwd") or "/", env=env,
                                 start_new_session=True, stdin=in_r if in_r is not None else subprocess.DEVNULL,
