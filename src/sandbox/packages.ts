@@ -45,11 +45,14 @@ function installStep(manager: PackageManager, packages: string[]): InstallStep {
         argv: ['python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--root-user-action=ignore', '--', ...packages],
       };
     case 'npm':
+      // As the sandbox user, into the project in its home (package.json and node_modules there, created when
+      // missing): `require` and `import` both find the packages from any folder under it, npm's cache stays the
+      // user's, and the user's own `npm install` later keeps them (they are saved in package.json).
       return {
         manager,
         packages,
-        user: 'root',
-        argv: ['npm', 'install', '--global', '--no-audit', '--no-fund', '--loglevel=error', '--', ...packages],
+        user: 'user',
+        argv: ['npm', 'install', '--save', '--no-audit', '--no-fund', '--loglevel=error', '--', ...packages],
       };
     case 'apt':
       return {

@@ -47,11 +47,13 @@ export class SetupRunner {
 
   private async run(kind: StepResult['kind'], description: string, argv: string[], user: 'user' | 'root'): Promise<void> {
     const output = new OutputCapture(TAIL_BYTES * 2);
+    // Root steps see nothing the sandbox user controls: not its variables, not its home (backends also give root
+    // runs a fixed environment of their own).
     const outcome = await this.ctx.provider.run(this.sandboxId, {
       argv,
       user,
-      env: this.env,
-      cwd: HOME_DIR,
+      env: user === 'root' ? {} : this.env,
+      cwd: user === 'root' ? '/' : HOME_DIR,
       timeoutMs: this.ctx.config.exec.setupTimeoutSeconds * 1000,
       onOutput: (_stream, chunk) => output.push(chunk),
     });

@@ -130,6 +130,17 @@ describeDocker('sandbox features on a real engine', () => {
     expect(out.output).toBe('42\ntrue\n');
   });
 
+  it('leaves npm packages usable by the user: require and import, nothing root-owned in the home, its own npm install', async () => {
+    const r = await s.ok('sandbox_create', { template: 'node', install_packages: ['npm:ms', 'npm:semver@7.6.3'] });
+    const bash = async (code: string) => (await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code, timeout: 120 })).output as string;
+    expect(await bash(`node -e "console.log(require('ms')('2h'))"; node --input-type=module -e "import ms from 'ms'; console.log(ms('1m'))"`)).toBe('7200000\n60000\n');
+    expect(await bash(`mkdir -p app && cd app && echo "import ms from 'ms'; console.log(ms('1s'))" > main.mjs && node main.mjs`)).toBe('1000\n');
+    expect(await bash('find /home/user ! -user 1000 -o ! -group 1000 | head -5; echo end')).toBe('end\n');
+    expect(await bash('semver -i minor 1.2.3')).toBe('1.3.0\n'); // their command-line tools are on PATH
+    const later = await bash(`npm install --no-audit --no-fund is-number >/dev/null 2>&1; echo "exit $?"; node -e "console.log(require('is-number')(5), require('ms')('1s'))"`);
+    expect(later).toBe('exit 0\ntrue 1000\n');
+  });
+
   it('installs pip packages for real where PyPI is reachable', async (ctx) => {
     const probe = await exec({ code: 'import socket\ntry:\n    socket.getaddrinfo("pypi.org", 443); print("yes")\nexcept OSError: print("no")' });
     if (probe.output !== 'yes\n') ctx.skip('PyPI is not reachable from sandboxes on this machine');

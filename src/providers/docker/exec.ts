@@ -5,7 +5,9 @@ import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js'
 import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../exit-marker.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../run-limits.js';
-import { KILL_SWEEP, RUN_ID_VAR, RUN_WRAPPER } from '../run-protocol.js';
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../base-env.js';
+import { RUN_ID_VAR } from '../run-protocol.js';
+import { EXEC_WRAPPER, SUBREAPED, TREE_SWEEP } from './exec-scripts.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
 export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0:0' };
@@ -14,6 +16,16 @@ export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0
 const BACKSTOP_GRACE_SECONDS = 5;
 
 const envList = (env: Record<string, string>): string[] => Object.entries(env).map(([k, v]) => `${k}=${v}`);
+
+/**
+ * Root runs get ROOT_RUN_ENV over the container's environment, in `/`, and none of the run's variables, so that
+ * nothing uid 1000 controls reaches them; user runs get the run's variables and USER_PATH_SUFFIX on PATH.
+ */
+function execEnv(spec: RunSpec): { env: Record<string, string>; cwd: string; argv: string[] } {
+  if (spec.user === 'root') return { env: ROOT_RUN_ENV, cwd: '/', argv: spec.argv };
+  // The exec's PATH is the image's, known only inside: the suffix is added there.
+  return { env: spec.env, cwd: spec.cwd, argv: ['sh', '-c', 'PATH="$PATH:$0"; export PATH; exec "$@"', USER_PATH_SUFFIX, ...spec.argv] };
+}
 
 /**
  * One run: create the exec, start it hijacked (stdout and stderr multiplexed on one socket), stream the output,
@@ -25,14 +37,17 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
   const withStdin = spec.stdin !== undefined;
   const backstop = Math.ceil(spec.timeoutMs / 1000) + BACKSTOP_GRACE_SECONDS;
 
+  const { env, cwd, argv } = execEnv(spec);
   const exec = await container.exec({
-    Cmd: ['timeout', '-s', 'KILL', String(backstop), 'sh', '-c', RUN_WRAPPER, 'sandbox-run', spec.cwd, ...spec.argv],
+    // tini outside, so that the backstop's kill of its process group reaches the wrapper and the program.
+    Cmd: ['sh', '-c', SUBREAPED, 'sandbox-run', 'timeout', '-s', 'KILL', String(backstop), 'sh', '-c', EXEC_WRAPPER, 'sandbox-run', cwd, ...argv],
     AttachStdin: withStdin,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
     User: EXEC_USERS[spec.user],
-    Env: [...envList(spec.env), `${RUN_ID_VAR}=${runId}`],
+    WorkingDir: '/',
+    Env: [...envList(env), `${RUN_ID_VAR}=${runId}`],
   });
   const socket = (await exec.start({ hijack: true, stdin: withStdin })) as unknown as Duplex;
 
@@ -84,13 +99,14 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
   });
 }
 
-/** Kills every process of a run, including those that left its process group. */
+/** Kills every process of a run and their descendants, including those that left its process group. */
 export async function killRun(container: Docker.Container, runId: string, user: RunUser): Promise<void> {
   const exec = await container.exec({
-    Cmd: ['sh', '-c', KILL_SWEEP, 'sandbox-kill', runId],
+    Cmd: ['sh', '-c', TREE_SWEEP, 'sandbox-kill', runId],
     AttachStdout: true,
     AttachStderr: true,
     User: EXEC_USERS[user],
+    WorkingDir: '/',
   });
   const stream = await exec.start({ hijack: true, stdin: false });
   await new Promise<void>((done) => {

@@ -5,6 +5,7 @@ import type { Logger } from '../../../logger.js';
 import type { OutputStream, RunOutcome, RunSpec } from '../../provider.js';
 import { StreamDemuxer } from '../demux.js';
 import { EXEC_USERS } from '../exec.js';
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../base-env.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../run-limits.js';
 import AGENT_SOURCE from './agent.py';
 
@@ -36,7 +37,7 @@ type AgentEvent =
 export class AgentUnavailable extends Error {}
 
 /**
- * One long-lived agent process (agent.py, run by the sandbox's python3 as root) per sandbox and server, reached
+ * One long-lived agent process (agent.py, run by the sandbox's python3 as root, isolated) per sandbox and server, reached
  * through a single hijacked exec. Runs are requests on its stdin and events on its stdout: a run costs a process
  * spawn in the sandbox, not an exec on the engine. When the server goes away the agent's stdin closes and it
  * kills what it started.
@@ -56,14 +57,17 @@ export class AgentSession {
    * python3 to run it, and an error when `prepare` fails.
    */
   static async start(container: Docker.Container, log: Logger, prepare: string): Promise<AgentSession> {
-    const script = `{ ${prepare}; } || exit ${PREPARE_FAILED}; command -v python3 >/dev/null 2>&1 || exit ${NO_PYTHON}; exec python3 -u -c "$1"`;
+    // Root, so isolated from everything uid 1000 can write: `python3 -I` (no user site, no PYTHON* variables, no
+    // script directory on sys.path), started in `/`; its root runs get ROOT_RUN_ENV.
+    const script = `{ ${prepare}; } || exit ${PREPARE_FAILED}; command -v python3 >/dev/null 2>&1 || exit ${NO_PYTHON}; exec python3 -I -u -c "$1" "$2" "$3"`;
     const exec = await container.exec({
-      Cmd: ['sh', '-c', script, 'sandbox-agent', AGENT_SOURCE],
+      Cmd: ['sh', '-c', script, 'sandbox-agent', AGENT_SOURCE, JSON.stringify(ROOT_RUN_ENV), USER_PATH_SUFFIX],
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
       User: EXEC_USERS.root,
+      WorkingDir: '/',
     });
     const socket = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
     const session = new AgentSession(socket, log);

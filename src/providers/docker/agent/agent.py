@@ -2,17 +2,44 @@
 # run costs a process spawn instead of a Docker exec (which the engine takes ~45 ms to set up).
 # Protocol: one JSON object per line. In (stdin): {"op":"run","id","argv","env","cwd","uid","gid","stdin"(b64)?}
 # and {"op":"kill","id"}. Out (stdout): {"id","ev":"started"}, {"id","ev":"out","s":1|2,"d":b64},
-# {"id","ev":"exit","code"}, and {"id","ev":"killed"} once a kill has swept every process. End of stdin (the server went away) kills every run it started.
-import base64, json, os, selectors, signal, subprocess, sys, threading, time
+# {"id","ev":"exit","code"}, and {"id","ev":"killed"} once a kill has ended every process of the run.
+#
+# It runs as root, isolated from everything the sandbox user can write: started as `python3 -I` (no user site, no
+# PYTHON* variables, no script directory on sys.path) in `/`. Root runs get a fixed environment (the container's
+# with HOME=/root and a fixed PATH, none of the run's variables) in `/`.
+#
+# Each run has a supervisor: a forked child of the agent, root, made the child subreaper of the run's tree, so
+# that every process the run starts stays its descendant whatever it does (setsid, double fork, `env -i`,
+# non-dumpable). A kill ends the tree by walking the supervisor's children until none is left. A run that ends by
+# itself leaves its background processes alone: the supervisor stays with them, reading their output to nowhere
+# so that nothing dies of SIGPIPE, until the last of them exits (or the sandbox stops).
+# End of stdin (the server went away) kills every run still going.
+import base64, ctypes, json, os, selectors, signal, subprocess, sys, threading, time, warnings
+
+# Forking from a threaded process is safe here (the forked supervisor takes no lock of the agent's threads);
+# Python 3.12+ warns about it on stderr.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+PR_SET_CHILD_SUBREAPER = 36
+try:
+    LIBC = ctypes.CDLL(None, use_errno=True)
+except OSError:
+    LIBC = None
+
+# User runs get the container's environment (the operator's image and template), root runs the same with
+# root's home and a fixed PATH. The server's own values for a run come on top, for user runs only.
+# ROOT_RUN_ENV and USER_PATH_SUFFIX of src/providers/base-env.ts come as the arguments.
+USER_ENV = {k: v for k, v in os.environ.items() if k not in ("PWD", "OLDPWD", "SHLVL", "_")}
+ROOT_ENV = dict(USER_ENV, **json.loads(sys.argv[1]))
+USER_PATH_SUFFIX = sys.argv[2] if len(sys.argv) > 2 else ""
+os.environ.update(json.loads(sys.argv[1]))
+os.chdir("/")
 
 out_lock = threading.Lock()
 runs = {}
 runs_lock = threading.Lock()
 # Kills that arrived before their run was registered (a cancel right after the start).
 early_kills = set()
-# The same sweep as src/providers/run-protocol.ts (KILL_SWEEP).
-KILLER = ('i=0; while [ "$i" -lt 50 ]; do pids=$(grep -lsxzF "SANDBOX_RUN_ID=$1" /proc/[0-9]*/environ 2>/dev/null'
-          ' | cut -d/ -f3); [ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done')
 
 
 def emit(obj):
@@ -22,61 +49,183 @@ def emit(obj):
         sys.stdout.buffer.flush()
 
 
-def demote(uid, gid):
-    def apply():
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
-    return apply
+def emit_failure(run_id, message, code):
+    emit({"id": run_id, "ev": "out", "s": 2, "d": base64.b64encode(message.encode()).decode()})
+    emit({"id": run_id, "ev": "exit", "code": code})
 
 
 def as_user(uid, gid):
-    """Popen arguments that drop to uid/gid: done in C where Python has it (3.9+), which is safe with threads."""
+    """Popen arguments that drop to uid/gid (in C, between fork and exec)."""
     if os.getuid() != 0 or (uid, gid) == (0, 0):
         return {}
     if sys.version_info >= (3, 9):
         return {"user": uid, "group": gid, "extra_groups": []}
-    return {"preexec_fn": demote(uid, gid)}
+    def demote():
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    return {"preexec_fn": demote}
 
 
-def kill_group(run_id):
-    """Kills the run's process group at once: a plain system call, which works even when a fork bomb has taken
-    every pid (then no thread or process could be started to do it)."""
-    with runs_lock:
-        run = runs.get(run_id)
-        if run is None:
-            if len(early_kills) > 1000:
-                early_kills.clear()  # kills of runs long finished
-            early_kills.add(run_id)
-    if run is not None:
+def exit_code(status):
+    code = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else (
+        -(status & 0x7F) if status & 0x7F else status >> 8)
+    return code if code >= 0 else 128 - code
+
+
+# ---- the supervisor: runs in a forked child, single-threaded; it uses no lock of the agent's threads ----
+
+def live_children(me):
+    """PIDs whose parent is `me`, zombies left out (read from /proc: no fork needed, even with no pid left)."""
+    kids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
         try:
-            os.killpg(run[0].pid, signal.SIGKILL)
+            with open("/proc/%s/stat" % name, "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 1 and fields[0] != b"Z" and int(fields[1]) == me:
+            kids.append(int(name))
+    return kids
+
+
+def reap(main_pid, on_main_exit):
+    """Reaps every exited child; False once there is none left at all. The main program's exit is reported after
+    the zombies it left (reparented to us) are gone, so that the next run sees none of them."""
+    main_status, left = None, True
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            left = False
+            break
+        if pid == 0:
+            break
+        if pid == main_pid:
+            main_status = status
+    if main_status is not None:
+        on_main_exit(exit_code(main_status))
+    return left
+
+
+def kill_tree(main_pid, on_main_exit):
+    """Kills every descendant: orphans of killed processes come to us (subreaper), so the walk ends when a pass
+    finds no live child. A fork bomb cannot outrun it: each pass kills all it sees, and the pids limit bounds it."""
+    me = os.getpid()
+    try:
+        os.killpg(main_pid, signal.SIGKILL)
+    except OSError:
+        pass
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        kids = live_children(me)
+        if not kids:
+            break
+        for pid in kids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        reap(main_pid, on_main_exit)
+        time.sleep(0.002)
+    for _ in range(2000):
+        if not reap(main_pid, on_main_exit):
+            break  # every child reaped: nothing of the run is left
+        time.sleep(0.005)
+
+
+def supervisor(req, fds):
+    in_r, out_r, out_w, err_r, err_w, ctl_r, st_w = fds
+    keep = {fd for fd in fds if fd is not None}
+    # Nothing of the agent's: its streams (the server's connection) and other runs' pipes.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def status(obj):
+        try:
+            os.write(st_w, (json.dumps(obj) + "\n").encode())
+        except OSError:
+            pass  # the agent is gone
+
+    os.setsid()
+    if LIBC is not None:
+        LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
+    root = uid == 0
+    env = dict(ROOT_ENV) if root else dict(USER_ENV, **(req.get("env") or {}))
+    if not root and USER_PATH_SUFFIX:
+        env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
+    try:
+        proc = subprocess.Popen(req["argv"], cwd="/" if root else req.get("cwd") or "/", env=env,
+                                start_new_session=True, stdin=in_r if in_r is not None else subprocess.DEVNULL,
+                                stdout=out_w, stderr=err_w, **as_user(uid, gid))
+    except OSError as e:
+        status({"ev": "spawn_failed", "code": 127 if isinstance(e, FileNotFoundError) else 126,
+                "msg": "%s: %s\n" % (req["argv"][0], e.strerror)})
+        return
+    proc.returncode = 0  # reaped below, never by Popen
+    for fd in (in_r, out_w, err_w):
+        if fd is not None:
+            os.close(fd)
+    main = {"done": False}
+
+    def on_main_exit(code):
+        main["done"] = True
+        status({"ev": "exit", "code": code})
+
+    pidfd = None
+    if hasattr(os, "pidfd_open"):
+        try:
+            pidfd = os.pidfd_open(proc.pid)
         except OSError:
             pass
-    return run
+    sel = selectors.DefaultSelector()
+    sel.register(ctl_r, selectors.EVENT_READ, "ctl")
+    if pidfd is not None:
+        sel.register(pidfd, selectors.EVENT_READ, "main")
+    draining = 0
+    detached = False
+    children = True
+    while True:
+        timeout = 0.005 if (not main["done"] and pidfd is None) else 1.0
+        for key, _ in sel.select(timeout):
+            if key.data == "ctl":
+                data = os.read(ctl_r, 64)
+                if b"k" in data or (not data and not main["done"]):
+                    kill_tree(proc.pid, on_main_exit)
+                    status({"ev": "killed"})
+                    return
+                if b"d" in data or not data:
+                    # The agent is done with the run's output (or gone): its background processes write on, to us.
+                    sel.unregister(ctl_r)
+                    if not detached:
+                        detached = True
+                        for fd in (out_r, err_r):
+                            sel.register(fd, selectors.EVENT_READ, "drain")
+                            draining += 1
+            elif key.data == "main":
+                sel.unregister(pidfd)
+                os.close(pidfd)
+            else:
+                if not os.read(key.fd, 65536):
+                    sel.unregister(key.fd)
+                    draining -= 1
+        children = reap(proc.pid, on_main_exit)
+        if detached and not children and draining == 0:
+            return
 
 
-def sweep(run_id, run, notify=True):
-    # Processes that left the run's session still carry its id in their environment; reading another user's
-    # environ needs CAP_SYS_PTRACE, so the sweep runs as the run's own user. It forks, so it may have to wait for
-    # the group kill to free pids.
-    if run is not None:
-        _, uid, gid = run
-        for attempt in range(20):
-            try:
-                subprocess.run(["sh", "-c", KILLER, "sandbox-kill", run_id], **as_user(uid, gid),
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20)
-                break
-            except Exception:
-                time.sleep(0.1)
-                kill_group(run_id)
-    if notify:
-        emit({"id": run_id, "ev": "killed"})
-
-
-def kill_run(run_id, notify=True):
-    sweep(run_id, kill_group(run_id), notify)
-
+# ---- the agent ----
 
 def start_thread(target, *args):
     """A thread, or False when the sandbox has no pid left for one."""
@@ -87,83 +236,149 @@ def start_thread(target, *args):
         return False
 
 
-def feed_stdin(proc, data):
+def feed_stdin(fd, data):
     try:
-        if data:
-            proc.stdin.write(data)
-        proc.stdin.close()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
     except OSError:
         pass
+    finally:
+        os.close(fd)
+
+
+def close_all(*fds):
+    for fd in fds:
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def kill_run(run_id):
+    """Asks the run's supervisor to end its tree: a write to a pipe, which works even when a fork bomb has taken
+    every pid. A run that is not (or no longer) going is reported killed at once."""
+    with runs_lock:
+        run = runs.get(run_id)
+        if run is None:
+            if len(early_kills) > 1000:
+                early_kills.clear()  # kills of runs long finished
+            early_kills.add(run_id)
+        else:
+            run["killing"] = True
+            try:
+                os.write(run["ctl"], b"k")
+            except OSError:
+                pass
+    if run is None:
+        emit({"id": run_id, "ev": "killed"})
 
 
 def supervise(req):
     run_id = req["id"]
-    uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
-    env = dict(os.environ)
-    env.update(req.get("env") or {})
-    env["SANDBOX_RUN_ID"] = run_id
-    cwd = req.get("cwd") or "/"
+    uid = int(req.get("uid", 1000))
+    cwd = "/" if uid == 0 else req.get("cwd") or "/"
     if not os.path.isdir(cwd):
-        emit({"id": run_id, "ev": "out", "s": 2, "d": base64.b64encode(
-            ("working directory %s does not exist or is not a directory\n" % cwd).encode()).decode()})
-        emit({"id": run_id, "ev": "exit", "code": 2})
-        return
+        return emit_failure(run_id, "working directory %s does not exist or is not a directory\n" % cwd, 2)
     stdin_data = base64.b64decode(req["stdin"]) if req.get("stdin") is not None else None
+    fds = []
     try:
-        proc = subprocess.Popen(req["argv"], cwd=cwd, env=env, start_new_session=True,
-                                stdin=subprocess.PIPE if stdin_data is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, **as_user(uid, gid))
-    except OSError as e:
-        emit({"id": run_id, "ev": "out", "s": 2, "d": base64.b64encode(("%s: %s\n" % (req["argv"][0], e.strerror)).encode()).decode()})
-        emit({"id": run_id, "ev": "exit", "code": 127 if isinstance(e, FileNotFoundError) else 126})
-        return
+        for _ in range(4 if stdin_data is None else 5):
+            fds.extend(os.pipe())
+    except OSError:
+        close_all(*fds)
+        return emit_failure(run_id, "the sandbox has no file descriptor left to start this run\n", 126)
+    out_r, out_w, err_r, err_w, ctl_r, ctl_w, st_r, st_w = fds[:8]
+    in_r, in_w = (fds[8], fds[9]) if stdin_data is not None else (None, None)
+    # Forked twice, so that the supervisor belongs to the sandbox's init (which reaps it), not to the agent.
+    try:
+        pid = os.fork()
+    except OSError:
+        close_all(*fds)
+        return emit_failure(run_id, "the sandbox has no process left to start this run (pids limit reached)\n", 126)
+    if pid == 0:
+        code = 1
+        try:
+            if os.fork() == 0:
+                code = 0
+                supervisor(req, (in_r, out_r, out_w, err_r, err_w, ctl_r, st_w))
+            code = 0
+        finally:
+            os._exit(code)
+    if os.waitpid(pid, 0)[1] != 0:
+        close_all(*fds)
+        return emit_failure(run_id, "the sandbox has no process left to start this run (pids limit reached)\n", 126)
+    close_all(out_w, err_w, ctl_r, st_w, in_r)
+    run = {"ctl": ctl_w, "killing": False}
     with runs_lock:
-        runs[run_id] = (proc, uid, gid)
+        runs[run_id] = run
         killed_early = run_id in early_kills
         early_kills.discard(run_id)
     emit({"id": run_id, "ev": "started"})
     if killed_early:
-        kill_group(run_id)
-    if stdin_data is not None:
-        threading.Thread(target=feed_stdin, args=(proc, stdin_data), daemon=True).start()
+        kill_run(run_id)
+    if in_w is not None and not start_thread(feed_stdin, in_w, stdin_data):
+        os.close(in_w)
 
-    # Wake the reader when the program exits, so that daemons holding its pipes open do not hold the run.
-    wake_r, wake_w = os.pipe()
-    threading.Thread(target=lambda: (proc.wait(), os.write(wake_w, b"x")), daemon=True).start()
     sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ, 1)
-    sel.register(proc.stderr, selectors.EVENT_READ, 2)
-    sel.register(wake_r, selectors.EVENT_READ, 0)
-    open_pipes, exited, drained = 2, False, 0
+    sel.register(out_r, selectors.EVENT_READ, 1)
+    sel.register(err_r, selectors.EVENT_READ, 2)
+    sel.register(st_r, selectors.EVENT_READ, 0)
+    status_buf = b""
+    code, killed, gone, drained = None, False, False, 0
     while True:
+        exited = code is not None
         events = sel.select(0 if exited else None)
         if exited and (not events or drained > 16):
-            break  # what the program wrote before exiting is read; later output is its daemons'
+            break  # what the program wrote before exiting is read; later output is its background processes'
         for key, _ in events:
-            if key.data == 0:
-                exited = True
-                sel.unregister(wake_r)
-                continue
             chunk = os.read(key.fd, 65536)
+            if key.data == 0:
+                if not chunk:
+                    sel.unregister(st_r)
+                    gone = True  # the supervisor ended (killed the tree, or failed to start the program)
+                    if code is None:
+                        code = 126
+                    continue
+                status_buf += chunk
+                while b"\n" in status_buf:
+                    line, status_buf = status_buf.split(b"\n", 1)
+                    event = json.loads(line)
+                    if event["ev"] == "exit":
+                        code = event["code"]
+                    elif event["ev"] == "killed":
+                        killed = True
+                    elif event["ev"] == "spawn_failed":
+                        emit({"id": run_id, "ev": "out", "s": 2, "d": base64.b64encode(event["msg"].encode()).decode()})
+                        code = event["code"]
+                continue
             if not chunk:
-                sel.unregister(key.fileobj)
-                open_pipes -= 1
+                sel.unregister(key.fd)
                 continue
             if exited:
                 drained += 1
             emit({"id": run_id, "ev": "out", "s": key.data, "d": base64.b64encode(chunk).decode()})
-        if exited and open_pipes == 0:
-            break
     sel.close()
-    for fd in (wake_r, wake_w):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    code = proc.returncode
-    emit({"id": run_id, "ev": "exit", "code": code if code >= 0 else 128 - code})
     with runs_lock:
         runs.pop(run_id, None)
+        killing = run["killing"]
+    if killing:
+        # Wait for the supervisor to say the whole tree is gone.
+        while not killed and not gone:
+            chunk = os.read(st_r, 65536)
+            status_buf += chunk
+            gone = not chunk
+            killed = killed or b'"killed"' in status_buf
+    else:
+        try:
+            os.write(ctl_w, b"d")  # the supervisor keeps the background processes' output flowing
+        except OSError:
+            pass
+    close_all(out_r, err_r, st_r, ctl_w)
+    emit({"id": run_id, "ev": "exit", "code": code})
+    if killing:
+        emit({"id": run_id, "ev": "killed"})
 
 
 def main():
@@ -175,18 +390,14 @@ def main():
             continue
         if req.get("op") == "run":
             if not start_thread(supervise, req):
-                emit({"id": req["id"], "ev": "out", "s": 2, "d": base64.b64encode(
-                    b"the sandbox has no process left to start this run (pids limit reached)\n").decode()})
-                emit({"id": req["id"], "ev": "exit", "code": 126})
+                emit_failure(req["id"], "the sandbox has no process left to start this run (pids limit reached)\n", 126)
         elif req.get("op") == "kill":
-            run = kill_group(req["id"])
-            if not start_thread(sweep, req["id"], run):
-                sweep(req["id"], run)
-    # The server is gone: nothing may outlive it.
+            kill_run(req["id"])
+    # The server is gone: nothing it started may outlive it (its runs' supervisors also kill when we vanish).
     with runs_lock:
         ids = list(runs)
     for run_id in ids:
-        kill_run(run_id, notify=False)
+        kill_run(run_id)
 
 
 main()

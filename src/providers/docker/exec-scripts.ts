@@ -1,0 +1,90 @@
+import { RUN_ID_VAR } from '../run-protocol.js';
+
+/**
+ * Shell scripts of the one-exec-per-run path (images without python3, where the run agent cannot run). They
+ * only use POSIX sh, grep, cut, cat, mktemp and mkfifo, which minimal images have.
+ */
+
+const marker = (fd: number) => `printf "\\n%s:%s\\n" "$${RUN_ID_VAR}" "$rc" >&${fd};`;
+
+/**
+ * RUN_WRAPPER's contract (cd to $1, run the rest as argv, the exit marker on both streams), with the program's
+ * output going through two relays: a process the run leaves in the background writes into them, never into the
+ * exec's streams, which close when the server hangs up after the marker. The relays ignore SIGPIPE and, once the
+ * exec's streams are gone, read on into /dev/null until the last writer exits; so background processes live on
+ * whether they print or not. Without mkfifo (or a writable /tmp) the program writes to the exec's streams directly.
+ */
+export const EXEC_WRAPPER = [
+  'if ! cd -- "$1" 2>/dev/null; then printf "working directory %s does not exist or is not a directory\\n" "$1" >&2; rc=2;',
+  `${marker(1)} ${marker(2)} exit "$rc"; fi; shift;`,
+  'd=$(mktemp -d 2>/dev/null) && mkfifo "$d/o" "$d/e" 2>/dev/null && {',
+  '(trap "" PIPE; cat 2>/dev/null; exec cat >/dev/null 2>&1) <"$d/o" &',
+  '(trap "" PIPE; cat 2>/dev/null; exec cat >/dev/null 2>&1) <"$d/e" >&2 &',
+  'exec 3>"$d/o" 4>"$d/e"; rm -rf "$d"; } || exec 3>&1 4>&2;',
+  '"$@" >&3 2>&4 3>&- 4>&-; rc=$?;',
+  `${marker(3)} ${marker(4)} exit "$rc"`,
+].join(' ');
+
+/** The init Docker puts in every container started with `Init: true` (tini). */
+export const DOCKER_INIT = '/sbin/docker-init';
+
+/**
+ * Runs "$@" under the container's tini as child subreaper (`-s`), when there is one: processes of the run that
+ * double-fork or leave its session are reparented to it instead of the container's init, so the sweep below
+ * finds them as its descendants whatever they do to their environment.
+ */
+export const SUBREAPED = `if [ -x ${DOCKER_INIT} ]; then exec ${DOCKER_INIT} -s -- "$@"; fi; exec "$@"`;
+
+/**
+ * Kills every process of run $1: those whose environment carries its ID and all their descendants (found through
+ * /proc/<pid>/status, so a cleared environment or a non-dumpable process does not hide one). It first stops the
+ * whole tree (SIGSTOP) until no new process appears, so nothing forks away while it is killed, then kills it, and
+ * the run's subreaper last. Runs as the run's own user: reading another user's environment needs CAP_SYS_PTRACE.
+ */
+export const TREE_SWEEP = `
+id=$1
+tree_of() {
+  tree=" $(grep -lsxzF "${RUN_ID_VAR}=$id" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\\n' ' ') "
+  table=""; reapers=" "
+  for d in /proc/[0-9]*; do
+    nm=""; st=""; pp=""
+    while read -r k v _; do
+      case "$k" in Name:) nm=$v ;; State:) st=$v ;; PPid:) pp=$v; break ;; esac
+    done < "$d/status"
+    [ -z "$pp" ] || [ "$st" = Z ] && continue
+    p=\${d#/proc/}
+    table="$table $p:$pp"
+    [ "$nm" = docker-init ] && reapers="$reapers$p "
+  done
+  grow=1
+  while [ "$grow" = 1 ]; do
+    grow=0
+    for e in $table; do
+      p=\${e%%:*}; pp=\${e#*:}
+      case "$tree" in *" $p "*) continue ;; esac
+      case "$tree" in *" $pp "*) tree="$tree$p "; grow=1 ;; esac
+    done
+  done
+  members=""; keep=""; n=0
+  for p in $tree; do
+    [ "$p" = "$$" ] && continue
+    [ -d "/proc/$p" ] || continue
+    case "$reapers" in *" $p "*) keep="$keep $p" ;; *) members="$members $p"; n=$((n+1)) ;; esac
+  done
+}
+last=-1; i=0
+while [ "$i" -lt 50 ]; do
+  tree_of
+  [ -n "$members" ] && kill -STOP $members
+  [ "$n" = "$last" ] && break
+  last=$n; i=$((i+1))
+done 2>/dev/null
+i=0
+while [ "$i" -lt 50 ]; do
+  tree_of
+  [ -z "$members$keep" ] && exit 0
+  kill -9 $members 2>/dev/null
+  [ -z "$members" ] && kill -9 $keep 2>/dev/null
+  i=$((i+1))
+done 2>/dev/null
+`;
