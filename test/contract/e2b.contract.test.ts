@@ -1,6 +1,7 @@
 import { Sandbox } from 'e2b';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
+import { USER_PATH_SUFFIX } from '../../src/providers/base-env.js';
 import type { RunSpec } from '../../src/providers/provider.js';
 import { E2BProvider } from '../../src/providers/e2b/e2b-provider.js';
 import { PLANS, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
@@ -118,7 +119,8 @@ describeDocker('e2b provider against envd as it is', () => {
     it('gives the program the variables as given, PATH included, despite the login profile', async () => {
       const env = { PATH: '/opt/tools/bin:/usr/bin:/bin', GREETING: "it's $HOME", __sbx0: 'named like a carrier', __sbx_a: 'x', IFS: ':', a: '1' };
       const r = await sh('echo "$PATH"; echo "$GREETING"; echo "$__sbx0"; echo "$__sbx_a$a"; env | grep -c "^__sbx" || true', { env });
-      expect(r.stdout.toString()).toBe(`/opt/tools/bin:/usr/bin:/bin\nit's $HOME\nnamed like a carrier\nx1\n2\n`);
+      // As on Docker, user runs find the command-line tools of the home's npm packages last on PATH.
+      expect(r.stdout.toString()).toBe(`/opt/tools/bin:/usr/bin:/bin:${USER_PATH_SUFFIX}\nit's $HOME\nnamed like a carrier\nx1\n2\n`);
       // A PATH without the directory of setsid and sh still runs the program.
       const bare = await run(['/bin/echo', 'found'], { env: { PATH: '/nowhere' } });
       expect(bare.stdout.toString()).toBe('found\n');

@@ -32,6 +32,8 @@ export interface RunScriptInput {
   /** Paths of the files already in the sandbox (written by the caller), or undefined when not used. */
   argvFile?: string;
   stdinFile?: string;
+  /** Appended to PATH once the variables are set (user runs: the home's npm tools, as on Docker). */
+  pathSuffix?: string;
 }
 
 export interface RunScript {
@@ -73,6 +75,8 @@ export function runScript(input: RunScriptInput): RunScript {
     const carriers = names.map((_, i) => `__sbx${i}`).filter((c) => !names.includes(c));
     if (carriers.length) lines.push(`unset ${carriers.join(' ')}`);
   }
+  // An assignment: neither IFS nor any other variable given can change what it does.
+  if (input.pathSuffix) lines.push(`PATH="$PATH:"${shellQuote(input.pathSuffix)}; export PATH`);
   lines.push('exec "$@"');
   return { command: lines.join('\n'), envs };
 }

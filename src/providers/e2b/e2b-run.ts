@@ -3,6 +3,7 @@ import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
 import { ExitMarkerScanner } from '../exit-marker.js';
 import type { RunOutcome, RunSpec } from '../provider.js';
 import { armRunLimits } from '../run-limits.js';
+import { USER_PATH_SUFFIX } from '../base-env.js';
 import { shellQuote } from '../run-protocol.js';
 import { argvFileContent, argvNeedsFile, ROOT_KILL_SWEEP, runFilesBase, runScript } from './e2b-run-script.js';
 
@@ -32,7 +33,14 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
   const stdinFile = spec.stdin !== undefined ? `${base}.in` : undefined;
   if (stdinFile) files.push({ path: stdinFile, data: toArrayBuffer(spec.stdin!) });
   if (files.length) await sandbox.files.write(files, { user: spec.user });
-  const script = runScript({ runId, argv, env: spec.env, ...(argvFile ? { argvFile } : {}), ...(stdinFile ? { stdinFile } : {}) });
+  const script = runScript({
+    runId,
+    argv,
+    env: spec.env,
+    ...(argvFile ? { argvFile } : {}),
+    ...(stdinFile ? { stdinFile } : {}),
+    ...(spec.user === 'user' ? { pathSuffix: USER_PATH_SUFFIX } : {}),
+  });
 
   const stdout = new ExitMarkerScanner(runId, (c) => spec.onOutput?.('stdout', c));
   const stderr = new ExitMarkerScanner(runId, (c) => spec.onOutput?.('stderr', c));
