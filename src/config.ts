@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowances, type NetworkAllowance } from './network-allowances.js';
 
 /** Integer from an environment string, with a range; empty strings count as unset. */
 const int = (def: number, min: number, max: number) =>
@@ -41,6 +42,14 @@ const EnvSchema = z.object({
   SANDBOX_MAX_SANDBOXES: int(20, 1, 10_000),
   SANDBOX_RATE_LIMIT: int(300, 1, 1_000_000),
   SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),
+  SANDBOX_NETWORK_ALLOW: z.preprocess((v) => (v === undefined ? '' : v), z.string().superRefine((v, ctx) => {
+    try {
+      parseAllowances(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  })),
+  SANDBOX_NETWORK_FILTER: z.preprocess((v) => (v === '' || v === undefined ? 'on' : v), z.enum(['on', 'off'])),
   SANDBOX_REAP_INTERVAL: int(30, 1, 3600),
   SANDBOX_POOL_SIZE: int(0, 0, 100),
   SANDBOX_POOL_TEMPLATES: z.preprocess((v) => (v === undefined || v === '' ? 'base,python' : v), z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of template names')),
@@ -77,6 +86,8 @@ export interface Config {
   };
   resources: { defaultMemoryMb: number; maxMemoryMb: number; defaultCpus: number; maxCpus: number };
   network: NetworkMode;
+  /** Docker `bridge` sandboxes: what they may reach on the engine host and in private ranges (nothing by default). */
+  networkPolicy: { allow: NetworkAllowance[]; filter: boolean };
   reapIntervalSeconds: number;
   /** Warm sandboxes kept ready for each of `templates` (templates may set their own pool_size). */
   pool: { size: number; templates: string[] };
@@ -166,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCpus: e.SANDBOX_MAX_CPUS,
     },
     network: e.SANDBOX_NETWORK,
+    networkPolicy: { allow: parseAllowances(e.SANDBOX_NETWORK_ALLOW), filter: e.SANDBOX_NETWORK_FILTER === 'on' },
     reapIntervalSeconds: e.SANDBOX_REAP_INTERVAL,
     pool: { size: e.SANDBOX_POOL_SIZE, templates: e.SANDBOX_POOL_TEMPLATES.split(',') },
     log: { level: e.SANDBOX_LOG_LEVEL, file: e.SANDBOX_LOG_FILE },

@@ -9,6 +9,7 @@ export const dockerOptions = (config: Config): DockerProviderOptions => ({
   runtime: config.docker.runtime,
   diskLimitMb: config.limits.diskMb,
   diskCheckIntervalSeconds: config.limits.diskCheckIntervalSeconds,
+  network: config.networkPolicy,
 });
 
 /**

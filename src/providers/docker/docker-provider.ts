@@ -21,6 +21,7 @@ import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
 import { readUsage } from './stats.js';
+import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
 
 export interface DockerProviderOptions {
   pidsLimit: number;
@@ -32,6 +33,8 @@ export interface DockerProviderOptions {
   diskLimitMb?: number;
   /** Seconds between disk checks (default 2). */
   diskCheckIntervalSeconds?: number;
+  /** What `bridge` sandboxes may reach beyond the internet; default: nothing on the host or in private ranges. */
+  network?: SandboxNetworkOptions;
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
@@ -40,6 +43,7 @@ export class DockerProvider implements SandboxProvider {
   private readonly owned: OwnedContainers;
   private readonly images: ImageCache;
   private watchdog?: DiskWatchdog;
+  readonly network: SandboxNetwork;
   /** Agent sessions by sandbox: null where the image cannot run one. */
   private readonly agents = new Map<string, Promise<AgentSession | null>>();
 
@@ -50,6 +54,7 @@ export class DockerProvider implements SandboxProvider {
   ) {
     this.owned = new OwnedContainers(docker);
     this.images = new ImageCache(docker, log);
+    this.network = new SandboxNetwork(docker, options.network ?? { allow: [], filter: true }, log);
   }
 
   async ping(): Promise<void> {
@@ -62,7 +67,8 @@ export class DockerProvider implements SandboxProvider {
 
   async create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo> {
     await this.images.ensure(spec.image, spec.dockerfile, onProgress);
-    const container = await createContainer(this.docker, spec, this.options).catch((err) => {
+    const networkName = spec.network === 'bridge' ? await this.network.ensure(spec.image).catch((err) => Promise.reject(mapDockerError(err))) : undefined;
+    const container = await createContainer(this.docker, spec, { ...this.options, networkName }).catch((err) => {
       // The image may have been removed since we last saw it; the next create will pull or build again.
       if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) this.images.invalidate(spec.image);
       throw err;

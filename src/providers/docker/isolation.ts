@@ -13,6 +13,8 @@ export interface IsolationOptions {
   memoryMb: number;
   pidsLimit: number;
   network: NetworkMode;
+  /** The Docker network `bridge` sandboxes join (the server's own, see sandbox-network.ts). */
+  networkName?: string;
   /** Another OCI runtime, such as gVisor's `runsc`. */
   runtime?: string;
   /** Largest file any process may write (RLIMIT_FSIZE), the disk quota; 0 for none. */
@@ -36,7 +38,7 @@ export function hostConfig(options: IsolationOptions): Docker.HostConfig {
     MemorySwap: memory, // no swap beyond the memory limit
     NanoCpus: Math.round(options.cpus * 1e9),
     PidsLimit: options.pidsLimit,
-    NetworkMode: options.network === 'none' ? 'none' : 'bridge',
+    NetworkMode: options.network === 'none' ? 'none' : (options.networkName ?? 'bridge'),
     Binds: [],
     Mounts: [],
     RestartPolicy: { Name: 'no' },

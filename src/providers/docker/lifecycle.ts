@@ -26,6 +26,8 @@ export interface CreateOptions {
   pidsLimit: number;
   runtime?: string;
   diskLimitMb?: number;
+  /** The network `bridge` sandboxes join. */
+  networkName?: string;
 }
 
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
@@ -52,6 +54,7 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
         memoryMb: spec.memoryMb,
         pidsLimit: options.pidsLimit,
         network: spec.network,
+        networkName: options.networkName,
         runtime: options.runtime,
         maxFileBytes: (options.diskLimitMb ?? 0) * 1024 * 1024,
       }),
