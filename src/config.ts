@@ -16,6 +16,12 @@ const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string(
 const defaultStateDir = (): string =>
   path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'sandbox-mcp');
 
+/** One namespace per OS user: two servers of one user share their sandboxes, other users' servers see none. */
+export function defaultNamespace(): string {
+  const { uid, username } = os.userInfo();
+  return uid >= 0 ? `user-${uid}` : `user-${username.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 50)}`;
+}
+
 const EnvSchema = z.object({
   SANDBOX_PROVIDER: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['docker', 'e2b']).optional()),
   E2B_API_KEY: optionalString,
@@ -60,6 +66,10 @@ const EnvSchema = z.object({
   ),
   SANDBOX_LOG_FILE: optionalString,
   SANDBOX_STATE_DIR: optionalString,
+  SANDBOX_NAMESPACE: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, ".", "_" and "-", at most 63').optional(),
+  ),
   SANDBOX_TEMPLATES_DIR: optionalString,
   SANDBOX_IMAGE: optionalString,
 });
@@ -93,6 +103,8 @@ export interface Config {
   pool: { size: number; templates: string[] };
   log: { level: string; file?: string };
   stateDir: string;
+  /** Whose sandboxes this server sees, counts and reaps (default: one per OS user). */
+  namespace: string;
   templatesDir?: string;
   /** Image for every template (offline machines); per-template overrides come from SANDBOX_IMAGE_<NAME>. */
   imageOverride?: string;
@@ -182,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pool: { size: e.SANDBOX_POOL_SIZE, templates: e.SANDBOX_POOL_TEMPLATES.split(',') },
     log: { level: e.SANDBOX_LOG_LEVEL, file: e.SANDBOX_LOG_FILE },
     stateDir: e.SANDBOX_STATE_DIR ?? defaultStateDir(),
+    namespace: e.SANDBOX_NAMESPACE ?? defaultNamespace(),
     templatesDir: e.SANDBOX_TEMPLATES_DIR,
     imageOverride: e.SANDBOX_IMAGE,
     templateImages,

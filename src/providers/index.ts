@@ -6,6 +6,7 @@ import type { SandboxProvider } from './provider.js';
 /** The Docker provider's settings from the configuration. */
 export const dockerOptions = (config: Config): DockerProviderOptions => ({
   pidsLimit: config.limits.pids,
+  namespace: config.namespace,
   runtime: config.docker.runtime,
   diskLimitMb: config.limits.diskMb,
   diskCheckIntervalSeconds: config.limits.diskCheckIntervalSeconds,

@@ -3,6 +3,7 @@ import type { SandboxState } from '../providers/provider.js';
 import { seconds, type SandboxContext } from './context.js';
 import { planInstalls } from './packages.js';
 import { SetupRunner, type StepResult } from './setup-steps.js';
+import { effectiveExpiry } from './expiry.js';
 
 export interface ConfigureRequest {
   sandboxId: string;
@@ -65,7 +66,7 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
       name: info.name,
       metadata: info.metadata,
       createdAt: info.createdAt.toISOString(),
-      expiresAt: info.expiresAt.toISOString(),
+      expiresAt: (effectiveExpiry(info, undefined) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000)).toISOString(),
       envNames: [],
       packages: [],
       startupScript: false,
@@ -77,7 +78,11 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     packages: [...r.packages, ...installs.flatMap((s) => s.packages)],
     expiresAt: req.timeout !== undefined ? new Date(Date.now() + req.timeout * 1000).toISOString() : r.expiresAt,
   }));
-  const expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+  // A new timeout is the new end; otherwise the end as every server of the namespace sees it.
+  const expiresAt =
+    req.timeout !== undefined && record
+      ? new Date(record.expiresAt)
+      : (effectiveExpiry(info, record) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000));
   // Backends that enforce lifetimes themselves learn the new end, and a resumed sandbox its old one.
   if (req.timeout !== undefined || started) await ctx.provider.setExpiry(id, expiresAt);
   if (req.timeout !== undefined) {

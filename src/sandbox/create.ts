@@ -45,7 +45,11 @@ export function resourcesFor(ctx: SandboxContext, template: Template, req: Parti
 }
 
 /** What the backend is asked to make for a template. */
-export function specFor(template: Template, resources: Resources, fields: { id: string; name: string; createdAt: Date; expiresAt: Date; metadata: Record<string, string> }): SandboxSpec {
+export function specFor(
+  template: Template,
+  resources: Resources,
+  fields: { id: string; name: string; namespace: string; createdAt: Date; expiresAt: Date; metadata: Record<string, string> },
+): SandboxSpec {
   return {
     ...fields,
     ...resources,
@@ -69,7 +73,7 @@ export function reserveQuota(ctx: SandboxContext): Promise<void> {
     if (existing + ctx.creating.count >= max) {
       throw new SandboxError(
         ErrorCode.QUOTA_EXCEEDED,
-        `There are already ${existing + ctx.creating.count} sandboxes on this backend (warm-pool ones included), the limit (SANDBOX_MAX_SANDBOXES=${max}).`,
+        `There are already ${existing + ctx.creating.count} sandboxes in namespace ${ctx.config.namespace} (warm-pool ones included), the limit (SANDBOX_MAX_SANDBOXES=${max}).`,
         'Delete sandboxes you no longer need (sandbox_list, then sandbox_delete), or raise SANDBOX_MAX_SANDBOXES.',
       );
     }
@@ -114,7 +118,7 @@ export async function createSandbox(
     const expiresAt = new Date(createdAt.getTime() + timeout * 1000);
     const name = req.name ?? id;
     const metadata = req.metadata ?? {};
-    const made = warm ?? (await ctx.provider.create(specFor(template, resources, { id, name, createdAt, expiresAt, metadata }), onProgress));
+    const made = warm ?? (await ctx.provider.create(specFor(template, resources, { id, name, namespace: ctx.config.namespace, createdAt, expiresAt, metadata }), onProgress));
     madeId = made.id;
     // A warm sandbox's labels were written before anyone asked for it: the record holds the truth.
     const sandbox: SandboxInfo = { ...made, name, metadata, createdAt, expiresAt };

@@ -1,4 +1,5 @@
 import type { SandboxContext } from './context.js';
+import { effectiveExpiry } from './expiry.js';
 import { deleteSandbox } from './teardown.js';
 
 /** Records younger than this may belong to a creation still under way in another server. */
@@ -14,7 +15,15 @@ export async function reapExpired(ctx: SandboxContext, now = new Date()): Promis
   const reaped: string[] = [];
   for (const info of sandboxes) {
     const record = await ctx.records.get(info.id);
-    const expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+    const expiresAt = effectiveExpiry(info, record);
+    if (!expiresAt) {
+      // Neither the backend nor the record has a usable date: give it a fresh default lifetime rather than guess.
+      const fresh = new Date(now.getTime() + ctx.config.lifetime.defaultSeconds * 1000);
+      ctx.log.warn({ sandboxId: info.id, expiresAt: fresh.toISOString() }, 'sandbox has no valid expiry date; giving it the default lifetime');
+      await ctx.provider.setExpiry(info.id, fresh).catch((err) => ctx.log.warn({ sandboxId: info.id, err }, 'could not set a lifetime'));
+      if (record) await ctx.records.update(info.id, (r) => ({ ...r, expiresAt: fresh.toISOString() })).catch(() => undefined);
+      continue;
+    }
     if (expiresAt.getTime() > now.getTime()) continue;
     try {
       await deleteSandbox(ctx, info.id, 'expired');
@@ -31,7 +40,7 @@ export async function reapExpired(ctx: SandboxContext, now = new Date()): Promis
     if (live.has(id)) continue;
     const record = await ctx.records.get(id);
     if (record && record.provider !== ctx.provider.name) continue;
-    if (record && now.getTime() - new Date(record.createdAt).getTime() < ORPHAN_GRACE_MS) continue;
+    if (record && !(now.getTime() - new Date(record.createdAt).getTime() >= ORPHAN_GRACE_MS)) continue; // young, or no valid date
     await ctx.records.remove(id);
   }
   return reaped;

@@ -133,7 +133,7 @@ export class WarmPool {
       warm: true,
     });
     try {
-      await this.ctx.provider.create(specFor(template, resourcesFor(this.ctx, template), { id, name: 'warm', createdAt, expiresAt, metadata: {} }));
+      await this.ctx.provider.create(specFor(template, resourcesFor(this.ctx, template), { id, name: 'warm', namespace: this.ctx.config.namespace, createdAt, expiresAt, metadata: {} }));
     } catch (err) {
       await this.ctx.records.remove(id);
       throw err;

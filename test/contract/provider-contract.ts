@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultNamespace } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
 import { newSandboxId } from '../../src/ids.js';
 import type { RunSpec, SandboxProvider, SandboxSpec } from '../../src/providers/provider.js';
@@ -231,6 +232,7 @@ export const baseSpec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => (
   cpus: 1,
   memoryMb: 512,
   network: 'bridge',
+  namespace: defaultNamespace(),
   createdAt: new Date(),
   expiresAt: new Date(Date.now() + 3600_000),
   metadata: {},

@@ -59,20 +59,20 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
 
   it('puts sandboxes on a labelled network of its own with inter-container traffic off', async () => {
     const network = await networkOf(s);
-    expect(network.Labels['dev.sandbox-mcp.managed']).toBe('true');
-    expect(network.Options['com.docker.network.bridge.enable_icc']).toBe('false');
+    expect(network.Labels?.['dev.sandbox-mcp.managed']).toBe('true');
+    expect(network.Options?.['com.docker.network.bridge.enable_icc']).toBe('false');
     expect(Object.keys(network.Containers ?? {})).toHaveLength(2);
   });
 
   it('does not let a sandbox connect to a service on the engine host', async () => {
-    const gateway = (await networkOf(s)).IPAM.Config![0]!.Gateway!;
+    const gateway = (await networkOf(s)).IPAM!.Config![0]!.Gateway!;
     expect(await connectFrom(s, a, gateway, ALLOWED_PORT)).toMatch(/^failed/);
   });
 
   it('lets a sandbox reach a host service the operator allowed (SANDBOX_NETWORK_ALLOW)', async () => {
     open = await dockerSession(testConfig({ SANDBOX_NETWORK_ALLOW: `host:${ALLOWED_PORT}` }));
     const id = (await open.ok('sandbox_create', { template: 'python' })).sandbox_id;
-    const gateway = (await networkOf(open)).IPAM.Config![0]!.Gateway!;
+    const gateway = (await networkOf(open)).IPAM!.Config![0]!.Gateway!;
     expect(await connectFrom(open, id, gateway, ALLOWED_PORT)).toMatch(/^connected hello from the host\n/);
     // Only that port: another one on the host stays closed.
     expect(await connectFrom(open, id, gateway, ALLOWED_PORT + 1)).toMatch(/^failed/);

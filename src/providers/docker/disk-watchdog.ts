@@ -23,6 +23,7 @@ export class DiskWatchdog {
 
   constructor(
     private readonly docker: Docker,
+    private readonly namespace: string,
     private readonly limitBytes: number,
     private readonly intervalMs: number,
     private readonly log: Logger,
@@ -47,7 +48,7 @@ export class DiskWatchdog {
     try {
       const running = await this.docker.listContainers({
         size: true,
-        filters: { label: [`${Labels.managed}=true`], status: ['running'] },
+        filters: { label: [`${Labels.managed}=true`, `${Labels.namespace}=${this.namespace}`], status: ['running'] },
       });
       const now = Date.now();
       for (const c of running) {

@@ -19,12 +19,16 @@ import { runInContainer } from './exec.js';
 import { readFile, writeFile } from './files.js';
 import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
+import { ExpiryVolumes } from './expiry-volumes.js';
+import { defaultNamespace } from '../../config.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
 import { readUsage } from './stats.js';
 import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
 
 export interface DockerProviderOptions {
   pidsLimit: number;
+  /** SANDBOX_NAMESPACE: the only sandboxes this provider lists, touches and watches (default: the OS user's). */
+  namespace?: string;
   /** Run through the in-sandbox agent where the image has python3 (default); false: one exec per run. */
   agent?: boolean;
   /** OCI runtime for sandboxes, such as `runsc` (gVisor). */
@@ -41,6 +45,8 @@ export interface DockerProviderOptions {
 export class DockerProvider implements SandboxProvider {
   readonly name = 'docker' as const;
   private readonly owned: OwnedContainers;
+  private readonly expiries: ExpiryVolumes;
+  private readonly namespace: string;
   private readonly images: ImageCache;
   private watchdog?: DiskWatchdog;
   readonly network: SandboxNetwork;
@@ -52,7 +58,9 @@ export class DockerProvider implements SandboxProvider {
     private readonly options: DockerProviderOptions,
     private readonly log: Logger,
   ) {
-    this.owned = new OwnedContainers(docker);
+    this.namespace = options.namespace ?? defaultNamespace();
+    this.owned = new OwnedContainers(docker, this.namespace);
+    this.expiries = new ExpiryVolumes(docker, this.namespace);
     this.images = new ImageCache(docker, log);
     this.network = new SandboxNetwork(docker, options.network ?? { allow: [], filter: true }, log);
   }
@@ -78,13 +86,19 @@ export class DockerProvider implements SandboxProvider {
     return { ...spec, state: 'running', startedAt: new Date() };
   }
 
+  /** Its facts, with the lifetime's latest extension by any server of the namespace. */
   async get(id: string): Promise<SandboxInfo> {
-    return infoFromInspect(await this.owned.inspect(id));
+    const info = infoFromInspect(await this.owned.inspect(id));
+    const extended = await this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
+    return extended ? { ...info, expiresAt: extended } : info;
   }
 
   async list(): Promise<SandboxInfo[]> {
     try {
-      return await listManaged(this.docker);
+      const [sandboxes, extensions] = await Promise.all([listManaged(this.docker, this.namespace), this.expiries.all()]);
+      const live = new Set(sandboxes.map((s) => s.id));
+      if ([...extensions.keys()].some((id) => !live.has(id))) void this.expiries.prune(live).catch(() => undefined);
+      return sandboxes.map((s) => (extensions.has(s.id) ? { ...s, expiresAt: extensions.get(s.id)! } : s));
     } catch (err) {
       throw mapDockerError(err);
     }
@@ -124,9 +138,10 @@ export class DockerProvider implements SandboxProvider {
     });
   }
 
-  /** Docker enforces no lifetime: the server's reaper does, from the durable store. */
-  async setExpiry(id: string): Promise<void> {
+  /** Docker enforces no lifetime: the reapers of the namespace's servers do, from what is written here. */
+  async setExpiry(id: string, expiresAt: Date): Promise<void> {
     await this.owned.inspect(id);
+    await this.expiries.write(id, expiresAt).catch((err) => Promise.reject(mapDockerError(err, id)));
   }
 
   async stop(id: string): Promise<void> {
@@ -142,12 +157,13 @@ export class DockerProvider implements SandboxProvider {
     this.dropAgent(id);
     await this.withContainer(id, (c) => c.remove({ force: true, v: true }));
     this.owned.forget(id);
+    await this.expiries.remove(id).catch(() => undefined);
   }
 
   watch(listener: (event: ProviderEvent) => void): void {
     const limit = this.options.diskLimitMb ?? 0;
     if (limit <= 0 || this.watchdog) return;
-    this.watchdog = new DiskWatchdog(this.docker, limit * 1024 * 1024, (this.options.diskCheckIntervalSeconds ?? 2) * 1000, this.log, (event) => {
+    this.watchdog = new DiskWatchdog(this.docker, this.namespace, limit * 1024 * 1024, (this.options.diskCheckIntervalSeconds ?? 2) * 1000, this.log, (event) => {
       this.dropAgent(event.sandboxId);
       listener(event);
     });

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { MANAGED_FILTER, isManaged } from '../../labels.js';
+import { Labels, isManaged, namespaceFilter } from '../../labels.js';
 import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
@@ -67,10 +67,11 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
   }
 }
 
-export async function listManaged(docker: Docker): Promise<SandboxInfo[]> {
-  const containers = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
+/** The namespace's sandboxes (containers of other namespaces, or of none, are not listed). */
+export async function listManaged(docker: Docker, namespace: string): Promise<SandboxInfo[]> {
+  const containers = await docker.listContainers({ all: true, filters: namespaceFilter(namespace) });
   return containers
-    .filter((c) => isManaged(c.Labels))
+    .filter((c) => isManaged(c.Labels) && c.Labels[Labels.namespace] === namespace)
     .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)));
 }
 
