@@ -66,6 +66,8 @@ const EnvSchema = z.object({
   ),
   SANDBOX_LOG_FILE: optionalString,
   SANDBOX_STATE_DIR: optionalString,
+  SANDBOX_HISTORY_MAX_BYTES: int(4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+  SANDBOX_HISTORY_MAX_LINES: int(10_000, 100, 10_000_000),
   SANDBOX_NAMESPACE: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, ".", "_" and "-", at most 63').optional(),
@@ -103,6 +105,8 @@ export interface Config {
   pool: { size: number; templates: string[] };
   log: { level: string; file?: string };
   stateDir: string;
+  /** Per-sandbox history bounds: past either, the oldest entries are dropped. */
+  history: { maxBytes: number; maxLines: number };
   /** Whose sandboxes this server sees, counts and reaps (default: one per OS user). */
   namespace: string;
   templatesDir?: string;
@@ -195,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     log: { level: e.SANDBOX_LOG_LEVEL, file: e.SANDBOX_LOG_FILE },
     stateDir: e.SANDBOX_STATE_DIR ?? defaultStateDir(),
     namespace: e.SANDBOX_NAMESPACE ?? defaultNamespace(),
+    history: { maxBytes: e.SANDBOX_HISTORY_MAX_BYTES, maxLines: e.SANDBOX_HISTORY_MAX_LINES },
     templatesDir: e.SANDBOX_TEMPLATES_DIR,
     imageOverride: e.SANDBOX_IMAGE,
     templateImages,

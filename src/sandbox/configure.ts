@@ -63,6 +63,7 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     await ctx.records.put({
       id,
       provider: ctx.provider.name,
+      namespace: ctx.config.namespace,
       name: info.name,
       metadata: info.metadata,
       createdAt: info.createdAt.toISOString(),

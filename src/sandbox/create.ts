@@ -127,6 +127,7 @@ export async function createSandbox(
     await ctx.records.put({
       id,
       provider: ctx.provider.name,
+      namespace: ctx.config.namespace,
       name,
       metadata,
       createdAt: createdAt.toISOString(),

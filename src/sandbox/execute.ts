@@ -104,7 +104,8 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
     outputTruncated: stdout.truncated || stderr.truncated,
     hint: hintFor(status, exitCode, timeout, info.memoryMb, outcome.cancelled),
   };
-  await ctx.history.append(req.sandboxId, historyOf(result, startedAt, codeBytes));
+  // The run's own env_vars are scrubbed too (the sandbox's are known to the store).
+  await ctx.history.append(req.sandboxId, historyOf(result, startedAt, codeBytes), Object.values(req.envVars ?? {}));
   if (req.captureOutput === false) {
     result.stdout = '';
     result.stderr = '';

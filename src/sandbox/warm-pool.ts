@@ -123,6 +123,7 @@ export class WarmPool {
     await this.ctx.records.put({
       id,
       provider: this.ctx.provider.name,
+      namespace: this.ctx.config.namespace,
       name: 'warm',
       metadata: {},
       createdAt: createdAt.toISOString(),
