@@ -44,7 +44,7 @@ const EnvSchema = z.object({
   SANDBOX_MAX_CPUS: num(4, 0.1, 256),
   SANDBOX_PIDS_LIMIT: int(512, 16, 1_000_000),
   SANDBOX_DISK_LIMIT_MB: int(2048, 0, 16 * 1024 * 1024),
-  SANDBOX_DISK_CHECK_INTERVAL: int(2, 1, 3600),
+  SANDBOX_DISK_CHECK_INTERVAL: int(30, 1, 3600),
   SANDBOX_MAX_SANDBOXES: int(20, 1, 10_000),
   SANDBOX_RATE_LIMIT: int(300, 1, 1_000_000),
   SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),

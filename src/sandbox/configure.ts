@@ -4,6 +4,7 @@ import { seconds, type SandboxContext } from './context.js';
 import { planInstalls } from './packages.js';
 import { SetupRunner, type StepResult } from './setup-steps.js';
 import { effectiveExpiry } from './expiry.js';
+import { checkEnvTotals } from './env-limits.js';
 
 export interface ConfigureRequest {
   sandboxId: string;
@@ -49,6 +50,7 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
   }
 
   const envVarNames = Object.keys(req.envVars ?? {});
+  if (envVarNames.length) checkEnvTotals({ ...(await ctx.env.get(id)), ...req.envVars });
   const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : await ctx.env.get(id);
   if (envVarNames.length) {
     await ctx.history.append(id, [{ ts: now(), level: 'debug', source: 'system', message: `environment variables set: ${envVarNames.join(', ')}` }]);

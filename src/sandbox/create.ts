@@ -3,6 +3,7 @@ import { ErrorCode, SandboxError, invalidArgument } from '../errors.js';
 import { newSandboxId } from '../ids.js';
 import type { SandboxInfo, SandboxSpec } from '../providers/provider.js';
 import type { SandboxContext } from './context.js';
+import { checkEnvTotals } from './env-limits.js';
 import { planInstalls } from './packages.js';
 import { SetupRunner } from './setup-steps.js';
 import type { Template } from './templates.js';
@@ -106,6 +107,7 @@ export async function createSandbox(
   const resources = resourcesFor(ctx, template, req);
   const timeout = req.timeout ?? Math.min(template.timeout ?? ctx.config.lifetime.defaultSeconds, ctx.config.lifetime.maxSeconds);
   validate(ctx, resources, timeout);
+  checkEnvTotals(req.envVars ?? {});
 
   // A warm sandbox is already counted against the quota; a new one must fit under it.
   const warm = await ctx.pool?.claim(template, resources);

@@ -4,6 +4,7 @@ import { newExecutionId } from '../ids.js';
 import type { OutputStream } from '../providers/provider.js';
 import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, fixedFacts, seconds, type SandboxContext } from './context.js';
+import { checkEnvTotals } from './env-limits.js';
 import { OutputCapture } from './output-capture.js';
 import { runnerFor, type Language } from './templates.js';
 
@@ -69,6 +70,7 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
   const language = req.language ?? (info.language as Language);
   const argv = runnerFor(template, language, req.code);
   const env = { ...(await ctx.env.get(req.sandboxId)), ...(req.envVars ?? {}) };
+  if (req.envVars) checkEnvTotals(env, 'env_vars with the sandbox\'s own');
 
   const executionId = newExecutionId();
   const stdout = new OutputCapture(limits.outputBytes);

@@ -4,9 +4,10 @@ import type { Logger } from '../../logger.js';
 import type { ProviderEvent } from '../provider.js';
 
 /**
- * Overlay2 on ext4 cannot cap a container's writable layer, so a watchdog does: every few seconds it asks the
- * engine for the size of every running sandbox's writable layer (one request for all) and stops any sandbox over
- * its limit. A stopped sandbox keeps its files; the agent can start it again and has a minute to delete some.
+ * Overlay2 on ext4 cannot cap a container's writable layer, so a watchdog does: every SANDBOX_DISK_CHECK_INTERVAL
+ * seconds (30 by default) it asks the engine for the size of the writable layer of each running sandbox of its
+ * namespace (one request; the engine walks those containers' files, so this is neither frequent nor engine-wide)
+ * and stops any sandbox over its limit. A stopped sandbox keeps its files; the agent can start it again and has a minute to delete some.
  * Between two checks
  * a single file cannot outgrow the limit either: RLIMIT_FSIZE is set to it (see isolation.ts).
  */

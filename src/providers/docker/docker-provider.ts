@@ -35,7 +35,7 @@ export interface DockerProviderOptions {
   runtime?: string;
   /** Disk quota per sandbox's writable layer, enforced by the watchdog; 0 or unset: none. */
   diskLimitMb?: number;
-  /** Seconds between disk checks (default 2). */
+  /** Seconds between disk checks (default 30: each check makes the engine measure every sandbox's files). */
   diskCheckIntervalSeconds?: number;
   /** What `bridge` sandboxes may reach beyond the internet; default: nothing on the host or in private ranges. */
   network?: SandboxNetworkOptions;
@@ -59,7 +59,7 @@ export class DockerProvider implements SandboxProvider {
     private readonly log: Logger,
   ) {
     this.namespace = options.namespace ?? defaultNamespace();
-    this.owned = new OwnedContainers(docker, this.namespace);
+    this.owned = new OwnedContainers(docker, this.namespace, log);
     this.expiries = new ExpiryVolumes(docker, this.namespace);
     this.images = new ImageCache(docker, log);
     this.network = new SandboxNetwork(docker, options.network ?? { allow: [], filter: true }, log);
@@ -163,7 +163,7 @@ export class DockerProvider implements SandboxProvider {
   watch(listener: (event: ProviderEvent) => void): void {
     const limit = this.options.diskLimitMb ?? 0;
     if (limit <= 0 || this.watchdog) return;
-    this.watchdog = new DiskWatchdog(this.docker, this.namespace, limit * 1024 * 1024, (this.options.diskCheckIntervalSeconds ?? 2) * 1000, this.log, (event) => {
+    this.watchdog = new DiskWatchdog(this.docker, this.namespace, limit * 1024 * 1024, (this.options.diskCheckIntervalSeconds ?? 30) * 1000, this.log, (event) => {
       this.dropAgent(event.sandboxId);
       listener(event);
     });

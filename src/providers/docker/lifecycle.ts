@@ -71,7 +71,9 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
 export async function listManaged(docker: Docker, namespace: string): Promise<SandboxInfo[]> {
   const containers = await docker.listContainers({ all: true, filters: namespaceFilter(namespace) });
   return containers
+    // What the listing shows of isolation is checked here; everything else when the sandbox is used (owned-containers.ts).
     .filter((c) => isManaged(c.Labels) && c.Labels[Labels.namespace] === namespace)
+    .filter((c) => c.HostConfig?.NetworkMode !== 'host' && !(c.Mounts ?? []).some((m) => m.Type === 'bind'))
     .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)));
 }
 

@@ -5,6 +5,8 @@ import { Labels, isManaged } from '../../labels.js';
 import { infoFromLabels } from '../sandbox-labels.js';
 import type { SandboxInfo } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
+import { isolationMismatch } from './trusted-isolation.js';
+import type { Logger } from '../../logger.js';
 
 export const containerName = (sandboxId: string): string => `sandbox-mcp-${sandboxId}`;
 
@@ -19,6 +21,7 @@ export class OwnedContainers {
   constructor(
     private readonly docker: Docker,
     private readonly namespace: string,
+    private readonly log?: Logger,
   ) {}
 
   async inspect(sandboxId: string): Promise<Docker.ContainerInspectInfo> {
@@ -33,6 +36,11 @@ export class OwnedContainers {
     const labels = info.Config?.Labels ?? {};
     // Another namespace's sandbox (another OS user's server) is as good as absent.
     if (!isManaged(labels) || labels[Labels.id] !== sandboxId || labels[Labels.namespace] !== this.namespace) throw notFound(sandboxId);
+    const mismatch = isolationMismatch(info);
+    if (mismatch) {
+      this.log?.warn({ sandboxId, container: info.Id, reason: mismatch }, 'container carries sandbox labels but not sandbox isolation; not touching it');
+      throw notFound(sandboxId);
+    }
     this.verified.set(sandboxId, info.Id);
     return info;
   }
