@@ -22,6 +22,16 @@ export interface IsolationOptions {
 }
 
 /**
+ * The engine's pids limit counts host processes and threads. Under gVisor (runsc) those are its kernel's own
+ * threads and, on the ptrace platform, one stub process per address space: a sandbox needs several times the pids
+ * of its processes, and when it runs out gVisor's kernel dies with the whole sandbox ("error initializing first
+ * thread"). So the limit is raised there; a fork bomb still ends at it, ending that sandbox only.
+ */
+export function hostPidsLimit(pidsLimit: number, runtime?: string): number {
+  return runtime && /runsc|gvisor/i.test(runtime) ? pidsLimit * 4 + 512 : pidsLimit;
+}
+
+/**
  * Least privilege that still lets the documented features work: no privileged mode, no host mounts, no Docker
  * socket, the engine's default seccomp profile (left in place by not overriding it), no-new-privileges, an init
  * process to reap zombies, and memory, CPU and pids limits.
@@ -37,7 +47,7 @@ export function hostConfig(options: IsolationOptions): Docker.HostConfig {
     Memory: memory,
     MemorySwap: memory, // no swap beyond the memory limit
     NanoCpus: Math.round(options.cpus * 1e9),
-    PidsLimit: options.pidsLimit,
+    PidsLimit: hostPidsLimit(options.pidsLimit, options.runtime),
     NetworkMode: options.network === 'none' ? 'none' : (options.networkName ?? 'bridge'),
     Binds: [],
     Mounts: [],
