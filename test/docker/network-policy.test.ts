@@ -9,6 +9,8 @@ import { testConfig } from '../helpers/test-config.js';
 
 /** A port the test's host service listens on, and that the second server allows (fixed: one network for it). */
 const ALLOWED_PORT = 47123;
+/** SANDBOX_DOCKER_RUNTIME=runsc runs this file with sandboxes under gVisor: the filter must hold there too. */
+const runtime = { SANDBOX_DOCKER_RUNTIME: process.env.SANDBOX_DOCKER_RUNTIME ?? '' };
 
 /**
  * The sandbox network policy on the real engine. Traffic goes only to the test's own host service (at the sandbox
@@ -42,7 +44,7 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
   beforeAll(async () => {
     hostService = net.createServer((socket) => socket.end('hello from the host\n'));
     await new Promise<void>((resolve) => hostService.listen(ALLOWED_PORT, '0.0.0.0', resolve));
-    s = await dockerSession(testConfig());
+    s = await dockerSession(testConfig(runtime));
     a = (await s.ok('sandbox_create', { template: 'python' })).sandbox_id;
     b = (await s.ok('sandbox_create', { template: 'python' })).sandbox_id;
   });
@@ -70,7 +72,7 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
   });
 
   it('lets a sandbox reach a host service the operator allowed (SANDBOX_NETWORK_ALLOW)', async () => {
-    open = await dockerSession(testConfig({ SANDBOX_NETWORK_ALLOW: `host:${ALLOWED_PORT}` }));
+    open = await dockerSession(testConfig({ ...runtime, SANDBOX_NETWORK_ALLOW: `host:${ALLOWED_PORT}` }));
     const id = (await open.ok('sandbox_create', { template: 'python' })).sandbox_id;
     const gateway = (await networkOf(open)).IPAM!.Config![0]!.Gateway!;
     expect(await connectFrom(open, id, gateway, ALLOWED_PORT)).toMatch(/^connected hello from the host\n/);
