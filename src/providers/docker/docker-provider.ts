@@ -77,8 +77,11 @@ export class DockerProvider implements SandboxProvider {
     await this.images.ensure(spec.image, spec.dockerfile, onProgress);
     const networkName = spec.network === 'bridge' ? await this.network.ensure(spec.image).catch((err) => Promise.reject(mapDockerError(err))) : undefined;
     const container = await createContainer(this.docker, spec, { ...this.options, networkName }).catch((err) => {
-      // The image may have been removed since we last saw it; the next create will pull or build again.
-      if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) this.images.invalidate(spec.image);
+      // The image (or our network) may have been removed since we last saw it; the next create makes it again.
+      if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) {
+        this.images.invalidate(spec.image);
+        this.network.forget();
+      }
       throw err;
     });
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');

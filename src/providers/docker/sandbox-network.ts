@@ -49,6 +49,11 @@ export class SandboxNetwork {
     return this.ready;
   }
 
+  /** Checks the network and the filter again before the next sandbox (the network was removed, say). */
+  forget(): void {
+    this.ready = undefined;
+  }
+
   private async setUp(image: string): Promise<string> {
     await this.ensureNetwork();
     if (!this.options.filter) {
