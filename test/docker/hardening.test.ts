@@ -25,7 +25,7 @@ describeDocker('smaller hardening on a real engine', () => {
   const code = (r: { structuredContent: Record<string, any> }) => r.structuredContent.error?.code;
 
   beforeAll(async () => {
-    s = await dockerSession(testConfig({ SANDBOX_PIDS_LIMIT: '32' }));
+    s = await dockerSession(testConfig());
     id = (await s.ok('sandbox_create', { template: 'base' })).sandbox_id;
   });
 
@@ -99,12 +99,19 @@ describeDocker('smaller hardening on a real engine', () => {
   });
 
   it('answers INSUFFICIENT_RESOURCES to upload and configure when every process slot is taken', async () => {
-    // Fill the pids limit (32) with processes that outlive the run.
-    await s.call('sandbox_execute', { sandbox_id: id, code: 'for i in $(seq 60); do sleep 600 & done 2>/dev/null; true', language: 'bash', timeout: 20 });
-    const upload = await s.call('sandbox_upload', { sandbox_id: id, file_path: 'x.txt', content: 'x' });
-    expect(code(upload)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
-    const configure = await s.call('sandbox_configure', { sandbox_id: id, env_vars: { SOME_NAME: 'some-value' } });
-    expect(code(configure)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
+    // One exec per run (the agent's own handling of a full pids table belongs to the agent's tests).
+    const full = await dockerSession(testConfig({ SANDBOX_PIDS_LIMIT: '32' }), undefined, undefined, { agent: false });
+    try {
+      const sid = (await full.ok('sandbox_create', { template: 'base' })).sandbox_id;
+      // Fill the pids limit (32) with processes that outlive the run.
+      await full.call('sandbox_execute', { sandbox_id: sid, code: 'for i in $(seq 60); do sleep 600 & done 2>/dev/null; true', language: 'bash', timeout: 20 });
+      const upload = await full.call('sandbox_upload', { sandbox_id: sid, file_path: 'x.txt', content: 'x' });
+      expect(code(upload)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
+      const configure = await full.call('sandbox_configure', { sandbox_id: sid, env_vars: { SOME_NAME: 'some-value' } });
+      expect(code(configure)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
+    } finally {
+      await full.close();
+    }
   });
 });
 
