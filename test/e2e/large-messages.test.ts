@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, expect, it } from 'vitest';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
-import { spawnServer } from '../helpers/stdio-server.js';
+import { assertBuilt, SERVER_ENTRY, spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
 
 describeDocker('messages as large as the limits allow, over real stdio', () => {
@@ -50,4 +51,25 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
     expect(list.isError).toBeFalsy();
     expect(server.stderr()).toMatch(/MCP protocol error/);
   });
+});
+
+describeDocker('a broken stdio channel', () => {
+  it('is logged and ends the server with a non-zero exit', async () => {
+    assertBuilt();
+    const child = spawn(process.execPath, [SERVER_ENTRY], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // The client stops reading: the server's answers meet a closed pipe (EPIPE) while stdin stays open.
+    child.stdout.destroy();
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) + '\n';
+    const timer = setInterval(() => child.stdin.write(ping), 100);
+    const code = await ended;
+    clearInterval(timer);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/stdio transport failed/);
+  }, 30_000);
 });
