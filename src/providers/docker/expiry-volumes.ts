@@ -57,9 +57,12 @@ export class ExpiryVolumes {
     await Promise.all((await this.volumes(sandboxId)).map((v) => this.removeVolume(v.Name)));
   }
 
-  /** Removes the extensions of sandboxes that no longer exist. */
+  /** Removes the extensions of sandboxes that no longer exist (not fresh ones: their sandbox may be newer than `live`). */
   async prune(live: Set<string>): Promise<void> {
-    const stale = (await this.volumes()).filter((v) => !live.has(v.Labels?.[Labels.expiryOf] ?? ''));
+    const before = Date.now() - 60_000;
+    const stale = (await this.volumes()).filter(
+      (v) => !live.has(v.Labels?.[Labels.expiryOf] ?? '') && Number(v.Labels?.[Labels.writtenAt] ?? 0) < before,
+    );
     await Promise.all(stale.map((v) => this.removeVolume(v.Name)));
   }
 
