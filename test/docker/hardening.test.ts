@@ -15,7 +15,8 @@ import { containerName } from '../../src/providers/docker/owned-containers.js';
 import { labelsFor } from '../../src/providers/sandbox-labels.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
-import { TEST_NAMESPACE, testConfig } from '../helpers/test-config.js';
+import { TEST_NAMESPACE, tempStateDir, testConfig } from '../helpers/test-config.js';
+import { LeaseFile } from '../../src/store/lease-file.js';
 
 describeDocker('smaller hardening on a real engine', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
@@ -96,6 +97,24 @@ describeDocker('smaller hardening on a real engine', () => {
     }) as Docker['listContainers'];
     await new DiskWatchdog(spy, TEST_NAMESPACE, 1024 * 1024 * 1024, 30_000, silentLogger(), () => undefined).check();
     expect(asked).toEqual([expect.objectContaining({ size: true, filters: expect.objectContaining({ label: expect.arrayContaining([`${Labels.namespace}=${TEST_NAMESPACE}`]) }) })]);
+  });
+
+  it('lets one of several servers sharing a state folder do the disk check', async () => {
+    const asked: string[] = [];
+    const spyFor = (who: string) => {
+      const spy = Object.create(docker) as Docker;
+      spy.listContainers = ((options: unknown) => {
+        asked.push(who);
+        return docker.listContainers(options as Docker.ContainerListOptions);
+      }) as Docker['listContainers'];
+      return spy;
+    };
+    const leaseFile = path.join(tempStateDir(), 'disk-watchdog.lease');
+    const watchdogs = ['a', 'b'].map(
+      (who) => new DiskWatchdog(spyFor(who), TEST_NAMESPACE, 1024 * 1024 * 1024, 30_000, silentLogger(), () => undefined, new LeaseFile(leaseFile, 90_000)),
+    );
+    for (let round = 0; round < 3; round++) for (const w of watchdogs) await w.check();
+    expect(asked).toEqual(['a', 'a', 'a']);
   });
 
   it('answers INSUFFICIENT_RESOURCES to upload and configure when every process slot is taken', async () => {

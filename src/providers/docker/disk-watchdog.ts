@@ -8,6 +8,7 @@ import type { ProviderEvent } from '../provider.js';
  * seconds (30 by default) it asks the engine for the size of the writable layer of each running sandbox of its
  * namespace (one request; the engine walks those containers' files, so this is neither frequent nor engine-wide)
  * and stops any sandbox over its limit. A stopped sandbox keeps its files; the agent can start it again and has a minute to delete some.
+ * With several servers of one namespace on one state folder, one of them checks (a lease file).
  * Between two checks
  * a single file cannot outgrow the limit either: RLIMIT_FSIZE is set to it (see isolation.ts).
  */
@@ -29,6 +30,8 @@ export class DiskWatchdog {
     private readonly intervalMs: number,
     private readonly log: Logger,
     private readonly emit: (event: ProviderEvent) => void,
+    /** Servers of one namespace sharing a state folder take turns: only the lease holder checks. */
+    private readonly lease?: { acquire(): Promise<boolean> },
   ) {}
 
   start(): void {
@@ -47,6 +50,7 @@ export class DiskWatchdog {
     this.checking = true;
     const stopped: string[] = [];
     try {
+      if (this.lease && !(await this.lease.acquire().catch(() => true))) return [];
       const running = await this.docker.listContainers({
         size: true,
         filters: { label: [`${Labels.managed}=true`, `${Labels.namespace}=${this.namespace}`], status: ['running'] },

@@ -24,6 +24,7 @@ import { defaultNamespace } from '../../config.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
 import { readUsage } from './stats.js';
 import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
+import { LeaseFile } from '../../store/lease-file.js';
 
 export interface DockerProviderOptions {
   pidsLimit: number;
@@ -37,6 +38,8 @@ export interface DockerProviderOptions {
   diskLimitMb?: number;
   /** Seconds between disk checks (default 30: each check makes the engine measure every sandbox's files). */
   diskCheckIntervalSeconds?: number;
+  /** A file through which servers sharing a state folder take turns at the disk check. */
+  diskWatchLeaseFile?: string;
   /** What `bridge` sandboxes may reach beyond the internet; default: nothing on the host or in private ranges. */
   network?: SandboxNetworkOptions;
 }
@@ -166,10 +169,20 @@ export class DockerProvider implements SandboxProvider {
   watch(listener: (event: ProviderEvent) => void): void {
     const limit = this.options.diskLimitMb ?? 0;
     if (limit <= 0 || this.watchdog) return;
-    this.watchdog = new DiskWatchdog(this.docker, this.namespace, limit * 1024 * 1024, (this.options.diskCheckIntervalSeconds ?? 30) * 1000, this.log, (event) => {
-      this.dropAgent(event.sandboxId);
-      listener(event);
-    });
+    const intervalMs = (this.options.diskCheckIntervalSeconds ?? 30) * 1000;
+    const lease = this.options.diskWatchLeaseFile ? new LeaseFile(this.options.diskWatchLeaseFile, intervalMs * 3) : undefined;
+    this.watchdog = new DiskWatchdog(
+      this.docker,
+      this.namespace,
+      limit * 1024 * 1024,
+      intervalMs,
+      this.log,
+      (event) => {
+        this.dropAgent(event.sandboxId);
+        listener(event);
+      },
+      lease,
+    );
     this.watchdog.start();
   }
 
