@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowances, type NetworkAllowance } from './network-allowances.js';
 
 /** Integer from an environment string, with a range; empty strings count as unset. */
 const int = (def: number, min: number, max: number) =>
@@ -14,6 +15,12 @@ const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string(
 
 const defaultStateDir = (): string =>
   path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'sandbox-mcp');
+
+/** One namespace per OS user: two servers of one user share their sandboxes, other users' servers see none. */
+export function defaultNamespace(): string {
+  const { uid, username } = os.userInfo();
+  return uid >= 0 ? `user-${uid}` : `user-${username.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 50)}`;
+}
 
 const EnvSchema = z.object({
   SANDBOX_PROVIDER: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['docker', 'e2b']).optional()),
@@ -41,10 +48,18 @@ const EnvSchema = z.object({
   SANDBOX_MAX_CPUS: num(4, 0.1, 256),
   SANDBOX_PIDS_LIMIT: int(512, 16, 1_000_000),
   SANDBOX_DISK_LIMIT_MB: int(2048, 0, 16 * 1024 * 1024),
-  SANDBOX_DISK_CHECK_INTERVAL: int(2, 1, 3600),
+  SANDBOX_DISK_CHECK_INTERVAL: int(30, 1, 3600),
   SANDBOX_MAX_SANDBOXES: int(20, 1, 10_000),
   SANDBOX_RATE_LIMIT: int(300, 1, 1_000_000),
   SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),
+  SANDBOX_NETWORK_ALLOW: z.preprocess((v) => (v === undefined ? '' : v), z.string().superRefine((v, ctx) => {
+    try {
+      parseAllowances(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  })),
+  SANDBOX_NETWORK_FILTER: z.preprocess((v) => (v === '' || v === undefined ? 'on' : v), z.enum(['on', 'off'])),
   SANDBOX_REAP_INTERVAL: int(30, 1, 3600),
   SANDBOX_POOL_SIZE: int(0, 0, 100),
   SANDBOX_ON_EXIT: z.preprocess((v) => (v === '' || v === undefined ? 'keep' : v), z.enum(['keep', 'stop', 'delete'])),
@@ -56,6 +71,12 @@ const EnvSchema = z.object({
   ),
   SANDBOX_LOG_FILE: optionalString,
   SANDBOX_STATE_DIR: optionalString,
+  SANDBOX_HISTORY_MAX_BYTES: int(4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+  SANDBOX_HISTORY_MAX_LINES: int(10_000, 100, 10_000_000),
+  SANDBOX_NAMESPACE: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, ".", "_" and "-", at most 63').optional(),
+  ),
   SANDBOX_TEMPLATES_DIR: optionalString,
   SANDBOX_IMAGE: optionalString,
 });
@@ -94,12 +115,18 @@ export interface Config {
   };
   resources: { defaultMemoryMb: number; maxMemoryMb: number; defaultCpus: number; maxCpus: number };
   network: NetworkMode;
+  /** Docker `bridge` sandboxes: what they may reach on the engine host and in private ranges (nothing by default). */
+  networkPolicy: { allow: NetworkAllowance[]; filter: boolean };
   reapIntervalSeconds: number;
   onExit: ExitPolicy;
   /** Warm sandboxes kept ready for each of `templates` (templates may set their own pool_size). */
   pool: { size: number; templates: string[] };
   log: { level: string; file?: string };
   stateDir: string;
+  /** Per-sandbox history bounds: past either, the oldest entries are dropped. */
+  history: { maxBytes: number; maxLines: number };
+  /** Whose sandboxes this server sees, counts and reaps (default: one per OS user). */
+  namespace: string;
   templatesDir?: string;
   /** Image for every template (offline machines); per-template overrides come from SANDBOX_IMAGE_<NAME>. */
   imageOverride?: string;
@@ -190,11 +217,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxCpus: e.SANDBOX_MAX_CPUS,
     },
     network: e.SANDBOX_NETWORK,
+    networkPolicy: { allow: parseAllowances(e.SANDBOX_NETWORK_ALLOW), filter: e.SANDBOX_NETWORK_FILTER === 'on' },
     reapIntervalSeconds: e.SANDBOX_REAP_INTERVAL,
     onExit: e.SANDBOX_ON_EXIT,
     pool: { size: e.SANDBOX_POOL_SIZE, templates: e.SANDBOX_POOL_TEMPLATES.split(',') },
     log: { level: e.SANDBOX_LOG_LEVEL, file: e.SANDBOX_LOG_FILE },
     stateDir: e.SANDBOX_STATE_DIR ?? defaultStateDir(),
+    namespace: e.SANDBOX_NAMESPACE ?? defaultNamespace(),
+    history: { maxBytes: e.SANDBOX_HISTORY_MAX_BYTES, maxLines: e.SANDBOX_HISTORY_MAX_LINES },
     templatesDir: e.SANDBOX_TEMPLATES_DIR,
     imageOverride: e.SANDBOX_IMAGE,
     templateImages,

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -7,6 +6,8 @@ import { DeferredProvider } from './providers/deferred-provider.js';
 import { createProvider } from './providers/index.js';
 import { applyExitPolicy } from './sandbox/on-exit.js';
 import { createServer } from './server.js';
+import { maxMessageBytes } from './transport/message-limits.js';
+import { StdioServerTransport } from './transport/stdio-transport.js';
 
 /** Start-up failures are configuration problems the person installing us must fix: say what, on stderr. */
 function fail(err: unknown): never {
@@ -41,7 +42,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.stdin.on('close', () => void shutdown('stdin closed'));
 
-  await server.connect(new StdioServerTransport());
+  // Problems with one message (too large, not JSON) are answered and logged; the session goes on.
+  server.onerror = (err) => log.warn({ err }, 'MCP protocol error');
+  const transport = new StdioServerTransport({
+    maxMessageBytes: maxMessageBytes(config.limits),
+    onFatal: (err) => {
+      // stdin or stdout broke: nothing more can be said to the client. Say why, then leave with an error.
+      log.fatal({ err }, 'stdio transport failed; exiting');
+      log.flush();
+      process.exit(1);
+    },
+  });
+  await server.connect(transport);
   await provider.ready.catch(fail);
   sandboxes.startBackgroundWork(); // expiry sweep and warm pool; each retries while the backend is away
   log.info({ provider: provider.name, stateDir: config.stateDir }, 'sandbox MCP server ready on stdio');

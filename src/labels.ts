@@ -13,9 +13,17 @@ export const Labels = {
   cpus: `${LABEL_PREFIX}.cpus`,
   memoryMb: `${LABEL_PREFIX}.memory-mb`,
   network: `${LABEL_PREFIX}.network`,
+  /** Whose sandbox this is (SANDBOX_NAMESPACE): a server touches only its own namespace's. */
+  namespace: `${LABEL_PREFIX}.namespace`,
+  /** On an expiry volume: the sandbox whose lifetime it holds, and when it was written (ms). */
+  expiryOf: `${LABEL_PREFIX}.expiry-of`,
+  writtenAt: `${LABEL_PREFIX}.written-at`,
 } as const;
 
 export const MANAGED_FILTER = { label: [`${Labels.managed}=true`] };
 
 export const isManaged = (labels: Record<string, string> | undefined | null): boolean =>
   labels?.[Labels.managed] === 'true' && typeof labels[Labels.id] === 'string';
+
+/** The engine-side filter for a namespace's sandboxes. */
+export const namespaceFilter = (namespace: string) => ({ label: [`${Labels.managed}=true`, `${Labels.namespace}=${namespace}`] });

@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -8,8 +9,16 @@ export type { Logger };
  */
 export function createLogger(options: { level: string; file?: string }): Logger {
   const destination = options.file
-    ? pino.destination({ dest: options.file, mkdir: true, sync: false })
+    ? pino.destination({ dest: options.file, mkdir: true, sync: false, mode: 0o600 })
     : pino.destination({ fd: 2, sync: true });
+  if (options.file) {
+    // Made 0600 above; a file that existed before keeps its mode unless we tighten it.
+    try {
+      chmodSync(options.file, 0o600);
+    } catch {
+      // not there yet (opened asynchronously, with mode 0600) or not ours to change
+    }
+  }
   return pino(
     {
       level: options.level,

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { DockerProviderOptions } from './docker/docker-provider.js';
@@ -6,10 +7,13 @@ import type { SandboxProvider } from './provider.js';
 /** The Docker provider's settings from the configuration. */
 export const dockerOptions = (config: Config): DockerProviderOptions => ({
   pidsLimit: config.limits.pids,
+  namespace: config.namespace,
+  diskWatchLeaseFile: path.join(config.stateDir, `disk-watchdog-${config.namespace}.lease`),
   runtime: config.docker.runtime,
   diskLimitMb: config.limits.diskMb,
   diskCheckIntervalSeconds: config.limits.diskCheckIntervalSeconds,
   portHost: config.portHost,
+  network: config.networkPolicy,
 });
 
 /**

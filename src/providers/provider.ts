@@ -56,6 +56,8 @@ export interface SandboxSpec {
   cpus: number;
   memoryMb: number;
   network: NetworkMode;
+  /** SANDBOX_NAMESPACE of the server that makes it; servers see only their namespace's sandboxes. */
+  namespace: string;
   createdAt: Date;
   expiresAt: Date;
   metadata: Record<string, string>;
@@ -72,7 +74,10 @@ export interface SandboxInfo {
   language: string;
   state: SandboxState;
   createdAt: Date;
-  /** Expiry recorded at creation; the durable store may hold a later one. */
+  /**
+   * End of life as the backend knows it (Docker: the creation label, or the latest extension any server of the
+   * namespace wrote); the durable store may hold a later one. An invalid Date when it is missing or malformed.
+   */
   expiresAt: Date;
   startedAt?: Date;
   metadata: Record<string, string>;

@@ -19,6 +19,7 @@ export function labelsFor(spec: SandboxSpec): Record<string, string> {
     [Labels.cpus]: String(spec.cpus),
     [Labels.memoryMb]: String(spec.memoryMb),
     [Labels.network]: spec.network,
+    [Labels.namespace]: spec.namespace,
   };
 }
 
@@ -26,6 +27,9 @@ const date = (value: string | undefined, fallback: Date): Date => {
   const d = value ? new Date(value) : fallback;
   return Number.isNaN(d.getTime()) ? fallback : d;
 };
+
+/** A date label; missing or malformed gives an invalid Date, which the reaper never acts on. */
+const dateOrInvalid = (value: string | undefined): Date => new Date(value ?? Number.NaN);
 
 function parseMetadata(raw: string | undefined): Record<string, string> {
   if (!raw) return {};
@@ -52,7 +56,7 @@ export function infoFromLabels(
     language: labels[Labels.language] ?? 'bash',
     state: running ? 'running' : 'stopped',
     createdAt,
-    expiresAt: date(labels[Labels.expiresAt], createdAt),
+    expiresAt: dateOrInvalid(labels[Labels.expiresAt]),
     startedAt: running && startedAt ? date(startedAt, createdAt) : undefined,
     metadata: parseMetadata(labels[Labels.metadata]),
     cpus: Number(labels[Labels.cpus] ?? 1),

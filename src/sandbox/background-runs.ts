@@ -52,7 +52,7 @@ export class BackgroundRuns {
     }
     const startedAt = new Date();
     await this.history.append(run.sandboxId, [startEntry(executionId, run.language, run.codeBytes, startedAt, true)]);
-    const output = new HistoryLines(this.history, run.sandboxId, executionId, MAX_HISTORY_LINES);
+    const output = new HistoryLines(this.history, run.sandboxId, executionId, MAX_HISTORY_LINES, run.secrets);
     const controller = new AbortController();
     const state: ExecutionState = { executionId, status: 'running', exitCode: null, startedAt: startedAt.toISOString() };
     const done = this.provider

@@ -4,6 +4,8 @@ import { seconds, type SandboxContext } from './context.js';
 import { planInstalls } from './packages.js';
 import { checkPorts } from './create.js';
 import { SetupRunner, type StepResult } from './setup-steps.js';
+import { effectiveExpiry } from './expiry.js';
+import { checkEnvTotals } from './env-limits.js';
 
 export interface ConfigureRequest {
   sandboxId: string;
@@ -64,6 +66,7 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
   if (req.restart) restarted = true;
 
   const envVarNames = Object.keys(req.envVars ?? {});
+  if (envVarNames.length) checkEnvTotals({ ...(await ctx.env.get(id)), ...req.envVars });
   const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : await ctx.env.get(id);
   if (envVarNames.length) {
     await ctx.history.append(id, [{ ts: now(), level: 'debug', source: 'system', message: `environment variables set: ${envVarNames.join(', ')}` }]);
@@ -78,10 +81,11 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     await ctx.records.put({
       id,
       provider: ctx.provider.name,
+      namespace: ctx.config.namespace,
       name: info.name,
       metadata: info.metadata,
       createdAt: info.createdAt.toISOString(),
-      expiresAt: info.expiresAt.toISOString(),
+      expiresAt: (effectiveExpiry(info, undefined) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000)).toISOString(),
       envNames: [],
       packages: [],
       startupScript: false,
@@ -94,7 +98,11 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     ...(newPorts.length || r.ports ? { ports: [...new Set([...(r.ports ?? []), ...newPorts])] } : {}),
     expiresAt: req.timeout !== undefined ? new Date(Date.now() + req.timeout * 1000).toISOString() : r.expiresAt,
   }));
-  let expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+  // A new timeout is the new end; otherwise the end as every server of the namespace sees it.
+  let expiresAt =
+    req.timeout !== undefined && record
+      ? new Date(record.expiresAt)
+      : (effectiveExpiry(info, record) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000));
   // Backends that enforce lifetimes themselves learn the new end, and a resumed sandbox its old one; when the
   // backend caps it (E2B's plans), the end it will honour is what is recorded and reported.
   if (req.timeout !== undefined || started) {

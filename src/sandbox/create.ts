@@ -3,6 +3,7 @@ import { ErrorCode, SandboxError, invalidArgument } from '../errors.js';
 import { newSandboxId } from '../ids.js';
 import type { SandboxInfo, SandboxSpec } from '../providers/provider.js';
 import type { SandboxContext } from './context.js';
+import { checkEnvTotals } from './env-limits.js';
 import { planInstalls } from './packages.js';
 import { SetupRunner } from './setup-steps.js';
 import type { Template } from './templates.js';
@@ -49,7 +50,11 @@ export function resourcesFor(ctx: SandboxContext, template: Template, req: Parti
 }
 
 /** What the backend is asked to make for a template. */
-export function specFor(template: Template, resources: Resources, fields: { id: string; name: string; createdAt: Date; expiresAt: Date; metadata: Record<string, string> }): SandboxSpec {
+export function specFor(
+  template: Template,
+  resources: Resources,
+  fields: { id: string; name: string; namespace: string; createdAt: Date; expiresAt: Date; metadata: Record<string, string> },
+): SandboxSpec {
   return {
     ...fields,
     ...resources,
@@ -73,7 +78,7 @@ export function reserveQuota(ctx: SandboxContext): Promise<void> {
     if (existing + ctx.creating.count >= max) {
       throw new SandboxError(
         ErrorCode.QUOTA_EXCEEDED,
-        `There are already ${existing + ctx.creating.count} sandboxes on this backend (warm-pool ones included), the limit (SANDBOX_MAX_SANDBOXES=${max}).`,
+        `There are already ${existing + ctx.creating.count} sandboxes in namespace ${ctx.config.namespace} (warm-pool ones included), the limit (SANDBOX_MAX_SANDBOXES=${max}).`,
         'Delete sandboxes you no longer need (sandbox_list, then sandbox_delete), or raise SANDBOX_MAX_SANDBOXES.',
       );
     }
@@ -115,6 +120,7 @@ export async function createSandbox(
   const resources = resourcesFor(ctx, template, req);
   const timeout = req.timeout ?? Math.min(template.timeout ?? ctx.config.lifetime.defaultSeconds, ctx.config.lifetime.maxSeconds);
   validate(ctx, resources, timeout);
+  checkEnvTotals(req.envVars ?? {});
   const ports = checkPorts(req.ports, resources.network);
 
   // A warm sandbox is already counted against the quota; a new one must fit under it. Warm sandboxes publish no
@@ -129,7 +135,12 @@ export async function createSandbox(
     let expiresAt = new Date(createdAt.getTime() + timeout * 1000);
     const name = req.name ?? id;
     const metadata = req.metadata ?? {};
-    const made = warm ?? (await ctx.provider.create({ ...specFor(template, resources, { id, name, createdAt, expiresAt, metadata }), ports }, onProgress));
+    const made =
+      warm ??
+      (await ctx.provider.create(
+        { ...specFor(template, resources, { id, name, namespace: ctx.config.namespace, createdAt, expiresAt, metadata }), ports },
+        onProgress,
+      ));
     madeId = made.id;
     // A warm sandbox's labels were written before anyone asked for it: the record holds the truth.
     const sandbox: SandboxInfo = { ...made, name, metadata, createdAt, expiresAt };
@@ -141,6 +152,7 @@ export async function createSandbox(
     await ctx.records.put({
       id,
       provider: ctx.provider.name,
+      namespace: ctx.config.namespace,
       name,
       metadata,
       createdAt: createdAt.toISOString(),

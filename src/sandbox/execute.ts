@@ -4,6 +4,7 @@ import { newExecutionId } from '../ids.js';
 import type { OutputStream, RunOutcome, SandboxInfo } from '../providers/provider.js';
 import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, fixedFacts, seconds, type SandboxContext } from './context.js';
+import { checkEnvTotals } from './env-limits.js';
 import { OutputCapture } from './output-capture.js';
 import { hintFor } from './run-hints.js';
 import { collectFiles, type ReturnedFile } from './return-files.js';
@@ -64,6 +65,8 @@ export interface PreparedRun {
   languageDefaulted: boolean;
   argv: string[];
   env: Record<string, string>;
+  /** Values of the run's own env_vars, scrubbed from what the history stores. */
+  secrets: string[];
   cwd: string;
   stdin?: Buffer;
   timeoutS: number;
@@ -95,13 +98,16 @@ export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Prom
   const info = await fixedFacts(ctx, req.sandboxId);
   const template = ctx.templates.find(info.template);
   const language = req.language ?? (info.language as Language);
+  const env = { ...(await ctx.env.get(req.sandboxId)), ...(req.envVars ?? {}) };
+  if (req.envVars) checkEnvTotals(env, 'env_vars with the sandbox\'s own');
   return {
     sandboxId: req.sandboxId,
     info,
     language,
     languageDefaulted: req.language === undefined,
     argv: runnerFor(template, language, req.code),
-    env: { ...(await ctx.env.get(req.sandboxId)), ...(req.envVars ?? {}) },
+    env,
+    secrets: Object.values(req.envVars ?? {}),
     cwd: path.posix.resolve(HOME_DIR, req.workingDir ?? '.'),
     stdin: req.stdin === undefined ? undefined : Buffer.from(req.stdin),
     timeoutS: timeout,
@@ -173,7 +179,8 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
     timeoutS: run.timeoutS,
   };
   result.hint = hintFor({ ...result, status, timeoutS: run.timeoutS, memoryMb: run.info.memoryMb, languageDefaulted: run.languageDefaulted });
-  await ctx.history.append(run.sandboxId, historyOf(result, startedAt, run.codeBytes));
+  // The run's own env_vars are scrubbed too (the sandbox's are known to the store).
+  await ctx.history.append(run.sandboxId, historyOf(result, startedAt, run.codeBytes), run.secrets);
   if (req.returnFiles?.length && !outcome.cancelled) {
     result.files = await collectFiles(ctx, run.sandboxId, run.cwd, req.returnFiles);
   }

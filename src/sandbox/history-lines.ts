@@ -19,6 +19,8 @@ export class HistoryLines {
     private readonly sandboxId: string,
     private readonly executionId: string,
     private readonly maxLines: number,
+    /** Values of the run's own env_vars, scrubbed from what is stored (the sandbox's are known to the store). */
+    private readonly secrets: string[] = [],
   ) {}
 
   push(stream: OutputStream, chunk: Buffer): void {
@@ -62,6 +64,6 @@ export class HistoryLines {
   }
 
   private enqueue(entries: HistoryEntry[]): void {
-    this.chain = this.chain.then(() => this.history.append(this.sandboxId, entries)).catch(() => undefined);
+    this.chain = this.chain.then(() => this.history.append(this.sandboxId, entries, this.secrets)).catch(() => undefined);
   }
 }

@@ -3,6 +3,7 @@ import type { ExecutionState } from './background-runs.js';
 import type { ResourceUsage, SandboxInfo, SandboxState } from '../providers/provider.js';
 import type { HistoryEntry, LogLevel } from '../store/history-store.js';
 import { HOME_DIR, type SandboxContext } from './context.js';
+import { effectiveExpiry } from './expiry.js';
 
 /** A sandbox as listed: backend facts plus the server's record. */
 export interface SandboxSummary extends SandboxInfo {
@@ -12,6 +13,11 @@ export interface SandboxSummary extends SandboxInfo {
   warm: boolean;
 }
 
+const createdAtOf = (info: SandboxInfo, record: { createdAt: string } | undefined): Date => {
+  const d = record ? new Date(record.createdAt) : info.createdAt;
+  return Number.isNaN(d.getTime()) ? info.createdAt : d;
+};
+
 async function summarize(ctx: SandboxContext, info: SandboxInfo): Promise<SandboxSummary> {
   const [record, lastActivity] = await Promise.all([ctx.records.get(info.id), ctx.history.lastActivity(info.id)]);
   // The record holds what the agent asked for; labels are the fallback (a warm sandbox's were written early).
@@ -19,8 +25,9 @@ async function summarize(ctx: SandboxContext, info: SandboxInfo): Promise<Sandbo
     ...info,
     name: record?.name ?? info.name,
     metadata: record?.metadata ?? info.metadata,
-    createdAt: record ? new Date(record.createdAt) : info.createdAt,
-    expiresAt: record ? new Date(record.expiresAt) : info.expiresAt,
+    createdAt: createdAtOf(info, record),
+    // Shown as the creation date when no valid one exists (the reaper then sets one and never reaps on it).
+    expiresAt: effectiveExpiry(info, record) ?? createdAtOf(info, record),
     lastActivity: lastActivity ?? info.createdAt,
     warm: record?.warm === true,
   };

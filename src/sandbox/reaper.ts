@@ -1,8 +1,11 @@
 import type { SandboxContext } from './context.js';
+import { effectiveExpiry } from './expiry.js';
 import { deleteSandbox } from './teardown.js';
 
 /** Records younger than this may belong to a creation still under way in another server. */
 const ORPHAN_GRACE_MS = 5 * 60 * 1000;
+/** State folders without a valid record may belong to another namespace's server: only long-idle ones go. */
+const UNKNOWN_STATE_GRACE_MS = 7 * 24 * 3600 * 1000;
 
 /**
  * Removes sandboxes whose lifetime is over, using the expiry in the durable store (or the one stamped on the
@@ -14,7 +17,15 @@ export async function reapExpired(ctx: SandboxContext, now = new Date()): Promis
   const reaped: string[] = [];
   for (const info of sandboxes) {
     const record = await ctx.records.get(info.id);
-    const expiresAt = record ? new Date(record.expiresAt) : info.expiresAt;
+    const expiresAt = effectiveExpiry(info, record);
+    if (!expiresAt) {
+      // Neither the backend nor the record has a usable date: give it a fresh default lifetime rather than guess.
+      const fresh = new Date(now.getTime() + ctx.config.lifetime.defaultSeconds * 1000);
+      ctx.log.warn({ sandboxId: info.id, expiresAt: fresh.toISOString() }, 'sandbox has no valid expiry date; giving it the default lifetime');
+      await ctx.provider.setExpiry(info.id, fresh).catch((err) => ctx.log.warn({ sandboxId: info.id, err }, 'could not set a lifetime'));
+      if (record) await ctx.records.update(info.id, (r) => ({ ...r, expiresAt: fresh.toISOString() })).catch(() => undefined);
+      continue;
+    }
     if (expiresAt.getTime() > now.getTime()) continue;
     try {
       await deleteSandbox(ctx, info.id, 'expired');
@@ -30,8 +41,15 @@ export async function reapExpired(ctx: SandboxContext, now = new Date()): Promis
   for (const id of await ctx.records.ids()) {
     if (live.has(id)) continue;
     const record = await ctx.records.get(id);
-    if (record && record.provider !== ctx.provider.name) continue;
-    if (record && now.getTime() - new Date(record.createdAt).getTime() < ORPHAN_GRACE_MS) continue;
+    if (record) {
+      // Another backend's, or another namespace's (a state folder may be shared), or young: not ours to drop.
+      if (record.provider !== ctx.provider.name) continue;
+      if ((record.namespace ?? ctx.config.namespace) !== ctx.config.namespace) continue;
+      if (now.getTime() - new Date(record.createdAt).getTime() < ORPHAN_GRACE_MS) continue;
+    } else {
+      const last = await ctx.history.lastActivity(id);
+      if (last && now.getTime() - last.getTime() < UNKNOWN_STATE_GRACE_MS) continue;
+    }
     await ctx.records.remove(id);
   }
   return reaped;

@@ -29,6 +29,11 @@ export class SandboxEnv {
     return next;
   }
 
+  /** The values known for a sandbox (never read from it here): what its history must not store. */
+  knownValues(sandboxId: string): string[] {
+    return Object.values(this.cache.get(sandboxId) ?? {});
+  }
+
   /** For a sandbox just created: nothing to read back. */
   seed(sandboxId: string): void {
     this.cache.set(sandboxId, {});

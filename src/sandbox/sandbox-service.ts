@@ -36,15 +36,21 @@ export class SandboxService {
   constructor(config: Config, provider: SandboxProvider, log: Logger, templates?: TemplateCatalog) {
     const root = path.join(config.stateDir, 'sandboxes');
     const history = new HistoryStore(root);
+    const env = new SandboxEnv(provider);
     this.ctx = {
       config,
       provider,
       templates:
         templates ??
         new TemplateCatalog({ extraDir: config.templatesDir, imageOverride: config.imageOverride, templateImages: config.templateImages }),
-      records: new SandboxRecords(root),
-      history,
-      env: new SandboxEnv(provider),
+      records: new SandboxRecords(root, log),
+      history: new HistoryStore(root, {
+        maxBytes: config.history.maxBytes,
+        maxLines: config.history.maxLines,
+        secrets: (id) => env.knownValues(id),
+        log,
+      }),
+      env,
       log,
       creating: { count: 0 },
       quotaLock: new Mutex(),

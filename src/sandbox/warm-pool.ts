@@ -123,6 +123,7 @@ export class WarmPool {
     await this.ctx.records.put({
       id,
       provider: this.ctx.provider.name,
+      namespace: this.ctx.config.namespace,
       name: 'warm',
       metadata: {},
       createdAt: createdAt.toISOString(),
@@ -133,7 +134,7 @@ export class WarmPool {
       warm: true,
     });
     try {
-      await this.ctx.provider.create(specFor(template, resourcesFor(this.ctx, template), { id, name: 'warm', createdAt, expiresAt, metadata: {} }));
+      await this.ctx.provider.create(specFor(template, resourcesFor(this.ctx, template), { id, name: 'warm', namespace: this.ctx.config.namespace, createdAt, expiresAt, metadata: {} }));
     } catch (err) {
       await this.ctx.records.remove(id);
       throw err;

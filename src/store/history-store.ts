@@ -1,6 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logger.js';
 import { sandboxDir } from './sandbox-dir.js';
+import { HistoryEntrySchema } from './schemas.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogSource = 'system' | 'execution' | 'stdout' | 'stderr';
@@ -15,25 +18,64 @@ export interface HistoryEntry {
   run?: { status: 'completed' | 'failed' | 'timeout' | 'cancelled'; exit_code: number | null; duration_ms: number };
 }
 
-/** Only the end of a very long history is read back. */
-const READ_WINDOW_BYTES = 8 * 1024 * 1024;
+export interface HistoryOptions {
+  /** Largest history file per sandbox; past it the oldest entries are dropped. */
+  maxBytes?: number;
+  /** Most entries kept per sandbox; past it the oldest are dropped. */
+  maxLines?: number;
+  /** Values never to store (the sandbox's env_vars values): replaced by [redacted] in every message. */
+  secrets?: (sandboxId: string) => string[];
+  log?: Logger;
+}
+
+export const HISTORY_DEFAULTS = { maxBytes: 4 * 1024 * 1024, maxLines: 10_000 };
+/** Values shorter than this are not scrubbed: too likely to be ordinary words or numbers. */
+export const MIN_SECRET_LENGTH = 6;
+const REDACTED = '[redacted]';
+
+/** Replaces every occurrence of each secret (longest first, so that one inside another goes whole). */
+export function scrub(text: string, secrets: string[]): string {
+  let out = text;
+  for (const secret of [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}
 
 /**
  * Each sandbox's history is an append-only JSON-lines file: appends of one write each do not interleave, so two
- * servers on one machine can share it, and a crash loses at most the line being written.
+ * servers on one machine can share it, and a crash loses at most the line being written. It is bounded: once it
+ * passes its size or line limit, it is rewritten with the newest three quarters (write then rename), so a busy
+ * sandbox cannot fill the host's disk outside its own quota. Values of the sandbox's env_vars are scrubbed from
+ * what is stored.
  */
 export class HistoryStore {
-  constructor(private readonly root: string) {}
+  private readonly maxBytes: number;
+  private readonly maxLines: number;
+  /** Entries appended per sandbox since its line count was last checked. */
+  private readonly sinceCheck = new Map<string, number>();
+  private readonly compacting = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly root: string,
+    private readonly options: HistoryOptions = {},
+  ) {
+    this.maxBytes = options.maxBytes ?? HISTORY_DEFAULTS.maxBytes;
+    this.maxLines = options.maxLines ?? HISTORY_DEFAULTS.maxLines;
+  }
 
   private file(sandboxId: string): string {
     return path.join(sandboxDir(this.root, sandboxId), 'history.jsonl');
   }
 
-  async append(sandboxId: string, entries: HistoryEntry[]): Promise<void> {
+  /** Appends entries; `secrets` are values to scrub besides the sandbox's own (a run's env_vars). */
+  async append(sandboxId: string, entries: HistoryEntry[], secrets: string[] = []): Promise<void> {
     if (entries.length === 0) return;
     const file = this.file(sandboxId);
+    const hidden = [...(this.options.secrets?.(sandboxId) ?? []), ...secrets];
+    const stored = hidden.length ? entries.map((e) => ({ ...e, message: scrub(e.message, hidden) })) : entries;
     // Each append starts with a newline, so a line torn by a crash never swallows the next one.
-    const data = '\n' + entries.map((e) => JSON.stringify(e)).join('\n');
+    const data = '\n' + stored.map((e) => JSON.stringify(e)).join('\n');
     try {
       await fs.appendFile(file, data, { mode: 0o600 });
     } catch (err) {
@@ -41,6 +83,42 @@ export class HistoryStore {
       await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
       await fs.appendFile(file, data, { mode: 0o600 });
     }
+    await this.bound(sandboxId, entries.length);
+  }
+
+  /** Drops the oldest entries once the file is over its size, or (checked every so often) its line limit. */
+  private async bound(sandboxId: string, appended: number): Promise<void> {
+    const count = (this.sinceCheck.get(sandboxId) ?? 0) + appended;
+    this.sinceCheck.set(sandboxId, count);
+    const size = (await fs.stat(this.file(sandboxId)).catch(() => undefined))?.size ?? 0;
+    if (size <= this.maxBytes && count < this.maxLines / 4) return;
+    this.sinceCheck.set(sandboxId, 0);
+    if (this.compacting.has(sandboxId)) return this.compacting.get(sandboxId);
+    const run = this.compact(sandboxId, size)
+      .catch((err) => this.options.log?.warn({ sandboxId, err }, 'could not trim the history'))
+      .finally(() => this.compacting.delete(sandboxId));
+    this.compacting.set(sandboxId, run);
+    return run;
+  }
+
+  private async compact(sandboxId: string, size: number): Promise<void> {
+    const file = this.file(sandboxId);
+    const lines = (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean);
+    if (size <= this.maxBytes && lines.length <= this.maxLines) return;
+    // Keep the newest three quarters of each limit, so that trimming is rare rather than on every append.
+    const keepBytes = Math.floor(this.maxBytes * 0.75);
+    const kept: string[] = [];
+    let bytes = 0;
+    for (let i = lines.length - 1; i >= 0 && kept.length < Math.floor(this.maxLines * 0.75); i--) {
+      bytes += Buffer.byteLength(lines[i]!) + 1;
+      if (bytes > keepBytes) break;
+      kept.push(lines[i]!);
+    }
+    kept.reverse();
+    const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    await fs.writeFile(tmp, '\n' + kept.join('\n'), { mode: 0o600 });
+    await fs.rename(tmp, file);
+    this.options.log?.debug({ sandboxId, dropped: lines.length - kept.length }, 'history trimmed: oldest entries dropped');
   }
 
   async read(sandboxId: string): Promise<HistoryEntry[]> {
@@ -53,21 +131,27 @@ export class HistoryStore {
     }
     try {
       const { size } = await handle.stat();
-      const start = Math.max(0, size - READ_WINDOW_BYTES);
+      const start = Math.max(0, size - this.maxBytes * 2); // bounded, and trimmed past maxBytes
       const buf = Buffer.alloc(size - start);
       await handle.read(buf, 0, buf.length, start);
       const lines = buf.toString('utf8').split('\n');
       if (start > 0) lines.shift(); // the first line is cut
       const entries: HistoryEntry[] = [];
+      let invalid = 0;
       for (const line of lines) {
         if (!line) continue;
+        let raw: unknown;
         try {
-          entries.push(JSON.parse(line) as HistoryEntry);
+          raw = JSON.parse(line);
         } catch {
-          // a line torn by a crash mid-write
+          continue; // a line torn by a crash mid-write
         }
+        const parsed = HistoryEntrySchema.safeParse(raw);
+        if (parsed.success) entries.push(parsed.data);
+        else invalid++;
       }
-      return entries;
+      if (invalid) this.options.log?.warn({ sandboxId, invalid }, 'history lines with unexpected contents skipped');
+      return entries.slice(-this.maxLines);
     } finally {
       await handle.close();
     }

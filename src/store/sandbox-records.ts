@@ -3,12 +3,16 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ProviderName } from '../config.js';
 import { isSandboxId } from '../ids.js';
+import type { Logger } from '../logger.js';
 import { sandboxDir } from './sandbox-dir.js';
+import { SandboxRecordSchema } from './schemas.js';
 
 /** What the server knows about a sandbox beyond the backend's own labels. Never holds env values. */
 export interface SandboxRecord {
   id: string;
   provider: ProviderName;
+  /** SANDBOX_NAMESPACE of the server that made it: a state folder may be shared by servers of several. */
+  namespace?: string;
   /** Name and metadata as the agent gave them (a warm sandbox's labels were written before it was claimed). */
   name: string;
   metadata: Record<string, string>;
@@ -30,20 +34,38 @@ export interface SandboxRecord {
  * backend's labels this is the whole state: a restarted server, or a second one, reads the same.
  */
 export class SandboxRecords {
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly log?: Logger,
+  ) {}
 
   private file(id: string): string {
     return path.join(sandboxDir(this.root, id), 'record.json');
   }
 
+  /** The record, or undefined when there is none or it is not a valid record (logged; then treated as missing). */
   async get(id: string): Promise<SandboxRecord | undefined> {
+    let text: string;
     try {
-      return JSON.parse(await fs.readFile(this.file(id), 'utf8')) as SandboxRecord;
+      text = await fs.readFile(this.file(id), 'utf8');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || err instanceof SyntaxError) return undefined;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      this.log?.warn({ sandboxId: id }, 'sandbox record is not JSON; ignoring it');
+      return undefined;
+    }
+    const parsed = SandboxRecordSchema.safeParse(raw);
+    if (!parsed.success || parsed.data.id !== id) {
+      const problems = parsed.success ? 'it names another sandbox' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      this.log?.warn({ sandboxId: id, problems }, 'sandbox record is invalid; ignoring it');
+      return undefined;
+    }
+    return parsed.data;
   }
 
   async put(record: SandboxRecord): Promise<void> {

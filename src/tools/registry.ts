@@ -100,7 +100,8 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
       };
     } catch (err) {
       if (isSandboxError(err) && err.code !== ErrorCode.INTERNAL_ERROR) {
-        log.info({ code: err.code, message: err.message, cause: err.cause }, 'call refused');
+        // The first line only: setup failures carry the step's output below it, which may print secret values.
+        log.info({ code: err.code, message: err.message.split('\n')[0], cause: err.cause }, 'call refused');
         return errorResult(err);
       }
       log.error({ err }, 'call failed');

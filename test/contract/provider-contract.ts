@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultNamespace } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
 import { newSandboxId } from '../../src/ids.js';
 import type { RunSpec, SandboxProvider, SandboxSpec } from '../../src/providers/provider.js';
@@ -171,7 +172,8 @@ export function runProviderContract(name: string, makeHarness: () => Promise<Con
       expect(written.sizeBytes).toBe(data.length);
       const back = await provider.readFile(id, '/home/user/deep/er/blob.bin', { user: 'user' });
       expect(back?.equals(data)).toBe(true);
-      const mode = await run(provider, id, ['stat', '-c', '%a %u', '/home/user/deep/er/blob.bin']);
+      // find, not stat: the gVisor of Debian bookworm answers coreutils 9's statx with EINVAL.
+      const mode = await run(provider, id, ['find', '/home/user/deep/er/blob.bin', '-printf', '%m %U']);
       expect(mode.stdout.trim()).toBe('640 1000');
     });
 
@@ -251,6 +253,7 @@ export const baseSpec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => (
   cpus: 1,
   memoryMb: 512,
   network: 'bridge',
+  namespace: defaultNamespace(),
   createdAt: new Date(),
   expiresAt: new Date(Date.now() + 3600_000),
   metadata: {},

@@ -6,7 +6,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
-import { DockerProvider } from '../../src/providers/docker/docker-provider.js';
+import { DockerProvider, type DockerProviderOptions } from '../../src/providers/docker/docker-provider.js';
 import { dockerOptions } from '../../src/providers/index.js';
 import { createServer } from '../../src/server.js';
 
@@ -28,9 +28,14 @@ export class LogCapture extends Writable {
  * A server on the real Docker engine, reached by a real MCP client in memory. Sandboxes it creates are tracked
  * and deleted by `close()`, whatever the tests did; sessions that take over after a restart share the set.
  */
-export async function dockerSession(config: Config, logs = new LogCapture(), created = new Set<string>()) {
+export async function dockerSession(
+  config: Config,
+  logs = new LogCapture(),
+  created = new Set<string>(),
+  providerOptions: Partial<DockerProviderOptions> = {},
+) {
   const log = pino({ level: 'debug' }, logs);
-  const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), dockerOptions(config), log);
+  const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { ...dockerOptions(config), ...providerOptions }, log);
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
   const client = new Client({ name: 'docker-test', version: '1.0.0' });
   const [a, b] = InMemoryTransport.createLinkedPair();

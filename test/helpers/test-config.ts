@@ -7,7 +7,10 @@ import { TEST_IMAGE } from './docker-env.js';
 /** A fresh state folder per call, so tests never see each other's history. */
 export const tempStateDir = (): string => mkdtempSync(path.join(os.tmpdir(), 'sandbox-mcp-test-'));
 
+/** A namespace per test process, so that one file's reaper or quota never acts on another file's sandboxes. */
+export const TEST_NAMESPACE = `test-${process.pid}`;
+
 /** Configuration as the server would parse it, from test-specific variables. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_LOG_LEVEL: 'silent', ...env });
+  return loadConfig({ SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_LOG_LEVEL: 'silent', SANDBOX_NAMESPACE: TEST_NAMESPACE, ...env });
 }

@@ -33,4 +33,20 @@ describe('loadConfig', () => {
     const c = loadConfig({ SANDBOX_IMAGE_PYTHON: 'my/python:1', SANDBOX_IMAGE_CLAUDE_CODE: 'my/cc:2' });
     expect(c.templateImages).toEqual({ python: 'my/python:1', 'claude-code': 'my/cc:2' });
   });
+
+  it('reads the network allowances and the filter switch, refusing malformed entries', () => {
+    expect(loadConfig({}).networkPolicy).toEqual({ allow: [], filter: true });
+    const c = loadConfig({ SANDBOX_NETWORK_ALLOW: 'host:5432, 10.1.2.3:443,192.168.0.0/16', SANDBOX_NETWORK_FILTER: 'off' });
+    expect(c.networkPolicy).toEqual({
+      allow: [
+        { target: 'host', port: 5432 },
+        { target: '10.1.2.3/32', port: 443 },
+        { target: '192.168.0.0/16', port: undefined },
+      ],
+      filter: false,
+    });
+    expect(() => loadConfig({ SANDBOX_NETWORK_ALLOW: 'host' })).toThrow(/SANDBOX_NETWORK_ALLOW.*host:PORT/);
+    expect(() => loadConfig({ SANDBOX_NETWORK_ALLOW: '10.0.0.1:99999' })).toThrow(/SANDBOX_NETWORK_ALLOW/);
+    expect(() => loadConfig({ SANDBOX_NETWORK_ALLOW: 'example.com:80' })).toThrow(/SANDBOX_NETWORK_ALLOW/);
+  });
 });

@@ -1,4 +1,5 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import pino from 'pino';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newSandboxId } from '../../src/ids.js';
@@ -7,6 +8,7 @@ import { sandboxPath } from '../../src/sandbox/upload.js';
 import { HistoryStore, type HistoryEntry } from '../../src/store/history-store.js';
 import { SandboxRecords } from '../../src/store/sandbox-records.js';
 import { tempStateDir } from '../helpers/test-config.js';
+import { LogCapture } from '../helpers/docker-session.js';
 
 const entry = (message: string): HistoryEntry => ({ ts: new Date().toISOString(), level: 'info', source: 'system', message });
 
@@ -35,7 +37,71 @@ describe('HistoryStore', () => {
   });
 });
 
+describe('HistoryStore bounds and scrubbing', () => {
+  const padded = (i: number) => entry(`entry ${i} ${'x'.repeat(80)}`);
+
+  it('keeps a sandbox\'s history under its size limit by dropping the oldest entries', async () => {
+    const root = tempStateDir();
+    const id = newSandboxId();
+    const store = new HistoryStore(root, { maxBytes: 64 * 1024, maxLines: 100_000 });
+    for (let i = 0; i < 2000; i += 10) await store.append(id, Array.from({ length: 10 }, (_, k) => padded(i + k)));
+    expect(statSync(path.join(root, id, 'history.jsonl')).size).toBeLessThanOrEqual(64 * 1024 + 10 * 200);
+    const messages = (await store.read(id)).map((e) => e.message);
+    expect(messages.at(-1)).toMatch(/^entry 1999 /);
+    expect(messages[0]).not.toMatch(/^entry 0 /);
+    expect(messages.length).toBeGreaterThan(100);
+  });
+
+  it('keeps at most its line limit, newest last', async () => {
+    const root = tempStateDir();
+    const id = newSandboxId();
+    const store = new HistoryStore(root, { maxBytes: 64 * 1024 * 1024, maxLines: 100 });
+    for (let i = 0; i < 500; i++) await store.append(id, [entry(`line ${i}`)]);
+    const messages = (await store.read(id)).map((e) => e.message);
+    expect(messages.length).toBeLessThanOrEqual(100);
+    expect(messages.at(-1)).toBe('line 499');
+    // Trimmed on disk too, not only when read.
+    expect(readFileSync(path.join(root, id, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).length).toBeLessThanOrEqual(100 + 25);
+  });
+
+  it('never stores the values of the sandbox\'s or the run\'s env_vars, from a minimum length on', async () => {
+    const root = tempStateDir();
+    const id = newSandboxId();
+    const store = new HistoryStore(root, { secrets: () => ['sk-live-123456', 'abc'] });
+    await store.append(id, [entry('token sk-live-123456 and run-secret-99 and abc')], ['run-secret-99']);
+    const text = readFileSync(path.join(root, id, 'history.jsonl'), 'utf8');
+    expect(text).not.toContain('sk-live-123456');
+    expect(text).not.toContain('run-secret-99');
+    expect((await store.read(id))[0]!.message).toBe('token [redacted] and [redacted] and abc'); // "abc" is too short to hide
+  });
+
+  it('skips history lines of the wrong shape, and reports them', async () => {
+    const root = tempStateDir();
+    const id = newSandboxId();
+    const logs = new LogCapture();
+    const store = new HistoryStore(root, { log: pino(logs) });
+    await store.append(id, [entry('good')]);
+    appendFileSync(path.join(root, id, 'history.jsonl'), '\n{"ts":5,"level":"loud","source":"system","message":[]}');
+    await store.append(id, [entry('also good')]);
+    expect((await store.read(id)).map((e) => e.message)).toEqual(['good', 'also good']);
+    expect(logs.text).toMatch(/history lines with unexpected contents skipped/);
+  });
+});
+
 describe('SandboxRecords', () => {
+  it('treats a record of the wrong shape as missing, and reports it', async () => {
+    const root = tempStateDir();
+    const logs = new LogCapture();
+    const records = new SandboxRecords(root, pino(logs));
+    const id = newSandboxId();
+    mkdirSync(path.join(root, id), { recursive: true });
+    for (const bad of ['{}', '[]', 'null', '{"id":"' + id + '","provider":"docker","expiresAt":"soon"}', 'not json']) {
+      writeFileSync(path.join(root, id, 'record.json'), bad);
+      expect(await records.get(id), bad).toBeUndefined();
+    }
+    expect(logs.text).toMatch(/sandbox record is invalid/);
+  });
+
   it('stores, updates and removes a record atomically', async () => {
     const records = new SandboxRecords(tempStateDir());
     const id = newSandboxId();

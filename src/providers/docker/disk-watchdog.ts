@@ -4,9 +4,11 @@ import type { Logger } from '../../logger.js';
 import type { ProviderEvent } from '../provider.js';
 
 /**
- * Overlay2 on ext4 cannot cap a container's writable layer, so a watchdog does: every few seconds it asks the
- * engine for the size of every running sandbox's writable layer (one request for all) and stops any sandbox over
- * its limit. A stopped sandbox keeps its files; the agent can start it again and has a minute to delete some.
+ * Overlay2 on ext4 cannot cap a container's writable layer, so a watchdog does: every SANDBOX_DISK_CHECK_INTERVAL
+ * seconds (30 by default) it asks the engine for the size of the writable layer of each running sandbox of its
+ * namespace (one request; the engine walks those containers' files, so this is neither frequent nor engine-wide)
+ * and stops any sandbox over its limit. A stopped sandbox keeps its files; the agent can start it again and has a minute to delete some.
+ * With several servers of one namespace on one state folder, one of them checks (a lease file).
  * Between two checks
  * a single file cannot outgrow the limit either: RLIMIT_FSIZE is set to it (see isolation.ts).
  */
@@ -23,10 +25,13 @@ export class DiskWatchdog {
 
   constructor(
     private readonly docker: Docker,
+    private readonly namespace: string,
     private readonly limitBytes: number,
     private readonly intervalMs: number,
     private readonly log: Logger,
     private readonly emit: (event: ProviderEvent) => void,
+    /** Servers of one namespace sharing a state folder take turns: only the lease holder checks. */
+    private readonly lease?: { acquire(): Promise<boolean> },
   ) {}
 
   start(): void {
@@ -45,9 +50,10 @@ export class DiskWatchdog {
     this.checking = true;
     const stopped: string[] = [];
     try {
+      if (this.lease && !(await this.lease.acquire().catch(() => true))) return [];
       const running = await this.docker.listContainers({
         size: true,
-        filters: { label: [`${Labels.managed}=true`], status: ['running'] },
+        filters: { label: [`${Labels.managed}=true`, `${Labels.namespace}=${this.namespace}`], status: ['running'] },
       });
       const now = Date.now();
       for (const c of running) {

@@ -19,34 +19,47 @@ import { runInContainer } from './exec.js';
 import { readFile, writeFile } from './files.js';
 import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
+import { ExpiryVolumes } from './expiry-volumes.js';
+import { defaultNamespace } from '../../config.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
 import { bridgeAddress, PortForwards, publishedPort } from './port-forwards.js';
 import { relayThroughExec } from './port-relay.js';
 import { readUsage } from './stats.js';
+import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
+import { LeaseFile } from '../../store/lease-file.js';
 
 export interface DockerProviderOptions {
   pidsLimit: number;
+  /** SANDBOX_NAMESPACE: the only sandboxes this provider lists, touches and watches (default: the OS user's). */
+  namespace?: string;
   /** Run through the in-sandbox agent where the image has python3 (default); false: one exec per run. */
   agent?: boolean;
   /** OCI runtime for sandboxes, such as `runsc` (gVisor). */
   runtime?: string;
   /** Disk quota per sandbox's writable layer, enforced by the watchdog; 0 or unset: none. */
   diskLimitMb?: number;
-  /** Seconds between disk checks (default 2). */
+  /** Seconds between disk checks (default 30: each check makes the engine measure every sandbox's files). */
   diskCheckIntervalSeconds?: number;
   /** Address sandbox ports are published and forwarded on, and the host of their URLs (default 127.0.0.1). */
   portHost?: string;
   /** How ports added after create are forwarded: `auto` (the bridge address, else an exec relay) or `exec`. */
   portForward?: 'auto' | 'exec';
+  /** A file through which servers sharing a state folder take turns at the disk check. */
+  diskWatchLeaseFile?: string;
+  /** What `bridge` sandboxes may reach beyond the internet; default: nothing on the host or in private ranges. */
+  network?: SandboxNetworkOptions;
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
 export class DockerProvider implements SandboxProvider {
   readonly name = 'docker' as const;
   private readonly owned: OwnedContainers;
+  private readonly expiries: ExpiryVolumes;
+  private readonly namespace: string;
   private readonly images: ImageCache;
   private watchdog?: DiskWatchdog;
   private readonly forwards: PortForwards;
+  readonly network: SandboxNetwork;
   /** Agent sessions by sandbox: null where the image cannot run one. */
   private readonly agents = new Map<string, Promise<AgentSession | null>>();
 
@@ -55,9 +68,12 @@ export class DockerProvider implements SandboxProvider {
     private readonly options: DockerProviderOptions,
     private readonly log: Logger,
   ) {
-    this.owned = new OwnedContainers(docker);
+    this.namespace = options.namespace ?? defaultNamespace();
+    this.owned = new OwnedContainers(docker, this.namespace, log);
+    this.expiries = new ExpiryVolumes(docker, this.namespace);
     this.images = new ImageCache(docker, log);
     this.forwards = new PortForwards(options.portHost ?? '127.0.0.1', log, options.portForward);
+    this.network = new SandboxNetwork(docker, options.network ?? { allow: [], filter: true }, log);
   }
 
   async ping(): Promise<void> {
@@ -70,9 +86,13 @@ export class DockerProvider implements SandboxProvider {
 
   async create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo> {
     await this.images.ensure(spec.image, spec.dockerfile, onProgress);
-    const container = await createContainer(this.docker, spec, this.options).catch((err) => {
-      // The image may have been removed since we last saw it; the next create will pull or build again.
-      if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) this.images.invalidate(spec.image);
+    const networkName = spec.network === 'bridge' ? await this.network.ensure(spec.image).catch((err) => Promise.reject(mapDockerError(err))) : undefined;
+    const container = await createContainer(this.docker, spec, { ...this.options, networkName }).catch((err) => {
+      // The image (or our network) may have been removed since we last saw it; the next create makes it again.
+      if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) {
+        this.images.invalidate(spec.image);
+        this.network.forget();
+      }
       throw err;
     });
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
@@ -80,13 +100,19 @@ export class DockerProvider implements SandboxProvider {
     return { ...spec, state: 'running', startedAt: new Date() };
   }
 
+  /** Its facts, with the lifetime's latest extension by any server of the namespace. */
   async get(id: string): Promise<SandboxInfo> {
-    return infoFromInspect(await this.owned.inspect(id));
+    const info = infoFromInspect(await this.owned.inspect(id));
+    const extended = await this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
+    return extended ? { ...info, expiresAt: extended } : info;
   }
 
   async list(): Promise<SandboxInfo[]> {
     try {
-      return await listManaged(this.docker);
+      const [sandboxes, extensions] = await Promise.all([listManaged(this.docker, this.namespace), this.expiries.all()]);
+      const live = new Set(sandboxes.map((s) => s.id));
+      if ([...extensions.keys()].some((id) => !live.has(id))) void this.expiries.prune(live).catch(() => undefined);
+      return sandboxes.map((s) => (extensions.has(s.id) ? { ...s, expiresAt: extensions.get(s.id)! } : s));
     } catch (err) {
       throw mapDockerError(err);
     }
@@ -126,9 +152,10 @@ export class DockerProvider implements SandboxProvider {
     });
   }
 
-  /** Docker enforces no lifetime: the server's reaper does, from the durable store. */
+  /** Docker enforces no lifetime: the reapers of the namespace's servers do, from what is written here. */
   async setExpiry(id: string, expiresAt: Date): Promise<Date> {
     await this.owned.inspect(id);
+    await this.expiries.write(id, expiresAt).catch((err) => Promise.reject(mapDockerError(err, id)));
     return expiresAt;
   }
 
@@ -179,15 +206,26 @@ export class DockerProvider implements SandboxProvider {
     this.forwards.close(id);
     await this.withContainer(id, (c) => c.remove({ force: true, v: true }));
     this.owned.forget(id);
+    await this.expiries.remove(id).catch(() => undefined);
   }
 
   watch(listener: (event: ProviderEvent) => void): void {
     const limit = this.options.diskLimitMb ?? 0;
     if (limit <= 0 || this.watchdog) return;
-    this.watchdog = new DiskWatchdog(this.docker, limit * 1024 * 1024, (this.options.diskCheckIntervalSeconds ?? 2) * 1000, this.log, (event) => {
-      this.dropAgent(event.sandboxId);
-      listener(event);
-    });
+    const intervalMs = (this.options.diskCheckIntervalSeconds ?? 30) * 1000;
+    const lease = this.options.diskWatchLeaseFile ? new LeaseFile(this.options.diskWatchLeaseFile, intervalMs * 3) : undefined;
+    this.watchdog = new DiskWatchdog(
+      this.docker,
+      this.namespace,
+      limit * 1024 * 1024,
+      intervalMs,
+      this.log,
+      (event) => {
+        this.dropAgent(event.sandboxId);
+        listener(event);
+      },
+      lease,
+    );
     this.watchdog.start();
   }
 

@@ -1,5 +1,5 @@
 import { ErrorCode, SandboxError } from '../../errors.js';
-import { fileWriteError } from '../file-errors.js';
+import { fileWriteError, isOutOfProcesses, outOfProcesses } from '../file-errors.js';
 import type { FileOptions, RunOutcome, RunSpec, RunUser, WrittenFile } from '../provider.js';
 
 /** Runs a command in the sandbox: the agent or an exec, whichever the provider has. */
@@ -7,8 +7,13 @@ export type Runner = (spec: RunSpec) => Promise<RunOutcome>;
 
 const FILE_TIMEOUT_MS = 120_000;
 
-/** Writes stdin to $1 (making its folder), sets mode $2, and prints the checksum of what landed. */
-const WRITE_SCRIPT = 'set -e; mkdir -p -- "$(dirname -- "$1")"; cat > "$1"; chmod -- "$2" "$1"; sha256sum -- "$1"';
+/** Exit status of the write script when the path exists and is not a regular file (FIFO, device, socket, folder). */
+const NOT_A_FILE = 4;
+/**
+ * Writes stdin to $1 (making its folder), sets mode $2, and prints the checksum of what landed. A FIFO would block
+ * the write until a reader comes, a device would take the bytes elsewhere: only regular files (or none) are written.
+ */
+const WRITE_SCRIPT = `set -e; mkdir -p -- "$(dirname -- "$1")"; if [ -e "$1" ] && [ ! -f "$1" ]; then exit ${NOT_A_FILE}; fi; cat > "$1"; chmod -- "$2" "$1"; sha256sum -- "$1"`;
 const READ_SCRIPT = '[ -f "$1" ] || exit 3; cat -- "$1"';
 
 interface Collected {
@@ -58,6 +63,9 @@ const unfinished = (path: string) =>
 export async function writeFile(runner: Runner, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
   const result = await collect(runner, ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode], options.user, data, 4096);
   if (result.exitCode === null) throw unfinished(path);
+  if (result.exitCode === NOT_A_FILE) {
+    throw new SandboxError(ErrorCode.INVALID_ARGUMENT, `${path} exists and is not a regular file (a folder, FIFO, device or socket).`, 'Choose another file_path, or remove what is there first.');
+  }
   if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
   const hex = /^([0-9a-f]{64})\s/.exec(result.stdout.toString('utf8'))?.[1];
   if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
@@ -69,6 +77,7 @@ export async function readFile(runner: Runner, path: string, user: RunUser, maxB
   if (result.exitCode === 3) return null;
   if (result.exitCode === null) throw unfinished(path);
   if (result.exitCode !== 0) {
+    if (isOutOfProcesses(result.stderr)) throw outOfProcesses();
     throw new SandboxError(ErrorCode.PERMISSION_DENIED, `Cannot read ${path} in the sandbox: ${result.stderr.split('\n').pop() ?? ''}`, 'Check the path and its permissions.');
   }
   return result.stdout;

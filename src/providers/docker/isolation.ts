@@ -13,10 +13,22 @@ export interface IsolationOptions {
   memoryMb: number;
   pidsLimit: number;
   network: NetworkMode;
+  /** The Docker network `bridge` sandboxes join (the server's own, see sandbox-network.ts). */
+  networkName?: string;
   /** Another OCI runtime, such as gVisor's `runsc`. */
   runtime?: string;
   /** Largest file any process may write (RLIMIT_FSIZE), the disk quota; 0 for none. */
   maxFileBytes: number;
+}
+
+/**
+ * The engine's pids limit counts host processes and threads. Under gVisor (runsc) those are its kernel's own
+ * threads and, on the ptrace platform, one stub process per address space: a sandbox needs several times the pids
+ * of its processes, and when it runs out gVisor's kernel dies with the whole sandbox ("error initializing first
+ * thread"). So the limit is raised there; a fork bomb still ends at it, ending that sandbox only.
+ */
+export function hostPidsLimit(pidsLimit: number, runtime?: string): number {
+  return runtime && /runsc|gvisor/i.test(runtime) ? pidsLimit * 4 + 512 : pidsLimit;
 }
 
 /**
@@ -35,8 +47,8 @@ export function hostConfig(options: IsolationOptions): Docker.HostConfig {
     Memory: memory,
     MemorySwap: memory, // no swap beyond the memory limit
     NanoCpus: Math.round(options.cpus * 1e9),
-    PidsLimit: options.pidsLimit,
-    NetworkMode: options.network === 'none' ? 'none' : 'bridge',
+    PidsLimit: hostPidsLimit(options.pidsLimit, options.runtime),
+    NetworkMode: options.network === 'none' ? 'none' : (options.networkName ?? 'bridge'),
     Binds: [],
     Mounts: [],
     RestartPolicy: { Name: 'no' },

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { MANAGED_FILTER, isManaged } from '../../labels.js';
+import { Labels, isManaged, namespaceFilter } from '../../labels.js';
 import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
@@ -28,6 +28,8 @@ export interface CreateOptions {
   portHost?: string;
   runtime?: string;
   diskLimitMb?: number;
+  /** The network `bridge` sandboxes join. */
+  networkName?: string;
 }
 
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
@@ -56,6 +58,7 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
         memoryMb: spec.memoryMb,
         pidsLimit: options.pidsLimit,
         network: spec.network,
+        networkName: options.networkName,
         runtime: options.runtime,
         maxFileBytes: (options.diskLimitMb ?? 0) * 1024 * 1024,
       }), published, options.portHost ?? '127.0.0.1'),
@@ -74,10 +77,13 @@ function withPorts(config: Docker.HostConfig, ports: number[], host: string): Do
   return { ...config, PortBindings: Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: host, HostPort: '' }]])) };
 }
 
-export async function listManaged(docker: Docker): Promise<SandboxInfo[]> {
-  const containers = await docker.listContainers({ all: true, filters: MANAGED_FILTER });
+/** The namespace's sandboxes (containers of other namespaces, or of none, are not listed). */
+export async function listManaged(docker: Docker, namespace: string): Promise<SandboxInfo[]> {
+  const containers = await docker.listContainers({ all: true, filters: namespaceFilter(namespace) });
   return containers
-    .filter((c) => isManaged(c.Labels))
+    // What the listing shows of isolation is checked here; everything else when the sandbox is used (owned-containers.ts).
+    .filter((c) => isManaged(c.Labels) && c.Labels[Labels.namespace] === namespace)
+    .filter((c) => c.HostConfig?.NetworkMode !== 'host' && !(c.Mounts ?? []).some((m) => m.Type === 'bind'))
     .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)));
 }
 

@@ -5,18 +5,24 @@ import { Labels, isManaged } from '../../labels.js';
 import { infoFromLabels } from '../sandbox-labels.js';
 import type { SandboxInfo } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
+import { isolationMismatch } from './trusted-isolation.js';
+import type { Logger } from '../../logger.js';
 
 export const containerName = (sandboxId: string): string => `sandbox-mcp-${sandboxId}`;
 
 /**
- * Resolves sandbox IDs to containers this server made, and nothing else: the ID must have our shape and the
- * container must carry our labels with that ID. Verified container IDs are remembered (labels are immutable),
+ * Resolves sandbox IDs to containers this server's namespace made, and nothing else: the ID must have our shape
+ * and the container must carry our labels with that ID and the namespace. Verified container IDs are remembered (labels are immutable),
  * so the exec hot path does not inspect again.
  */
 export class OwnedContainers {
   private readonly verified = new Map<string, string>();
 
-  constructor(private readonly docker: Docker) {}
+  constructor(
+    private readonly docker: Docker,
+    private readonly namespace: string,
+    private readonly log?: Logger,
+  ) {}
 
   async inspect(sandboxId: string): Promise<Docker.ContainerInspectInfo> {
     if (!isSandboxId(sandboxId)) throw notFound(sandboxId);
@@ -28,7 +34,13 @@ export class OwnedContainers {
       throw mapDockerError(err, sandboxId);
     }
     const labels = info.Config?.Labels ?? {};
-    if (!isManaged(labels) || labels[Labels.id] !== sandboxId) throw notFound(sandboxId);
+    // Another namespace's sandbox (another OS user's server) is as good as absent.
+    if (!isManaged(labels) || labels[Labels.id] !== sandboxId || labels[Labels.namespace] !== this.namespace) throw notFound(sandboxId);
+    const mismatch = isolationMismatch(info);
+    if (mismatch) {
+      this.log?.warn({ sandboxId, container: info.Id, reason: mismatch }, 'container carries sandbox labels but not sandbox isolation; not touching it');
+      throw notFound(sandboxId);
+    }
     this.verified.set(sandboxId, info.Id);
     return info;
   }

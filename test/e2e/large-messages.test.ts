@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, expect, it } from 'vitest';
+import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
+import { assertBuilt, SERVER_ENTRY, spawnServer } from '../helpers/stdio-server.js';
+import { tempStateDir } from '../helpers/test-config.js';
+
+describeDocker('messages as large as the limits allow, over real stdio', () => {
+  const servers: Awaited<ReturnType<typeof spawnServer>>[] = [];
+  const created: Array<{ server: Awaited<ReturnType<typeof spawnServer>>; id: string }> = [];
+
+  afterAll(async () => {
+    for (const { server, id } of created) await server.call('sandbox_delete', { sandbox_id: id }).catch(() => undefined);
+    for (const s of servers) await s.close();
+  });
+
+  it('takes an upload at the documented 10 MiB limit (13.4 MiB of base64) and keeps serving', async () => {
+    const server = await spawnServer({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir() });
+    servers.push(server);
+    const create = await server.call('sandbox_create', { template: 'base' });
+    expect(create.isError, JSON.stringify(create.structuredContent)).toBeFalsy();
+    const id = create.structuredContent.sandbox_id as string;
+    created.push({ server, id });
+
+    const data = randomBytes(10 * 1024 * 1024);
+    const upload = await server.call('sandbox_upload', { sandbox_id: id, file_path: 'big.bin', content: data.toString('base64'), encoding: 'base64' });
+    expect(upload.isError, JSON.stringify(upload.structuredContent)).toBeFalsy();
+    expect(upload.structuredContent).toMatchObject({
+      size_bytes: data.length,
+      checksum: `sha256:${createHash('sha256').update(data).digest('hex')}`,
+    });
+    const run = await server.call('sandbox_execute', { sandbox_id: id, code: 'stat -c %s big.bin', language: 'bash' });
+    expect(run.structuredContent.output.trim()).toBe(String(data.length));
+  });
+
+  it('answers a message over its limit with an error for that call, and the session goes on', async () => {
+    // A small upload limit makes the message limit small: 6 x 100 KiB (the code limit) + 1 MiB.
+    const server = await spawnServer({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_MAX_UPLOAD_SIZE: '65536' });
+    servers.push(server);
+    const tooBig = server.call('sandbox_upload', { sandbox_id: 'sbx-000000000000', file_path: 'x', content: 'x'.repeat(3 * 1024 * 1024) });
+    const err = await tooBig.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(McpError);
+    expect((err as McpError).code).toBe(-32600);
+    expect((err as McpError).message).toMatch(/too large/);
+    // The same connection still answers.
+    const list = await server.call('sandbox_list', {});
+    expect(list.isError).toBeFalsy();
+    expect(server.stderr()).toMatch(/MCP protocol error/);
+  });
+});
+
+describeDocker('a broken stdio channel', () => {
+  it('is logged and ends the server with a non-zero exit', async () => {
+    assertBuilt();
+    const child = spawn(process.execPath, [SERVER_ENTRY], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const ended = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // The client stops reading: the server's answers meet a closed pipe (EPIPE) while stdin stays open.
+    child.stdout.destroy();
+    const ping = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) + '\n';
+    const timer = setInterval(() => child.stdin.write(ping), 100);
+    const code = await ended;
+    clearInterval(timer);
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/stdio transport failed/);
+  }, 30_000);
+});
