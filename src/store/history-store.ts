@@ -3,7 +3,8 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { sandboxDir } from './sandbox-dir.js';
-import { HistoryEntrySchema } from './schemas.js';
+import type { z } from 'zod';
+import { HistoryEntrySchema, type SameType } from './schemas.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type LogSource = 'system' | 'execution' | 'stdout' | 'stderr';
@@ -17,6 +18,9 @@ export interface HistoryEntry {
   /** Machine-readable facts of an execution's end, for the status tool's counters. */
   run?: { status: 'completed' | 'failed' | 'timeout' | 'cancelled'; exit_code: number | null; duration_ms: number };
 }
+
+// A field or status added to entries but not to their schema would drop them on read: this fails to compile then.
+const _entryMatchesSchema: SameType<z.infer<typeof HistoryEntrySchema>, HistoryEntry> = true;
 
 export interface HistoryOptions {
   /** Largest history file per sandbox; past it the oldest entries are dropped. */

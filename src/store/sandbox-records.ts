@@ -1,11 +1,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { z } from 'zod';
 import { randomBytes } from 'node:crypto';
 import type { ProviderName } from '../config.js';
 import { isSandboxId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { sandboxDir } from './sandbox-dir.js';
-import { SandboxRecordSchema } from './schemas.js';
+import { SandboxRecordSchema, type SameType } from './schemas.js';
 
 /** What the server knows about a sandbox beyond the backend's own labels. Never holds env values. */
 export interface SandboxRecord {
@@ -28,6 +29,9 @@ export interface SandboxRecord {
   /** Ports the agent asked to reach from the user's machine (sandbox_create and sandbox_configure). */
   ports?: number[];
 }
+
+// A field added to the record but not to its schema would be stripped on every read: this fails to compile then.
+const _recordMatchesSchema: SameType<z.infer<typeof SandboxRecordSchema>, SandboxRecord> = true;
 
 /**
  * One small JSON file per sandbox, replaced atomically (write then rename), beside its history. Together with the

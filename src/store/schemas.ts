@@ -19,6 +19,7 @@ export const SandboxRecordSchema = z.object({
   packages: z.array(z.string()),
   startupScript: z.boolean(),
   languageVersions: z.record(z.string(), z.string()).optional(),
+  ports: z.array(z.number().int()).optional(),
 });
 
 export const HistoryEntrySchema = z.object({
@@ -29,9 +30,12 @@ export const HistoryEntrySchema = z.object({
   execution_id: z.string().optional(),
   run: z
     .object({
-      status: z.enum(['completed', 'failed', 'timeout']),
+      status: z.enum(['completed', 'failed', 'timeout', 'cancelled']),
       exit_code: z.number().int().nullable(),
       duration_ms: z.number().nonnegative(),
     })
     .optional(),
 });
+
+/** True when A and B are the same type: the stores check that their types and these schemas agree. */
+export type SameType<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
