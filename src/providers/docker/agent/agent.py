@@ -45,7 +45,10 @@ early_kills = set()
 def emit(obj):
     line = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
     with out_lock:
-        sys.stdout.buffer.write(line)
+        # Unbuffered (-u), stdout is a raw file: a write may take part of the line (gVisor does under load).
+        view = memoryview(line)
+        while view:
+            view = view[sys.stdout.buffer.write(view) or 0:]
         sys.stdout.buffer.flush()
 
 
