@@ -194,6 +194,20 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
     expect(e2bOf(id).endAt.getTime()).toBe(endAt);
   });
 
+  it("sees only its own namespace's sandboxes, in list and in every call", async () => {
+    const { id } = await create();
+    const ours = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger(), baseSpec().namespace);
+    const theirs = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger(), 'someone-else');
+    expect((await ours.list()).map((s) => s.id)).toContain(id);
+    expect((await theirs.list()).map((s) => s.id)).not.toContain(id);
+    await expect(theirs.get(id)).rejects.toMatchObject({ code: ErrorCode.SANDBOX_NOT_FOUND });
+    await expect(theirs.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 })).rejects.toMatchObject({
+      code: ErrorCode.SANDBOX_NOT_FOUND,
+    });
+    await expect(theirs.remove(id)).rejects.toMatchObject({ code: ErrorCode.SANDBOX_NOT_FOUND });
+    expect((await ours.get(id)).state).toBe('running');
+  });
+
   it('does not resume a sandbox that was stopped between its check and the connect', async () => {
     const { id } = await create();
     fake.beforeNextConnect((s) => fake.pause(s.sandboxId));

@@ -23,8 +23,20 @@ export class E2BHandles {
   constructor(
     readonly sdk: E2BSdk,
     connection: E2BConnection,
+    /** SANDBOX_NAMESPACE: only sandboxes of this namespace are ever resolved (undefined: every one of ours). */
+    readonly namespace?: string,
   ) {
     this.opts = connectionOpts(connection);
+  }
+
+  /** The metadata every sandbox of ours in this namespace carries, as E2B's list query and as a check. */
+  get ownMetadata(): Record<string, string> {
+    return { [Labels.managed]: 'true', ...(this.namespace !== undefined ? { [Labels.namespace]: this.namespace } : {}) };
+  }
+
+  /** Whether E2B metadata marks one of ours, of this namespace. */
+  owns(metadata: Record<string, string> | undefined | null): boolean {
+    return isManaged(metadata) && Object.entries(this.ownMetadata).every(([k, v]) => metadata?.[k] === v);
   }
 
   remember(id: string, sandbox: Sandbox): void {
@@ -44,9 +56,9 @@ export class E2BHandles {
     if (known) return known;
     try {
       const page = await this.sdk
-        .list({ ...this.opts, query: { metadata: { [Labels.id]: id }, state: ['running', 'paused'] }, limit: 1 })
+        .list({ ...this.opts, query: { metadata: { ...this.ownMetadata, [Labels.id]: id }, state: ['running', 'paused'] }, limit: 1 })
         .nextItems();
-      const found = page.find((s) => isManaged(s.metadata) && s.metadata[Labels.id] === id);
+      const found = page.find((s) => this.owns(s.metadata) && s.metadata[Labels.id] === id);
       if (!found) throw notFound(id);
       this.e2bIds.set(id, found.sandboxId);
       return found.sandboxId;
@@ -59,7 +71,7 @@ export class E2BHandles {
     const e2bId = await this.e2bId(id);
     try {
       const info = await this.sdk.getInfo(e2bId, this.opts);
-      if (!isManaged(info.metadata) || info.metadata[Labels.id] !== id) throw notFound(id);
+      if (!this.owns(info.metadata) || info.metadata[Labels.id] !== id) throw notFound(id);
       return info;
     } catch (err) {
       if (err instanceof Error && err.name === 'SandboxNotFoundError') this.forget(id);

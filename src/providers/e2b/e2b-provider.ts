@@ -1,6 +1,5 @@
 import type { Sandbox } from 'e2b';
 import { notFound } from '../../errors.js';
-import { Labels } from '../../labels.js';
 import type { Logger } from '../../logger.js';
 import type {
   FileOptions,
@@ -62,8 +61,10 @@ export class E2BProvider implements SandboxProvider {
     sdk: E2BSdk,
     connection: E2BConnection,
     private readonly log: Logger,
+    /** SANDBOX_NAMESPACE: list and every call see only this namespace's sandboxes (undefined: all of ours). */
+    namespace?: string,
   ) {
-    this.handles = new E2BHandles(sdk, connection);
+    this.handles = new E2BHandles(sdk, connection, namespace);
   }
 
   private get sdk(): E2BSdk {
@@ -104,12 +105,12 @@ export class E2BProvider implements SandboxProvider {
     try {
       const paginator = this.sdk.list({
         ...this.handles.opts,
-        query: { metadata: { [Labels.managed]: 'true' }, state: ['running', 'paused'] },
+        query: { metadata: this.handles.ownMetadata, state: ['running', 'paused'] },
         limit: 100,
       });
       const all: SandboxInfo[] = [];
       do {
-        for (const s of await paginator.nextItems()) if (s.metadata?.[Labels.managed] === 'true') all.push(infoFromE2B(s));
+        for (const s of await paginator.nextItems()) if (this.handles.owns(s.metadata)) all.push(infoFromE2B(s));
       } while (paginator.hasNext);
       return all;
     } catch (err) {
