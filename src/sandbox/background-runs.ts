@@ -1,18 +1,13 @@
+import type { BackgroundExecutions } from './context.js';
 import { ErrorCode, SandboxError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SandboxProvider } from '../providers/provider.js';
 import type { HistoryEntry, HistoryStore } from '../store/history-store.js';
-import { endEntry, startEntry, statusOf, type ExecutionStatus, type PreparedRun } from './execute.js';
+import { endEntry, startEntry, statusOf } from './execute.js';
+import type { ExecutionState, ExecutionStatus, PreparedRun } from './shapes.js';
 import { HistoryLines } from './history-lines.js';
 
 /** Where an execution stands, as sandbox_logs and sandbox_stop report it. */
-export interface ExecutionState {
-  executionId: string;
-  status: ExecutionStatus;
-  exitCode: number | null;
-  startedAt?: string;
-  endedAt?: string;
-}
 
 interface Tracked {
   sandboxId: string;
@@ -32,7 +27,7 @@ const MAX_PER_SANDBOX = 16;
  * time limit) is recorded there too. Only the history outlives this server: an execution still running when the
  * server ends is killed (on a clean shutdown) and reads as cancelled afterwards.
  */
-export class BackgroundRuns {
+export class BackgroundRuns implements BackgroundExecutions {
   private readonly runs = new Map<string, Tracked>();
 
   constructor(

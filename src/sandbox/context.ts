@@ -4,10 +4,29 @@ import type { SandboxInfo, SandboxProvider } from '../providers/provider.js';
 import type { HistoryStore } from '../store/history-store.js';
 import type { SandboxRecords } from '../store/sandbox-records.js';
 import type { SandboxEnv } from './sandbox-env.js';
-import type { WarmPool } from './warm-pool.js';
-import type { Mutex } from '../util/mutex.js';
-import type { TemplateCatalog } from './templates.js';
-import type { BackgroundRuns } from './background-runs.js';
+import type { Quota } from './quota.js';
+import type { HistoryEntry } from '../store/history-store.js';
+import type { ExecutionState, PreparedRun, Resources } from './shapes.js';
+import type { Template, TemplateCatalog } from './templates.js';
+
+/** Ready sandboxes per template (warm-pool.ts), as the operations use them. */
+export interface WarmSandboxes {
+  /** A ready sandbox of the template with these resources, now the caller's; undefined when none is ready. */
+  claim(template: Template, wanted: Resources): Promise<SandboxInfo | undefined>;
+  start(): void;
+  /** Resolves once the refills under way have finished. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Executions that run on after their call returned (background-runs.ts). */
+export interface BackgroundExecutions {
+  start(run: PreparedRun, executionId: string): Promise<void>;
+  state(sandboxId: string, executionId: string, history?: HistoryEntry[]): Promise<ExecutionState | undefined>;
+  /** Ends an execution early and waits until its end is recorded. */
+  stop(sandboxId: string, executionId: string): Promise<ExecutionState | undefined>;
+  stopAll(waitMs?: number): Promise<void>;
+}
 
 /** Everything the sandbox operations share. */
 export interface SandboxContext {
@@ -18,16 +37,14 @@ export interface SandboxContext {
   history: HistoryStore;
   env: SandboxEnv;
   log: Logger;
-  /** Creations under way in this server, counted against the quota before the backend lists them. */
-  creating: { count: number };
-  /** Serialises quota checks with their reservations. */
-  quotaLock: Mutex;
+  /** SANDBOX_MAX_SANDBOXES: reservations for creations under way, released through their handles. */
+  quota: Quota;
   /** Facts of a sandbox that never change (template, language, limits), by ID. */
   facts: Map<string, SandboxInfo>;
   /** Executions running on after their call returned. */
-  background: BackgroundRuns;
+  background: BackgroundExecutions;
   /** Ready sandboxes per template, when a pool size is configured. */
-  pool?: WarmPool;
+  pool?: WarmSandboxes;
 }
 
 export { SANDBOX_HOME as HOME_DIR } from '../providers/base-env.js';

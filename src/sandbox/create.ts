@@ -7,6 +7,7 @@ import { checkEnvTotals } from './env-limits.js';
 import { planInstalls } from './packages.js';
 import { SetupRunner } from './setup-steps.js';
 import type { Template } from './templates.js';
+import type { Resources } from './shapes.js';
 
 export interface CreateRequest {
   template: string;
@@ -34,11 +35,6 @@ export interface CreateResult {
 }
 
 /** The resources a sandbox gets: the request's, else the template's, else the server's defaults. */
-export interface Resources {
-  cpus: number;
-  memoryMb: number;
-  network: NetworkMode;
-}
 
 export function resourcesFor(ctx: SandboxContext, template: Template, req: Partial<CreateRequest> = {}): Resources {
   const r = ctx.config.resources;
@@ -65,25 +61,6 @@ export function specFor(
     e2bTemplate: template.e2bTemplate,
     env: template.env,
   };
-}
-
-/**
- * Reserves room for one more sandbox, or refuses with QUOTA_EXCEEDED. Checks run one at a time, so concurrent
- * creates in this server cannot all slip under the limit; the reservation is released with `ctx.creating.count--`.
- */
-export function reserveQuota(ctx: SandboxContext): Promise<void> {
-  return ctx.quotaLock.run(async () => {
-    const existing = (await ctx.provider.list()).length;
-    const max = ctx.config.limits.maxSandboxes;
-    if (existing + ctx.creating.count >= max) {
-      throw new SandboxError(
-        ErrorCode.QUOTA_EXCEEDED,
-        `There are already ${existing + ctx.creating.count} sandboxes in namespace ${ctx.config.namespace} (warm-pool ones included), the limit (SANDBOX_MAX_SANDBOXES=${max}).`,
-        'Delete sandboxes you no longer need (sandbox_list, then sandbox_delete), or raise SANDBOX_MAX_SANDBOXES.',
-      );
-    }
-    ctx.creating.count++;
-  });
 }
 
 /** Ports as asked, without repeats; a sandbox without a network has none to offer. */
@@ -126,8 +103,7 @@ export async function createSandbox(
   // A warm sandbox is already counted against the quota; a new one must fit under it. Warm sandboxes publish no
   // ports, so a request with ports gets a new one.
   const warm = ports.length ? undefined : await ctx.pool?.claim(template, resources);
-  if (warm) ctx.creating.count++;
-  else await reserveQuota(ctx);
+  const release = warm ? ctx.quota.hold() : await ctx.quota.reserve();
   let madeId: string | undefined = warm?.id;
   try {
     const id = warm?.id ?? newSandboxId();
@@ -202,6 +178,6 @@ export async function createSandbox(
     }
     throw err;
   } finally {
-    ctx.creating.count--;
+    release();
   }
 }

@@ -9,6 +9,7 @@ import { OutputCapture } from './output-capture.js';
 import { hintFor } from './run-hints.js';
 import { collectFiles, type ReturnedFile } from './return-files.js';
 import { runnerFor, type Language } from './templates.js';
+import type { ExecutionStatus, PreparedRun } from './shapes.js';
 
 export interface ExecuteRequest {
   sandboxId: string;
@@ -25,7 +26,6 @@ export interface ExecuteRequest {
   returnFiles?: string[];
 }
 
-export type ExecutionStatus = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'running';
 
 export interface ExecuteResult {
   executionId: string;
@@ -56,22 +56,6 @@ export const TIMEOUT_EXIT_CODE = 124;
 const HISTORY_LINES = 200;
 /** setTimeout's largest delay, about 24.8 days. */
 const MAX_TIMER_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
-
-/** A run checked and ready to start: what to run, where, for how long. */
-export interface PreparedRun {
-  sandboxId: string;
-  info: SandboxInfo;
-  language: Language;
-  languageDefaulted: boolean;
-  argv: string[];
-  env: Record<string, string>;
-  /** Values of the run's own env_vars, scrubbed from what the history stores. */
-  secrets: string[];
-  cwd: string;
-  stdin?: Buffer;
-  timeoutS: number;
-  codeBytes: number;
-}
 
 export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Promise<PreparedRun> {
   const { limits, exec, lifetime } = ctx.config;

@@ -1,5 +1,5 @@
 import { ErrorCode, SandboxError, truncateForMessage } from '../errors.js';
-import type { ExecutionState } from './background-runs.js';
+import type { ExecutionState } from './shapes.js';
 import type { ResourceUsage, SandboxInfo, SandboxState } from '../providers/provider.js';
 import type { HistoryEntry, LogLevel } from '../store/history-store.js';
 import { HOME_DIR, type SandboxContext } from './context.js';

@@ -14,12 +14,12 @@ import { SandboxEnv } from './sandbox-env.js';
 import { deleteSandbox, stopSandbox } from './teardown.js';
 import { TemplateCatalog } from './templates.js';
 import { uploadFile, type UploadRequest } from './upload.js';
+import { Quota } from './quota.js';
 import { WarmPool } from './warm-pool.js';
 import { BackgroundRuns } from './background-runs.js';
 import { downloadPath, type DownloadRequest } from './download.js';
 import { executeOneOff } from './one-off.js';
 import { invalidArgument } from '../errors.js';
-import { Mutex } from '../util/mutex.js';
 import { isSandboxId } from '../ids.js';
 import { notFound } from '../errors.js';
 
@@ -52,8 +52,7 @@ export class SandboxService {
       }),
       env,
       log,
-      creating: { count: 0 },
-      quotaLock: new Mutex(),
+      quota: new Quota(config.limits.maxSandboxes, config.namespace, async () => (await provider.list()).length),
       facts: new Map(),
       background: new BackgroundRuns(provider, history, log),
     };

@@ -1,7 +1,8 @@
 import { newSandboxId } from '../ids.js';
 import type { SandboxInfo } from '../providers/provider.js';
-import type { SandboxContext } from './context.js';
-import { reserveQuota, resourcesFor, specFor, type Resources } from './create.js';
+import type { SandboxContext, WarmSandboxes } from './context.js';
+import { resourcesFor, specFor } from './create.js';
+import type { Resources } from './shapes.js';
 import { deleteSandbox } from './teardown.js';
 import type { Template } from './templates.js';
 
@@ -20,7 +21,7 @@ interface Member {
  * ordinary sandboxes with a record marked warm: never listed, counted against the quota, and reaped when their
  * lease ends like any expired sandbox. A claim is atomic across servers (SandboxRecords.claim).
  */
-export class WarmPool {
+export class WarmPool implements WarmSandboxes {
   private readonly ready = new Map<string, Member[]>();
   private timer?: NodeJS.Timeout;
   private filling?: Promise<void>;
@@ -96,11 +97,12 @@ export class WarmPool {
       await this.recycle(members);
       while (members.length < size && !this.stopped) {
         // Warm sandboxes never push past the quota.
-        if (!(await reserveQuota(this.ctx).then(() => true, () => false))) return;
+        const release = await this.ctx.quota.reserve().catch(() => undefined);
+        if (!release) return;
         try {
           members.push(await this.make(template));
         } finally {
-          this.ctx.creating.count--;
+          release();
         }
       }
     }

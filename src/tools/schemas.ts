@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LANGUAGES } from '../sandbox/templates.js';
 import type { SandboxSummary } from '../sandbox/inspect.js';
-import type { ExecutionState } from '../sandbox/background-runs.js';
+import type { ExecutionState } from '../sandbox/shapes.js';
 
 export const sandboxId = z.string().min(1).max(200).describe('ID of the sandbox, as returned by sandbox_create or sandbox_list (sbx-...).');
 
