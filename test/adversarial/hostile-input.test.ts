@@ -5,6 +5,7 @@ import { connectDocker } from '../../src/providers/docker/connect.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { testConfig } from '../helpers/test-config.js';
 import { hostileSession } from './hostile-session.js';
+import type { Structured } from '../helpers/tool-call.js';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -15,7 +16,7 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
   const foreign: string[] = [];
   const hostFiles = ['/etc/passwd', '/etc/hostname'];
   const hostBefore = hostFiles.map(sha);
-  const code = (r: { structuredContent: Record<string, any> }) => r.structuredContent.error?.code;
+  const code = (r: { structuredContent: Structured }) => r.structuredContent.error?.code;
 
   beforeAll(async () => {
     s = await hostileSession(testConfig({ SANDBOX_MAX_UPLOAD_SIZE: '1048576' }));

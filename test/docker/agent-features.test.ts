@@ -5,6 +5,7 @@ import { connectDocker } from '../../src/providers/docker/connect.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
+import type { Structured } from '../helpers/tool-call.js';
 
 type Block = { type: string; data?: string; mimeType?: string; resource?: { uri: string; mimeType?: string; text?: string; blob?: string } };
 
@@ -61,7 +62,7 @@ describeDocker('agent features on a real engine', () => {
     it('hands a chart made with the standard library back as an image block, with files[]', async () => {
       const r = await exec({ code: STDLIB_CHART, return_files: ['chart.png', 'missing-*.csv'] });
       expect(r.isError).toBeFalsy();
-      const files = r.structuredContent.files as Array<Record<string, any>>;
+      const files = r.structuredContent.files as Structured[];
       expect(files).toHaveLength(1);
       expect(files[0]).toMatchObject({ path: '/home/user/chart.png', mime_type: 'image/png', included: true });
       const image = (r.content as Block[]).find((b) => b.type === 'image')!;
@@ -75,7 +76,7 @@ describeDocker('agent features on a real engine', () => {
     it('returns other files matched by globs as embedded resources, and lists those over the cap', async () => {
       const code = 'mkdir -p out\nprintf "a,b\\n1,2\\n" > "out/first table.csv"\nprintf "x\\n" > out/second.csv\nhead -c 150000 /dev/urandom > out/big.bin\necho done';
       const r = await exec({ language: 'bash', code, return_files: ['out/*.csv', 'out/big.bin'] });
-      const files = r.structuredContent.files as Array<Record<string, any>>;
+      const files = r.structuredContent.files as Structured[];
       expect(files.map((f) => f.path)).toEqual(['/home/user/out/first table.csv', '/home/user/out/second.csv', '/home/user/out/big.bin']);
       expect(files[2]).toMatchObject({ included: false, size_bytes: 150000 });
       expect(files[2]!.note).toMatch(/sandbox_download/);

@@ -17,13 +17,14 @@ import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { TEST_NAMESPACE, tempStateDir, testConfig } from '../helpers/test-config.js';
 import { LeaseFile } from '../../src/store/lease-file.js';
+import type { Structured } from '../helpers/tool-call.js';
 
 describeDocker('smaller hardening on a real engine', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
   let s: Awaited<ReturnType<typeof dockerSession>>;
   let id: string;
   const foreign: string[] = [];
-  const code = (r: { structuredContent: Record<string, any> }) => r.structuredContent.error?.code;
+  const code = (r: { structuredContent: Structured }) => r.structuredContent.error?.code;
 
   beforeAll(async () => {
     s = await dockerSession(testConfig());

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { tempStateDir } from '../helpers/test-config.js';
+import { toolCaller } from '../helpers/tool-call.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const run = (cmd: string, args: string[], cwd: string) =>
@@ -85,8 +85,7 @@ describe('the npm package', () => {
       try {
         const { tools } = await client.listTools();
         expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['sandbox_create', 'sandbox_execute', 'sandbox_delete']));
-        const call = async (name: string, args: Record<string, unknown>) =>
-          (await client.callTool({ name, arguments: args }, undefined, { timeout: 300_000 })) as CallToolResult & { structuredContent: Record<string, any> };
+        const call = toolCaller(client, 300_000);
         const created = await call('sandbox_create', { template: 'base' });
         expect(created.isError, JSON.stringify(created.structuredContent)).toBeFalsy();
         const id = created.structuredContent.sandbox_id as string;

@@ -5,6 +5,7 @@ import { PLANS, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
+import type { Structured } from '../helpers/tool-call.js';
 
 // The built server with SANDBOX_PROVIDER=e2b, its real SDK pointed at the fake E2B (Docker-backed sandboxes).
 describeDocker('the built server over stdio, on E2B', () => {
@@ -96,7 +97,7 @@ describeDocker('the built server over stdio, on E2B', () => {
 
     const bg = await ok('sandbox_execute', { sandbox_id: id, background: true, code: 'import time\nfor i in range(2):\n    print("bg", i, flush=True)\n    time.sleep(0.5)' });
     expect(bg.status).toBe('running');
-    let logs: Record<string, any> = {};
+    let logs: Structured = {};
     for (let i = 0; i < 60; i++) {
       logs = await ok('sandbox_logs', { sandbox_id: id, execution_id: bg.execution_id });
       if (logs.execution.status !== 'running') break;

@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
@@ -10,7 +9,9 @@ import { DockerProvider, type DockerProviderOptions } from '../../src/providers/
 import { dockerOptions } from '../../src/providers/index.js';
 import { createServer } from '../../src/server.js';
 
-export type ToolCall = CallToolResult & { structuredContent: Record<string, any> };
+import { toolCaller, type CallOptions } from './tool-call.js';
+
+export type { ToolCall } from './tool-call.js';
 
 /** Every log line the server wrote, to check what it says (and never says). */
 export class LogCapture extends Writable {
@@ -41,13 +42,14 @@ export async function dockerSession(
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(b), client.connect(a)]);
   await client.listTools(); // from here on the client checks results against each outputSchema
-  const call = async (name: string, args: Record<string, unknown>, options: { onprogress?: (p: { message?: string }) => void } = {}) => {
-    const r = (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000, ...options })) as ToolCall;
+  const callTool = toolCaller(client);
+  const call = async (name: string, args: Record<string, unknown>, options: CallOptions = {}) => {
+    const r = await callTool(name, args, options);
     if (name === 'sandbox_create' && !r.isError) created.add(r.structuredContent.sandbox_id);
     return r;
   };
   /** Calls a tool that must succeed; the failure message names the call and its error. */
-  const ok = async (name: string, args: Record<string, unknown>, options?: { onprogress?: (p: { message?: string }) => void }) => {
+  const ok = async (name: string, args: Record<string, unknown>, options?: CallOptions) => {
     const r = await call(name, args, options);
     expect(r.isError, `${name} ${JSON.stringify(args).slice(0, 200)} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
     return r.structuredContent;

@@ -1,10 +1,10 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import type { SandboxProvider } from '../../src/providers/provider.js';
 import { createServer } from '../../src/server.js';
+import { toolCaller } from './tool-call.js';
 
 /**
  * A real MCP client connected in memory to a server built by createServer. Tools are listed once, so the client
@@ -16,10 +16,7 @@ export async function connectInMemory(config: Config, provider: SandboxProvider)
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
   const { tools } = await client.listTools();
-  const call = async (name: string, args: Record<string, unknown>, options: { onprogress?: (p: { message?: string }) => void } = {}) =>
-    (await client.callTool({ name, arguments: args }, undefined, options)) as CallToolResult & {
-      structuredContent: Record<string, any>;
-    };
+  const call = toolCaller(client);
   return {
     client,
     tools,

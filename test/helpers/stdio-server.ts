@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { toolCaller } from './tool-call.js';
 
 export const SERVER_ENTRY = path.resolve(import.meta.dirname, '..', '..', 'dist', 'index.js');
 
@@ -26,10 +26,7 @@ export async function spawnServer(env: Record<string, string>) {
   const client = new Client({ name: 'e2e', version: '1.0.0' });
   await client.connect(transport);
   const { tools } = await client.listTools();
-  const call = async (name: string, args: Record<string, unknown>, options: { onprogress?: (p: { message?: string }) => void } = {}) =>
-    (await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000, ...options })) as CallToolResult & {
-      structuredContent: Record<string, any>;
-    };
+  const call = toolCaller(client);
   return {
     client,
     tools,

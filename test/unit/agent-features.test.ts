@@ -4,13 +4,13 @@ import { wrongInterpreter } from '../../src/sandbox/run-hints.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
+import { errorCode } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof connectInMemory>>;
 
 describe('agent features on the tool layer (fake provider)', () => {
   let fake: FakeProvider;
   let s: Session;
-  const errorCode = (r: { isError?: boolean; structuredContent?: Record<string, any> }) => (r.isError ? r.structuredContent?.error?.code : undefined);
   const text = (r: { content: unknown }) => (r.content as Array<{ text?: string }>)[0]!.text ?? '';
 
   beforeEach(async () => {

@@ -5,6 +5,7 @@ import { SandboxError, ErrorCode } from '../../src/errors.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
+import { errorCode } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof connectInMemory>>;
 
@@ -23,7 +24,6 @@ describe('tool layer (fake provider)', () => {
     expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
     return r.structuredContent.sandbox_id as string;
   };
-  const errorCode = (r: { isError?: boolean; structuredContent?: Record<string, any> }) => (r.isError ? r.structuredContent?.error?.code : undefined);
 
   beforeEach(async () => connect());
   afterEach(async () => s.close());
