@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SandboxService } from './sandbox/sandbox-service.js';
-import { tools } from './tools/index.js';
+import { toolsFor } from './tools/index.js';
 import { registerTools } from './tools/registry.js';
 import type { SandboxProvider } from './providers/provider.js';
 import type { TemplateCatalog } from './sandbox/templates.js';
@@ -31,7 +31,7 @@ export function createServer(deps: ServerDeps): { server: Server; sandboxes: San
     },
   );
   const sandboxes = new SandboxService(deps.config, deps.provider, deps.log, deps.templates);
-  registerTools(server, tools, { sandboxes, log: deps.log }, new RateLimiter(deps.config.limits.callsPerMinute));
+  registerTools(server, toolsFor(deps.config), { sandboxes, log: deps.log }, new RateLimiter(deps.config.limits.callsPerMinute));
   return {
     server,
     sandboxes,
