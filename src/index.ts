@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './young-generation.js'; // first: it sizes the heap before anything else is loaded
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
