@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import './young-generation.js'; // first: it sizes the heap before anything else is loaded
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -8,6 +7,7 @@ import { DeferredProvider } from './providers/deferred-provider.js';
 import { createProvider } from './providers/index.js';
 import { applyExitPolicy } from './sandbox/on-exit.js';
 import { createServer } from './server.js';
+import { StdioTransport, stdioMessageLimit } from './stdio-transport.js';
 
 /** Start-up failures are configuration problems the person installing us must fix: say what, on stderr. */
 function fail(err: unknown): never {
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.stdin.on('close', () => void shutdown('stdin closed'));
 
-  await server.connect(new StdioServerTransport());
+  await server.connect(new StdioTransport(stdioMessageLimit(config)));
   await provider.ready.catch(fail);
   sandboxes.startBackgroundWork(); // expiry sweep and warm pool; each retries while the backend is away
   log.info({ provider: provider.name, stateDir: config.stateDir }, 'sandbox MCP server ready on stdio');
