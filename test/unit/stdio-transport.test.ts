@@ -30,7 +30,7 @@ describe('stdio transport', () => {
     await t.feed(...parts);
     await t.feed(ping(2) + ping(3) + ping(4).slice(0, 10), ping(4).slice(10));
     expect(t.messages.map((m) => (m as { id: number }).id)).toEqual([1, 2, 3, 4]);
-    expect(((t.messages[0] as { params: { pad: string } }).params.pad).length).toBe(300_000);
+    expect((t.messages[0] as unknown as { params: { pad: string } }).params.pad.length).toBe(300_000);
     expect(t.errors).toEqual([]);
   });
 
