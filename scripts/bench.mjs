@@ -3,7 +3,7 @@
 // p95 and ratios. Usage: npm run bench  (needs a running engine; SANDBOX_IMAGE or the offline image). It runs under
 // tsx, to start the fake E2B of test/fake-e2b/ for the E2B round trips.
 // Nothing here asserts: it reports, and docs/benchmarks.md quotes it.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -84,6 +84,34 @@ async function importCost(specifier) {
   return times;
 }
 
+/** Spawn to the tools/list answer, speaking JSON-RPC lines directly: the server's start-up without a client SDK's. */
+async function rawStartup() {
+  const started = performance.now();
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, SANDBOX_IMAGE: IMAGE, SANDBOX_LOG_LEVEL: 'warn', SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')) },
+  });
+  const send = (message) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  const elapsed = await new Promise((resolve) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
+        const { id } = JSON.parse(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+        if (id === 1) {
+          send({ method: 'notifications/initialized' });
+          send({ id: 2, method: 'tools/list' });
+        } else if (id === 2) resolve(performance.now() - started);
+      }
+    });
+    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  });
+  child.kill();
+  await new Promise((r) => child.once('exit', r));
+  return elapsed;
+}
+
 /** Megabytes per second for `bytes` moved in `ms`. */
 const mbps = (bytes, ms) => (bytes / 2 ** 20 / (ms / 1000)).toFixed(1);
 
@@ -137,10 +165,14 @@ async function main() {
     modelFacing = s.modelFacing;
     await s.close();
   }
-  report('server start-up to tools/list', startups);
+  report('server start-up to tools/list (SDK client)', startups);
+  const raw = [];
+  for (let i = 0; i < 7; i++) raw.push(await rawStartup());
+  report('server start-up to tools/list (raw JSON-RPC lines)', raw);
   process.stderr.write(`  tools/list, the part a model reads (name, description, inputSchema as JSON): ${modelFacing} characters\n`);
 
-  const s = await startServer({ SANDBOX_MAX_SANDBOXES: '110' });
+  // The quota counts every managed container on the engine, other users' too: set it out of the way.
+  const s = await startServer({ SANDBOX_MAX_SANDBOXES: '1000' });
   const created = await timeEach(10, async () => {
     const { sandbox_id } = await s.call('sandbox_create', { template: 'python' });
     made.push(sandbox_id);
@@ -173,13 +205,16 @@ async function main() {
   const LIVE = Number(process.env.BENCH_LIVE ?? 100);
   const live = [];
   let liveFailures = 0;
+  let firstFailure = '';
   for (let i = 0; i < LIVE - 1; i++) {
     try {
       live.push((await s.call('sandbox_create', { template: 'python' })).sandbox_id);
-    } catch {
+    } catch (err) {
       liveFailures++;
+      firstFailure ||= err.message;
     }
   }
+  if (firstFailure) process.stderr.write(`  first create failure: ${firstFailure.slice(0, 300)}\n`);
   live.push(id);
   s.phase(`${LIVE} live sandboxes`);
   await sleep(3000);
