@@ -26,6 +26,8 @@ export function createServer(deps: ServerDeps): { server: Server; sandboxes: San
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'Sandboxes for AI agents' },
     {
       capabilities: { tools: {}, logging: {} },
+      // The SDK validates only elicitation answers with it, which this server never asks for: no Ajv instance.
+      jsonSchemaValidator: { getValidator: () => () => ({ valid: false, data: undefined, errorMessage: 'This server does not elicit input.' }) },
       instructions:
         'Run code in isolated sandboxes: sandbox_create returns a sandbox_id; sandbox_execute runs code in it; sandbox_upload puts files in; sandbox_logs reads its history; sandbox_stop keeps its files; sandbox_delete removes it. Sandboxes expire after their lifetime.',
     },
