@@ -34,7 +34,7 @@ const inputSchemaFor = (config: Config) => {
       .array(z.string().min(1).max(4096))
       .max(50)
       .optional()
-      .describe(`Files to hand back (paths or globs), images as image blocks; ${files.returnBytes} bytes in all.`),
+      .describe(`Files to hand back (paths or globs, relative to working_dir), images as image blocks; ${files.returnBytes} bytes in all.`),
   });
 };
 
