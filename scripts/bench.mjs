@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Measures the server against Docker's own CLI on the same engine and image, in one run, and prints medians,
-// p95 and ratios. Usage: npm run bench  (needs a running engine; SANDBOX_IMAGE or the offline image).
-// Nothing here asserts: it reports, and the README's performance section quotes it.
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+// p95 and ratios. Usage: npm run bench  (needs a running engine; SANDBOX_IMAGE or the offline image). It runs under
+// tsx, to start the fake E2B of test/fake-e2b/ for the E2B round trips.
+// Nothing here asserts: it reports, and docs/benchmarks.md quotes it.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,16 +44,19 @@ const docker = (...args) => run('docker', args, { maxBuffer: 1 << 20 });
 async function startServer(env) {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    // Launched as the README says; BENCH_NODE_FLAGS tries other V8 settings on the server only ("" for none).
-    args: [...(process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean), path.join(root, 'dist', 'index.js')],
+    // Launched as the README says, without flags; BENCH_NODE_FLAGS tries V8 settings on the server only.
+    args: [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(root, 'dist', 'index.js')],
+    // The client's own cap on one message (10 MiB by default) is below an 8 MiB download as base64.
+    maxBufferSize: 64 * 1024 * 1024,
     env: { ...process.env, SANDBOX_IMAGE: IMAGE, SANDBOX_LOG_LEVEL: 'warn', SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')), SANDBOX_MAX_SANDBOXES: '80', SANDBOX_RATE_LIMIT: '100000', ...env },
     stderr: 'inherit',
   });
   const client = new Client({ name: 'bench', version: '1' });
   const started = performance.now();
   await client.connect(transport);
-  await client.listTools();
+  const { tools } = await client.listTools();
   const startup = performance.now() - started;
+  const modelFacing = JSON.stringify(tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema }))).length;
   let maxRss = 0;
   const sampler = setInterval(() => {
     try {
@@ -67,14 +72,64 @@ async function startServer(env) {
   const phase = (name) => {
     process.stderr.write(`  [server memory after ${name}: highest ${maxRss.toFixed(1)} MB]\n`);
   };
-  return { call, startup, phase, maxRss: () => maxRss, close: async () => { clearInterval(sampler); await client.close(); } };
+  return { call, startup, modelFacing, phase, maxRss: () => maxRss, close: async () => { clearInterval(sampler); await client.close(); } };
 }
+
+/** Time to import one module in a fresh node (as it reports it), or without one, node's own start-up (wall). */
+async function importCost(specifier) {
+  if (!specifier) return timeEach(5, () => run(process.execPath, ['-e', '0']));
+  const code = `const t = performance.now(); await import(${JSON.stringify(specifier)}); process.stdout.write(String(performance.now() - t));`;
+  const times = [];
+  for (let i = 0; i < 5; i++) times.push(Number((await run(process.execPath, ['--input-type=module', '-e', code], { cwd: root })).stdout));
+  return times;
+}
+
+/** Spawn to the tools/list answer, speaking JSON-RPC lines directly: the server's start-up without a client SDK's. */
+async function rawStartup() {
+  const started = performance.now();
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, SANDBOX_IMAGE: IMAGE, SANDBOX_LOG_LEVEL: 'warn', SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')) },
+  });
+  const send = (message) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  const elapsed = await new Promise((resolve) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
+        const { id } = JSON.parse(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+        if (id === 1) {
+          send({ method: 'notifications/initialized' });
+          send({ id: 2, method: 'tools/list' });
+        } else if (id === 2) resolve(performance.now() - started);
+      }
+    });
+    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+  });
+  child.kill();
+  await new Promise((r) => child.once('exit', r));
+  return elapsed;
+}
+
+/** Megabytes per second for `bytes` moved in `ms`. */
+const mbps = (bytes, ms) => (bytes / 2 ** 20 / (ms / 1000)).toFixed(1);
 
 async function main() {
   execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   const engine = execFileSync('docker', ['version', '--format', '{{.Server.Version}}']).toString().trim();
-  process.stderr.write(`machine: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, Docker Engine ${engine}, image ${IMAGE}\n\n`);
+  const runtimes = Object.keys(JSON.parse(execFileSync('docker', ['info', '--format', '{{json .Runtimes}}']).toString() || '{}'));
+  const othersContainers = execFileSync('docker', ['ps', '-q']).toString().trim().split('\n').filter(Boolean).length;
+  process.stderr.write(
+    `machine: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, Docker Engine ${engine} (runtimes: ${runtimes.join(', ')}), image ${IMAGE}\n` +
+      `load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; containers already running: ${othersContainers}\n\n`,
+  );
+
+  // What start-up costs: node itself, then each heavy module imported alone in a fresh node.
+  const nodeAlone = await importCost(undefined);
+  report('node -e (nothing imported)', nodeAlone);
+  for (const spec of ['zod', '@modelcontextprotocol/sdk/server/index.js', 'pino', 'dockerode', 'e2b']) report(`  import ${spec} alone (fresh node)`, await importCost(spec));
 
   // Baselines: Docker's CLI on the same engine and image.
   const { stdout: cid } = await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity');
@@ -84,22 +139,40 @@ async function main() {
   report('docker exec <id> true (CLI)', cliTrue);
   const cliPy = await timeEach(N, () => docker('exec', container, 'python3', '-c', 'print(1)'));
   report("docker exec <id> python3 -c 'print(1)' (CLI)", cliPy);
+
+  // docker cp of 8 MiB, both ways, as the baseline of sandbox_upload and sandbox_download.
+  const SIZE = 8 * 2 ** 20;
+  const blob = randomBytes(SIZE);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-cp-'));
+  writeFileSync(path.join(scratch, 'up.bin'), blob);
+  const cpIn = await timeEach(5, () => docker('cp', path.join(scratch, 'up.bin'), `${container}:/tmp/up.bin`));
+  report('docker cp 8 MiB into a container (CLI)', cpIn);
+  const cpOut = await timeEach(5, () => docker('cp', `${container}:/tmp/up.bin`, path.join(scratch, 'down.bin')));
+  report('docker cp 8 MiB out of a container (CLI)', cpOut);
   await docker('rm', '-f', container);
+
   const made = [];
   const cliRun = await timeEach(10, async () => made.push((await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity')).stdout.trim()));
   report('docker run -d (CLI)', cliRun);
   await docker('rm', '-f', ...made.splice(0));
 
-  // The server, no pool.
+  // The server, no pool, launched without flags.
   const startups = [];
+  let modelFacing = 0;
   for (let i = 0; i < 5; i++) {
     const s = await startServer({});
     startups.push(s.startup);
+    modelFacing = s.modelFacing;
     await s.close();
   }
-  report('server start-up to tools/list', startups);
+  report('server start-up to tools/list (SDK client)', startups);
+  const raw = [];
+  for (let i = 0; i < 7; i++) raw.push(await rawStartup());
+  report('server start-up to tools/list (raw JSON-RPC lines)', raw);
+  process.stderr.write(`  tools/list, the part a model reads (name, description, inputSchema as JSON): ${modelFacing} characters\n`);
 
-  const s = await startServer({});
+  // The quota counts every managed container on the engine, other users' too: set it out of the way.
+  const s = await startServer({ SANDBOX_MAX_SANDBOXES: '1000' });
   const created = await timeEach(10, async () => {
     const { sandbox_id } = await s.call('sandbox_create', { template: 'python' });
     made.push(sandbox_id);
@@ -129,29 +202,37 @@ async function main() {
   report('20 concurrent sandbox_execute (0.2 s each)', concurrent);
   process.stderr.write(`  20 concurrent: ${failures} failures, wall ${(performance.now() - wall).toFixed(0)} ms\n`);
 
+  const LIVE = Number(process.env.BENCH_LIVE ?? 100);
   const live = [];
   let liveFailures = 0;
-  for (let i = 0; i < 49; i++) {
+  let firstFailure = '';
+  for (let i = 0; i < LIVE - 1; i++) {
     try {
       live.push((await s.call('sandbox_create', { template: 'python' })).sandbox_id);
-    } catch {
+    } catch (err) {
       liveFailures++;
+      firstFailure ||= err.message;
     }
   }
+  if (firstFailure) process.stderr.write(`  first create failure: ${firstFailure.slice(0, 300)}\n`);
   live.push(id);
-  s.phase('50 creates');
-  await sleep(2000);
-  const { stdout: mem } = await docker('stats', '--no-stream', '--format', '{{.MemUsage}}', ...(await docker('ps', '-q', '--filter', 'label=dev.sandbox-mcp.managed=true')).stdout.trim().split('\n'));
+  s.phase(`${LIVE} live sandboxes`);
+  await sleep(3000);
+  // Only this run's containers: other sandboxes on a shared engine are not counted.
+  const { stdout: mem } = await docker('stats', '--no-stream', '--format', '{{.MemUsage}}', ...live.map((sid) => `sandbox-mcp-${sid}`));
   const mib = mem.trim().split('\n').map((line) => {
     const [value, unit] = /^([\d.]+)\s*([KMG]i?B)/.exec(line)?.slice(1) ?? ['0', 'MiB'];
     return Number(value) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024, B: 1 / 2 ** 20 }[unit] ?? 1);
   });
   const liveRun = await Promise.all(live.map((sid) => s.call('sandbox_execute', { sandbox_id: sid, code: 'print(1)' }).then((r) => r.status === 'completed', () => false)));
-  process.stderr.write(`50 live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB (docker stats)\n`);
-  s.phase('50 concurrent runs');
+  process.stderr.write(
+    `${LIVE} live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB, p95 ${p95(mib).toFixed(1)} MiB (docker stats)\n`,
+  );
+  s.phase(`${LIVE} concurrent runs`);
   for (const sid of live) await s.call('sandbox_delete', { sandbox_id: sid });
-  s.phase('50 deletes');
-  process.stderr.write(`server resident memory, highest seen: ${s.maxRss().toFixed(1)} MB\n`);
+  s.phase(`${LIVE} deletes`);
+  const mainRss = s.maxRss();
+  process.stderr.write(`server resident memory, highest seen (start-up to ${LIVE} deletes): ${mainRss.toFixed(1)} MB\n`);
   await s.close();
 
   // The server with a warm pool of 2 python sandboxes: each create waits for the refill first.
@@ -173,7 +254,66 @@ async function main() {
   process.stderr.write(`server resident memory with pool, highest seen: ${pooled.maxRss().toFixed(1)} MB\n`);
   await pooled.close();
 
-  process.stdout.write(`${JSON.stringify({ machine: { cpus: os.cpus().length, cpu, engine, node: process.version }, rows }, null, 2)}\n`);
+  // 8 MiB up and down through MCP (base64 in JSON), against docker cp above. A server of its own, so that its
+  // memory is reported apart: the message is ~11 MB and is held a few times while it is decoded.
+  const t = await startServer({ SANDBOX_MAX_DOWNLOAD_SIZE: String(16 * 2 ** 20) });
+  const tid = (await t.call('sandbox_create', { template: 'python' })).sandbox_id;
+  const content = blob.toString('base64');
+  const ups = await timeEach(5, () => t.call('sandbox_upload', { sandbox_id: tid, file_path: 'up.bin', content, encoding: 'base64' }));
+  report('sandbox_upload 8 MiB (base64, MCP stdio)', ups, cpIn);
+  const downs = await timeEach(5, async () => {
+    const r = await t.call('sandbox_download', { sandbox_id: tid, file_path: 'up.bin' });
+    if (r.size_bytes !== SIZE) throw new Error('download size');
+  });
+  report('sandbox_download 8 MiB (base64, MCP stdio)', downs, cpOut);
+  process.stderr.write(
+    `  8 MiB: upload ${mbps(SIZE, median(ups))} MB/s vs docker cp ${mbps(SIZE, median(cpIn))} MB/s; download ${mbps(SIZE, median(downs))} MB/s vs docker cp ${mbps(SIZE, median(cpOut))} MB/s\n`,
+  );
+  await t.call('sandbox_delete', { sandbox_id: tid });
+  process.stderr.write(`server resident memory around 8 MiB transfers, highest seen: ${t.maxRss().toFixed(1)} MB\n`);
+  await t.close();
+
+  // gVisor: the same exec under runsc, where the engine has it.
+  if (runtimes.includes('runsc')) {
+    const g = await startServer({ SANDBOX_DOCKER_RUNTIME: 'runsc' });
+    try {
+      const gid = (await g.call('sandbox_create', { template: 'python' })).sandbox_id;
+      await g.call('sandbox_execute', { sandbox_id: gid, code: 'true', language: 'bash' });
+      report('sandbox_execute true under gVisor (runsc)', await timeEach(N, () => g.call('sandbox_execute', { sandbox_id: gid, code: 'true', language: 'bash' })), exTrue);
+      report('sandbox_execute print(1) under gVisor (runsc)', await timeEach(N, () => g.call('sandbox_execute', { sandbox_id: gid, code: 'print(1)', language: 'python' })), exPy);
+      process.stderr.write('  (ratios above: against the same call under runc, earlier in this run)\n');
+      await g.call('sandbox_delete', { sandbox_id: gid });
+    } catch (err) {
+      process.stderr.write(`gVisor (runsc): registered but failed: ${err.message}\n`);
+    }
+    await g.close();
+  } else {
+    process.stderr.write('gVisor (runsc): not available on this engine (docker info lists no runsc runtime)\n');
+  }
+
+  // E2B: HTTP requests per sandbox_execute through the real SDK, counted by the fake E2B of test/fake-e2b/.
+  const { startFakeE2B } = await import('../test/fake-e2b/index.ts');
+  const fake = await startFakeE2B({ runtime: 'docker', image: IMAGE });
+  const e = await startServer({ SANDBOX_PROVIDER: 'e2b', ...fake.env });
+  try {
+    const eid = (await e.call('sandbox_create', { template: 'base' })).sandbox_id;
+    await e.call('sandbox_execute', { sandbox_id: eid, code: 'true', language: 'bash' });
+    for (const [what, args] of [['true', { code: 'true', language: 'bash' }], ['print(1)', { code: 'print(1)', language: 'python' }]]) {
+      const before = { ...fake.requests };
+      const runs = 10;
+      report(`E2B (fake) sandbox_execute ${what}`, await timeEach(runs, () => e.call('sandbox_execute', { sandbox_id: eid, ...args })));
+      const api = (fake.requests.api - before.api) / runs;
+      const envd = (fake.requests.envd - before.envd) / runs;
+      process.stderr.write(`  round trips per sandbox_execute ${what}: ${api + envd} HTTP requests (${api} to the API, ${envd} to envd)\n`);
+    }
+    await e.call('sandbox_delete', { sandbox_id: eid });
+  } finally {
+    await e.close();
+    await fake.close();
+  }
+
+  process.stderr.write(`\nserver resident memory, highest seen: ${mainRss.toFixed(1)} MB through the main run (no flags), ${t.maxRss().toFixed(1)} MB around 8 MiB transfers\n`);
+  process.stdout.write(`${JSON.stringify({ machine: { cpus: os.cpus().length, cpu, engine, node: process.version, runtimes }, modelFacing, mainRss, transferRss: t.maxRss(), rows }, null, 2)}\n`);
 }
 
 main().catch((err) => {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const transport = new StdioClientTransport({
   command: process.execPath,
-  args: ['--max-semi-space-size=4', path.join(root, 'dist', 'index.js')],
+  args: [path.join(root, 'dist', 'index.js')],
   env: { ...process.env },
   stderr: 'inherit',
 });

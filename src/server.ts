@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { RateLimiter } from './rate-limiter.js';
 import { SandboxService } from './sandbox/sandbox-service.js';
-import { tools } from './tools/index.js';
+import { toolsFor } from './tools/index.js';
 import { registerTools } from './tools/registry.js';
 import type { SandboxProvider } from './providers/provider.js';
 import type { TemplateCatalog } from './sandbox/templates.js';
@@ -26,12 +26,14 @@ export function createServer(deps: ServerDeps): { server: Server; sandboxes: San
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'Sandboxes for AI agents' },
     {
       capabilities: { tools: {}, logging: {} },
+      // The SDK validates only elicitation answers with it, which this server never asks for: no Ajv instance.
+      jsonSchemaValidator: { getValidator: () => () => ({ valid: false, data: undefined, errorMessage: 'This server does not elicit input.' }) },
       instructions:
         'Run code in isolated sandboxes: sandbox_create returns a sandbox_id; sandbox_execute runs code in it; sandbox_upload puts files in; sandbox_logs reads its history; sandbox_stop keeps its files; sandbox_delete removes it. Sandboxes expire after their lifetime.',
     },
   );
   const sandboxes = new SandboxService(deps.config, deps.provider, deps.log, deps.templates);
-  registerTools(server, tools, { sandboxes, log: deps.log }, new RateLimiter(deps.config.limits.callsPerMinute));
+  registerTools(server, toolsFor(deps.config), { sandboxes, log: deps.log }, new RateLimiter(deps.config.limits.callsPerMinute));
   return {
     server,
     sandboxes,

@@ -9,6 +9,7 @@ import { OutputCapture } from './output-capture.js';
 import { hintFor } from './run-hints.js';
 import { collectFiles, type ReturnedFile } from './return-files.js';
 import { runnerFor, type Language } from './templates.js';
+import { maxExecTimeoutSeconds } from './exec-limits.js';
 import type { ExecutionStatus, PreparedRun } from './shapes.js';
 
 export interface ExecuteRequest {
@@ -54,11 +55,9 @@ export interface ExecuteHooks {
 export const TIMEOUT_EXIT_CODE = 124;
 /** Output lines kept in the history per execution and stream. */
 const HISTORY_LINES = 200;
-/** setTimeout's largest delay, about 24.8 days. */
-const MAX_TIMER_SECONDS = Math.floor(2 ** 31 / 1000) - 1;
 
 export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Promise<PreparedRun> {
-  const { limits, exec, lifetime } = ctx.config;
+  const { limits, exec } = ctx.config;
   const codeBytes = Buffer.byteLength(req.code);
   if (codeBytes > limits.codeBytes) {
     throw invalidArgument(
@@ -72,7 +71,7 @@ export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Prom
     throw invalidArgument('return_files cannot be used with background: true.', 'When the execution has ended (sandbox_logs with its execution_id), fetch files with sandbox_download.');
   }
   const timeout = req.timeout ?? (req.background ? exec.backgroundTimeoutSeconds : exec.defaultTimeoutSeconds);
-  const max = req.background ? Math.min(lifetime.maxSeconds, MAX_TIMER_SECONDS) : exec.maxTimeoutSeconds;
+  const max = maxExecTimeoutSeconds(ctx.config, req.background === true);
   if (timeout > max) {
     throw invalidArgument(`timeout ${timeout}s is above the limit of ${max}s${req.background ? ' for background executions' : ''}.`, `Ask for at most ${max}s.`);
   }

@@ -1,3 +1,4 @@
+import type { Config } from '../config.js';
 import { sandboxConfigure } from './sandbox-configure.js';
 import { sandboxCreate } from './sandbox-create.js';
 import { sandboxDelete } from './sandbox-delete.js';
@@ -10,16 +11,20 @@ import { sandboxStop } from './sandbox-stop.js';
 import { sandboxUpload } from './sandbox-upload.js';
 import type { ToolDefinition } from './tool.js';
 
-/** Every tool the server offers, in the order tools/list shows them. */
-export const tools: ToolDefinition[] = [
-  sandboxCreate,
-  sandboxExecute,
-  sandboxList,
-  sandboxStatus,
-  sandboxConfigure,
-  sandboxUpload,
-  sandboxDownload,
-  sandboxLogs,
-  sandboxStop,
-  sandboxDelete,
-] as unknown as ToolDefinition[];
+/**
+ * Every tool the server offers, in the order tools/list shows them. Schemas that have caps or defaults from the
+ * configuration are built from it, so tools/list states the real ones.
+ */
+export const toolsFor = (config: Config): ToolDefinition[] =>
+  [
+    sandboxCreate(config),
+    sandboxExecute(config),
+    sandboxList,
+    sandboxStatus,
+    sandboxConfigure(config),
+    sandboxUpload(config),
+    sandboxDownload(config),
+    sandboxLogs,
+    sandboxStop,
+    sandboxDelete,
+  ] as unknown as ToolDefinition[];

@@ -35,6 +35,28 @@ export const errorShape = z.object({
 });
 
 /**
+ * A tool's input as JSON Schema. Every model reads it on every turn, so what tells a model nothing is left out:
+ * `$schema`, `minLength: 1` (an empty string is still refused, naming the field) and the type of property names
+ * (always strings). Caps, patterns and defaults stay.
+ */
+function inputJsonSchema(schema: z.ZodObject): Tool['inputSchema'] {
+  const { $schema: _, ...input } = jsonSchema(schema, 'input');
+  return lean(input) as Tool['inputSchema'];
+}
+
+function lean(node: unknown, key?: string): unknown {
+  if (Array.isArray(node)) return node.map((n) => lean(n));
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === 'minLength' && v === 1) continue;
+    if (k === 'type' && key === 'propertyNames') continue;
+    out[k] = k === 'default' || k === 'enum' ? v : lean(v, k);
+  }
+  return out;
+}
+
+/**
  * A tool's declared output: its result, or the error shape. Clients such as the SDK's validate structured content
  * of error results too, so the error shape must be part of the schema.
  */
@@ -55,7 +77,7 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
     name: t.name,
     title: t.title,
     description: t.description,
-    inputSchema: jsonSchema(t.inputSchema, 'input') as Tool['inputSchema'],
+    inputSchema: inputJsonSchema(t.inputSchema),
     outputSchema: outputJsonSchema(t.outputSchema),
     annotations: { title: t.title, ...t.annotations },
   }));

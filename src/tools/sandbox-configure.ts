@@ -1,16 +1,19 @@
 import { z } from 'zod';
+import type { Config } from '../config.js';
 import { envVars, isoDate, packages, ports, sandboxId, sandboxState, urls } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
-const inputSchema = z.object({
-  sandbox_id: sandboxId,
-  env_vars: envVars.optional().describe('Variables to add or replace for every later execution. Values are never echoed back or logged.'),
-  install_packages: packages.optional(),
-  run_commands: z.array(z.string().min(1).max(100 * 1024)).max(50).optional().describe('Shell commands run in order as the sandbox user in /home/user; the first failure stops and is reported with its output.'),
-  timeout: z.number().int().min(10).optional().describe('New remaining lifetime in seconds, counted from now (extends or shortens it; capped by SANDBOX_MAX_TIMEOUT).'),
-  ports: ports.optional(),
-  restart: z.boolean().default(false).describe('true: kill every process in the sandbox (servers, background runs, a runaway fork bomb) and start it again; files and environment variables are kept. Done before the other changes.'),
-});
+/** The input schema states this server's caps, so a model sees what it may ask for. */
+const inputSchemaFor = ({ lifetime }: Config) =>
+  z.object({
+    sandbox_id: sandboxId,
+    env_vars: envVars.optional().describe('For later runs; never echoed or logged.'),
+    install_packages: packages.optional(),
+    run_commands: z.array(z.string().min(1).max(100 * 1024)).max(50).optional().describe('Shell commands, in order; stops at the first failure.'),
+    timeout: z.number().int().min(10).max(lifetime.maxSeconds).optional().describe('New lifetime in seconds, from now.'),
+    ports: ports.optional(),
+    restart: z.boolean().default(false).describe('First kill every process and start again; files are kept.'),
+  });
 
 const outputSchema = z.object({
   sandbox_id: z.string(),
@@ -36,12 +39,11 @@ const outputSchema = z.object({
   ),
 });
 
-export const sandboxConfigure = defineTool({
+export const sandboxConfigure = (config: Config) => defineTool({
   name: 'sandbox_configure',
   title: 'Configure sandbox',
-  description:
-    'Change a sandbox after creation: add environment variables, install packages, run setup commands, extend its lifetime. A stopped sandbox is started again first, with its files as they were.',
-  inputSchema,
+  description: 'Change a sandbox (variables, packages, commands, lifetime, ports, restart); a stopped one is started first.',
+  inputSchema: inputSchemaFor(config),
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, { sandboxes }) {

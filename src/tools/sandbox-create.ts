@@ -1,20 +1,23 @@
 import { z } from 'zod';
+import type { Config } from '../config.js';
 import { envVars, isoDate, metadata, packages, ports, sandboxState, urls } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
-const inputSchema = z.object({
-  template: z.string().min(1).max(64).default('base').describe('Template name: base, python, node, react, nextjs, vanilla, claude-code, minimal (aliases: general, nodejs, python3). Default "base".'),
-  name: z.string().min(1).max(64).optional().describe('A name to recognise the sandbox by; defaults to its ID.'),
-  timeout: z.number().int().min(10).optional().describe('Lifetime in seconds; after it the sandbox is stopped and removed. Default from the template (1800), capped by the server (SANDBOX_MAX_TIMEOUT).'),
-  env_vars: envVars.optional().describe('Environment variables for every later execution. Values are never echoed back or logged.'),
-  install_packages: packages.optional(),
-  startup_script: z.string().max(100 * 1024).optional().describe('Shell script run once (as the sandbox user, in /home/user) after the packages are installed; if it fails, the sandbox is removed and the error carries its output.'),
-  metadata: metadata.optional().describe('Your own string key/values, returned by sandbox_list.'),
-  cpus: z.number().min(0.1).max(256).optional().describe('CPU cores (fractions allowed). Default from the template.'),
-  memory_mb: z.number().int().min(64).optional().describe('Memory limit in MB (no swap beyond it). Default from the template.'),
-  network: z.enum(['bridge', 'none']).optional().describe('"bridge": outbound network (the default unless the server sets SANDBOX_NETWORK); "none": no network at all.'),
-  ports: ports.optional(),
-});
+/** The input schema states this server's caps and defaults, so a model sees what it may ask for. */
+const inputSchemaFor = ({ lifetime, resources, network }: Config) =>
+  z.object({
+    template: z.string().min(1).max(64).default('base').describe('base, python, node, react, nextjs, vanilla, claude-code or minimal.'),
+    name: z.string().min(1).max(64).optional().describe('Display name.'),
+    timeout: z.number().int().min(10).max(lifetime.maxSeconds).optional().describe('Lifetime in seconds (default: template\'s).'),
+    env_vars: envVars.optional().describe('For every run; never echoed or logged.'),
+    install_packages: packages.optional(),
+    startup_script: z.string().max(100 * 1024).optional().describe('Run once after installs; if it fails, the sandbox is removed.'),
+    metadata: metadata.optional().describe('Your key/values.'),
+    cpus: z.number().min(0.1).max(resources.maxCpus).optional().describe('CPU cores (default: template\'s).'),
+    memory_mb: z.number().int().min(64).max(resources.maxMemoryMb).optional().describe('Memory limit, no swap (default: template\'s).'),
+    network: z.enum(['bridge', 'none']).default(network).describe('none: no network.'),
+    ports: ports.optional(),
+  });
 
 const outputSchema = z.object({
   sandbox_id: z.string(),
@@ -37,12 +40,12 @@ const outputSchema = z.object({
   urls: urls.optional(),
 });
 
-export const sandboxCreate = defineTool({
+export const sandboxCreate = (config: Config) => defineTool({
   name: 'sandbox_create',
   title: 'Create sandbox',
   description:
-    'Create an isolated sandbox (a container on the local Docker engine, or an E2B microVM) from a template, optionally with environment variables, packages and a startup script. Returns its sandbox_id for the other tools. Code in it runs as an unprivileged user in /home/user.',
-  inputSchema,
+    'Create an isolated sandbox (Docker container or E2B microVM); code runs as an unprivileged user in /home/user.',
+  inputSchema: inputSchemaFor(config),
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async handler(args, { sandboxes }, call) {

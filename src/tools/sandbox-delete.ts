@@ -13,7 +13,7 @@ const outputSchema = z.object({
 export const sandboxDelete = defineTool({
   name: 'sandbox_delete',
   title: 'Delete sandbox',
-  description: 'Delete a sandbox and everything it owned: processes, files, its history. This cannot be undone.',
+  description: 'Delete a sandbox with its files and history. Cannot be undone.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },

@@ -1,15 +1,13 @@
 import { z } from 'zod';
+import type { Config } from '../config.js';
 import { sandboxId } from './schemas.js';
 import { fileBlock } from './file-blocks.js';
 import { defineTool } from './tool.js';
 
 const inputSchema = z.object({
   sandbox_id: sandboxId,
-  file_path: z.string().min(1).max(4096).describe('Path inside the sandbox; relative paths are under /home/user. A directory gives its entries.'),
-  encoding: z
-    .enum(['utf8', 'base64'])
-    .optional()
-    .describe('How content is returned: utf8 text or base64. Default: utf8 for text files, base64 for anything else.'),
+  file_path: z.string().min(1).max(4096).describe('Relative to /home/user.'),
+  encoding: z.enum(['utf8', 'base64']).optional().describe('Default: utf8 for text, else base64.'),
 });
 
 const outputSchema = z.object({
@@ -27,11 +25,10 @@ const outputSchema = z.object({
   entries_truncated: z.boolean().optional(),
 });
 
-export const sandboxDownload = defineTool({
+export const sandboxDownload = ({ files }: Config) => defineTool({
   name: 'sandbox_download',
   title: 'Download a file',
-  description:
-    'Read a file out of a sandbox (text, or base64 for binary files) with its size, sha256 checksum and MIME type; images (png, jpeg, gif, webp, svg) also come back as an image block. A directory gives its entries. Files over SANDBOX_MAX_DOWNLOAD_SIZE are refused.',
+  description: `Read a file (at most ${files.downloadBytes} bytes) or list a directory; images also come back as an image block.`,
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

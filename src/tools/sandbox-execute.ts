@@ -1,27 +1,42 @@
 import { z } from 'zod';
+import type { Config } from '../config.js';
+import { maxExecTimeoutSeconds } from '../sandbox/exec-limits.js';
 import { envVars, language, returnedFile } from './schemas.js';
 import { sandboxId } from './schemas.js';
 import { fileBlock } from './file-blocks.js';
 import { OutputProgress } from './output-progress.js';
 import { defineTool } from './tool.js';
 
-const inputSchema = z.object({
-  sandbox_id: sandboxId.optional().describe('ID of the sandbox to run in (sbx-...). Leave it out and pass template for a one-off run.'),
-  template: z.string().min(1).max(64).optional().describe('Instead of sandbox_id: run once in a new sandbox of this template (from the warm pool when there is one), deleted after the run whatever happens.'),
-  code: z.string().min(1).describe('The program to run, as text. It is handed to the interpreter as it is (no shell quoting needed). At most 100 KB.'),
-  language: language.optional().describe('python, javascript (node), typescript (where the template has a runner), bash or sh. Default: the template\'s language (bash for the base template): pass it when the code is in another language.'),
-  timeout: z.number().int().min(1).optional().describe('Seconds before the run and every process it started are killed (default 60, capped by SANDBOX_MAX_EXEC_TIMEOUT; background runs: default 3600, SANDBOX_BACKGROUND_TIMEOUT).'),
-  env_vars: envVars.optional().describe('Variables for this run only, on top of the sandbox\'s own.'),
-  working_dir: z.string().min(1).max(4096).optional().describe('Directory to run in; relative paths are under /home/user (the default).'),
-  stdin: z.string().max(10 * 1024 * 1024).optional().describe('Text given to the program on its standard input.'),
-  capture_output: z.boolean().default(true).describe('false: return no output text (it still streams as progress and goes to the logs).'),
-  background: z.boolean().default(false).describe('true: start the run and return at once (status "running"); its output goes to the history as it is printed. Follow it with sandbox_logs and its execution_id; end it early with sandbox_stop and its execution_id.'),
-  return_files: z
-    .array(z.string().min(1).max(4096))
-    .max(50)
-    .optional()
-    .describe('Files to hand back after the run: paths or shell globs (*, ?, [...]) relative to working_dir, e.g. ["chart.png", "out/*.csv"]. Images come back as image blocks, other files as embedded resources, within SANDBOX_RETURN_FILES_LIMIT bytes in all.'),
-});
+/** The input schema states this server's caps and defaults, so a model sees what it may ask for. */
+const inputSchemaFor = (config: Config) => {
+  const { exec, limits, files } = config;
+  const backgroundMax = maxExecTimeoutSeconds(config, true);
+  return z.object({
+    sandbox_id: sandboxId.optional().describe('Sandbox ID (or pass template).'),
+    template: z.string().min(1).max(64).optional().describe('Instead of sandbox_id: run once in a throwaway sandbox of this template.'),
+    code: z.string().min(1).max(limits.codeBytes, `over the code size limit of ${limits.codeBytes} bytes`).describe('Program text, passed as is (no shell quoting).'),
+    language: language.optional().describe('Default: the template\'s (bash for base).'),
+    timeout: z
+      .number()
+      .int()
+      .min(1)
+      .max(Math.max(exec.maxTimeoutSeconds, backgroundMax))
+      .optional()
+      .describe(
+        `Seconds: default ${exec.defaultTimeoutSeconds} (max ${exec.maxTimeoutSeconds}); background: ${exec.backgroundTimeoutSeconds} (max ${backgroundMax}).`,
+      ),
+    env_vars: envVars.optional().describe('For this run, on top of the sandbox\'s.'),
+    working_dir: z.string().min(1).max(4096).optional().describe('Default /home/user.'),
+    stdin: z.string().max(10 * 1024 * 1024).optional().describe('Standard input.'),
+    capture_output: z.boolean().default(true).describe('false: leave output out of the result.'),
+    background: z.boolean().default(false).describe('Return at once with execution_id; follow with sandbox_logs, end with sandbox_stop.'),
+    return_files: z
+      .array(z.string().min(1).max(4096))
+      .max(50)
+      .optional()
+      .describe(`Files to hand back (paths or globs, relative to working_dir), images as image blocks; ${files.returnBytes} bytes in all.`),
+  });
+};
 
 const outputSchema = z.object({
   execution_id: z.string(),
@@ -40,12 +55,12 @@ const outputSchema = z.object({
   hint: z.string().optional().describe('What probably went wrong, when something did.'),
 });
 
-export const sandboxExecute = defineTool({
+export const sandboxExecute = (config: Config) => defineTool({
   name: 'sandbox_execute',
   title: 'Run code in a sandbox',
   description:
-    'Run code in a sandbox and wait for it, or start it in the background. A non-zero exit is a normal result (status "failed" with the exit code); at the timeout every process of the run is killed and what it printed so far is returned. Output streams as progress notifications when the call has a progress token. Environment variables set on the sandbox apply. return_files hands back files (charts as images); template instead of sandbox_id runs once in a throwaway sandbox.',
-  inputSchema,
+    'Run code in a sandbox. A non-zero exit is status "failed"; at the timeout all its processes are killed. Output streams as progress.',
+  inputSchema: inputSchemaFor(config),
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
   async handler(args, { sandboxes }, call) {

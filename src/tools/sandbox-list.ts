@@ -3,11 +3,11 @@ import { sandboxSummary, summaryOf } from './schemas.js';
 import { defineTool } from './tool.js';
 
 const inputSchema = z.object({
-  status: z.enum(['running', 'stopped', 'all']).default('all').describe('Which sandboxes to list (default all).'),
-  template: z.string().max(64).optional().describe('Only sandboxes made from this template.'),
-  limit: z.number().int().min(1).max(1000).default(50).describe('At most this many (default 50); the counts cover all matches.'),
-  sort_by: z.enum(['created_at', 'name', 'last_activity']).default('created_at').describe('Sort key (default created_at).'),
-  order: z.enum(['asc', 'desc']).default('desc').describe('Sort order (default desc: newest first).'),
+  status: z.enum(['running', 'stopped', 'all']).default('all').describe('Which to list.'),
+  template: z.string().max(64).optional().describe('Only those of this template.'),
+  limit: z.number().int().min(1).max(1000).default(50).describe('At most this many; counts cover all.'),
+  sort_by: z.enum(['created_at', 'name', 'last_activity']).default('created_at').describe('Sort key.'),
+  order: z.enum(['asc', 'desc']).default('desc').describe('Sort order.'),
 });
 
 const outputSchema = z.object({
@@ -20,7 +20,7 @@ const outputSchema = z.object({
 export const sandboxList = defineTool({
   name: 'sandbox_list',
   title: 'List sandboxes',
-  description: 'List the sandboxes this server created (and only those), with their status, template, expiry and metadata.',
+  description: 'List the sandboxes this server created.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

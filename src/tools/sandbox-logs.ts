@@ -4,10 +4,10 @@ import { defineTool } from './tool.js';
 
 const inputSchema = z.object({
   sandbox_id: sandboxId,
-  lines: z.number().int().min(1).max(1000).default(100).describe('How many of the newest entries to return, 1 to 1000 (default 100).'),
-  log_level: z.enum(['error', 'warn', 'info', 'debug', 'all']).default('all').describe('Lowest level to return (default all). stdout lines are info, stderr lines warn, failures error.'),
-  include_timestamps: z.boolean().default(true).describe('Include each entry\'s timestamp (default true).'),
-  execution_id: z.string().min(1).max(100).optional().describe('Only this execution\'s entries (from sandbox_execute), with its state in execution: how to follow a background run.'),
+  lines: z.number().int().min(1).max(1000).default(100).describe('Newest entries to return.'),
+  log_level: z.enum(['error', 'warn', 'info', 'debug', 'all']).default('all').describe('stdout is info, stderr warn, failures error.'),
+  include_timestamps: z.boolean().default(true).describe('Include timestamps.'),
+  execution_id: z.string().min(1).max(100).optional().describe('Only this run\'s entries and state (to follow a background run).'),
 });
 
 const outputSchema = z.object({
@@ -28,7 +28,7 @@ const outputSchema = z.object({
 export const sandboxLogs = defineTool({
   name: 'sandbox_logs',
   title: 'Sandbox logs',
-  description: 'Read a sandbox\'s history: lifecycle events, setup steps, and each execution with its stdout and stderr lines. It is kept on disk and survives a restart of this server.',
+  description: 'A sandbox\'s history (kept across restarts): lifecycle, setup steps, each run\'s stdout and stderr.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

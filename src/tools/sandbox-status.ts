@@ -44,7 +44,7 @@ const outputSchema = z.object({
 export const sandboxStatus = defineTool({
   name: 'sandbox_status',
   title: 'Sandbox status',
-  description: 'Show one sandbox in detail: state, uptime, expiry, live CPU, memory, process and network usage, interpreter versions and execution counts.',
+  description: 'One sandbox in detail: state, expiry, resource use, versions, run counts, port URLs.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },

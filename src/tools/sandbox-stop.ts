@@ -10,7 +10,7 @@ const inputSchema = z.object({
     .min(1)
     .max(100)
     .optional()
-    .describe('Stop only this background execution (every process it started is killed); the sandbox keeps running.'),
+    .describe('Only this background run; the sandbox keeps running.'),
 });
 
 const outputSchema = z.object({
@@ -27,7 +27,7 @@ export const sandboxStop = defineTool({
   name: 'sandbox_stop',
   title: 'Stop sandbox',
   description:
-    'Stop a sandbox: its files are kept. On Docker its processes end; on E2B the sandbox is paused with its memory, so they carry on after a start. Stopping a stopped sandbox is not an error. Start it again with sandbox_configure; remove it with sandbox_delete. With execution_id, stop only that background execution.',
+    'Stop a sandbox, keeping its files (E2B: paused with memory); sandbox_configure starts it again.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },

@@ -1,14 +1,17 @@
 import { z } from 'zod';
+import type { Config } from '../config.js';
 import { sandboxId } from './schemas.js';
 import { defineTool } from './tool.js';
 
-const inputSchema = z.object({
-  sandbox_id: sandboxId,
-  file_path: z.string().min(1).max(4096).describe('Path inside the sandbox; relative paths are under /home/user. Missing folders are made.'),
-  content: z.string().describe('The file\'s content: text, or base64 with encoding "base64".'),
-  encoding: z.enum(['utf8', 'base64']).default('utf8').describe('How content is encoded (default utf8).'),
-  permissions: z.string().regex(/^[0-7]{3,4}$/, 'an octal mode such as "644"').default('644').describe('Octal file mode, such as "644" or "755" (default 644).'),
-});
+/** The input schema states this server's size cap, so a model knows it before sending. */
+const inputSchemaFor = ({ limits }: Config) =>
+  z.object({
+    sandbox_id: sandboxId,
+    file_path: z.string().min(1).max(4096).describe('Relative to /home/user; folders are made.'),
+    content: z.string().describe(`Text, or base64; at most ${limits.uploadBytes} bytes.`),
+    encoding: z.enum(['utf8', 'base64']).default('utf8').describe('Of content.'),
+    permissions: z.string().regex(/^[0-7]{3,4}$/, 'an octal mode such as "644"').default('644').describe('Octal file mode.'),
+  });
 
 const outputSchema = z.object({
   file_path: z.string().describe('Absolute path inside the sandbox.'),
@@ -18,11 +21,11 @@ const outputSchema = z.object({
   upload_time: z.number().describe('Seconds.'),
 });
 
-export const sandboxUpload = defineTool({
+export const sandboxUpload = (config: Config) => defineTool({
   name: 'sandbox_upload',
   title: 'Upload a file',
-  description: 'Write a file into a running sandbox (replacing any file at that path) and return its checksum as computed inside the sandbox. Files are written as the sandbox user.',
-  inputSchema,
+  description: 'Write a file as the sandbox user (replacing any); returns its sha256 computed inside.',
+  inputSchema: inputSchemaFor(config),
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   async handler(args, { sandboxes }) {

@@ -3,12 +3,17 @@ import { LANGUAGES } from '../sandbox/templates.js';
 import type { SandboxSummary } from '../sandbox/inspect.js';
 import type { ExecutionState } from '../sandbox/shapes.js';
 
-export const sandboxId = z.string().min(1).max(200).describe('ID of the sandbox, as returned by sandbox_create or sandbox_list (sbx-...).');
+// Any string: the service answers SANDBOX_NOT_FOUND to anything but an ID it made (sbx-...), before a backend sees it.
+export const sandboxId = z.string().describe('Sandbox ID.');
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+const ENV_NAME = /^[A-Za-z_]\w{0,127}$/;
+// Names are checked by refine, not regex, to keep the pattern out of tools/list: agents use ordinary names.
 export const envVars = z
   .record(
-    z.string().regex(ENV_NAME, 'variable names are letters, digits and underscores, not starting with a digit').refine((k) => k !== 'SANDBOX_RUN_ID', 'SANDBOX_RUN_ID is reserved'),
+    z
+      .string()
+      .refine((k) => ENV_NAME.test(k), 'variable names are letters, digits and underscores, not starting with a digit')
+      .refine((k) => k !== 'SANDBOX_RUN_ID', 'SANDBOX_RUN_ID is reserved'),
     z.string().max(32 * 1024).refine((v) => !v.includes('\0'), 'values cannot contain NUL bytes'),
   )
   .refine((r) => Object.keys(r).length <= 100, 'at most 100 variables');
@@ -16,7 +21,7 @@ export const envVars = z
 export const packages = z
   .array(z.string().min(1).max(214))
   .max(100)
-  .describe('Packages to install for real: bare names use the template\'s manager (pip for python, npm for node templates, apt otherwise); prefix with "pip:", "npm:" or "apt:" to choose. Versions as the manager writes them ("pandas==2.2.2", "lodash@4").');
+  .describe('Template\'s manager or a prefix: "pandas==2.2.2", "npm:lodash@4", "apt:curl".');
 
 export const language = z.enum(LANGUAGES);
 export const isoDate = z.string().describe('ISO-8601 timestamp');
@@ -70,7 +75,7 @@ export const returnedFile = z.object({
 export const ports = z
   .array(z.number().int().min(1).max(65535))
   .max(20)
-  .describe('Ports inside the sandbox to reach from your machine; a server there must listen on 0.0.0.0 (not 127.0.0.1). Their URLs come back in urls.');
+  .describe('Ports to expose (listen on 0.0.0.0); URLs come back in urls.');
 
 export const urls = z.record(z.string(), z.string()).describe('URL of each port, by port number: {"8000": "http://127.0.0.1:49153"}.');
 

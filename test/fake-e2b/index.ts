@@ -99,12 +99,15 @@ export interface FakeE2B {
   pause(sandboxId: string, memory?: boolean): Promise<void>;
   /** Answer the next `times` REST requests with `status` and an E2B error body (429 -> RateLimitError, ...). */
   failNext(status: number, times?: number): void;
+  /** HTTP requests received so far by the REST API and by envd (for counting a client's round trips). */
+  requests: { api: number; envd: number };
   /** Kill every sandbox's processes, delete their directories or containers (every one it made), stop both servers. */
   close(): Promise<void>;
 }
 
-function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<Server> {
+function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>, onRequest: () => void = () => undefined): Promise<Server> {
   const server = createServer((req, res) => {
+    onRequest();
     handler(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ code: 500, message: String(err) }));
       else res.destroy();
@@ -153,8 +156,9 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
   const injectedFailures: number[] = [];
   const hooks: { beforeConnect: Array<(sandbox: FakeSandbox) => Promise<void>> } = { beforeConnect: [] };
 
-  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures, hooks, templates: new Set(options.templates ?? ['base']) }));
-  const envdServer = await listen(createEnvdHandler(state));
+  const requests = { api: 0, envd: 0 };
+  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures, hooks, templates: new Set(options.templates ?? ['base']) }), () => requests.api++);
+  const envdServer = await listen(createEnvdHandler(state), () => requests.envd++);
   const apiUrl = urlOf(apiServer);
   const sandboxUrl = urlOf(envdServer);
 
@@ -168,6 +172,7 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
     connectionOpts: { apiUrl, sandboxUrl, apiKey },
     env: { E2B_API_URL: apiUrl, E2B_SANDBOX_URL: sandboxUrl, E2B_API_KEY: apiKey },
     sandboxes: state.sandboxes,
+    requests,
     beforeNextConnect(step) {
       hooks.beforeConnect.push(step);
     },

@@ -224,6 +224,15 @@ describe('fake E2B: commands over envd (process.Process)', () => {
     await sbx?.kill();
   });
 
+  it('counts the HTTP requests it receives, by server (for the benchmark\'s round trips)', async () => {
+    const before = { ...fake.requests };
+    await sbx.commands.run('true');
+    expect(fake.requests.envd - before.envd).toBe(1);
+    expect(fake.requests.api).toBe(before.api);
+    await Sandbox.list({ ...fake.connectionOpts }).nextItems();
+    expect(fake.requests.api).toBeGreaterThan(before.api);
+  });
+
   it('runs a command and returns stdout, stderr and the exit code', async () => {
     const result = await sbx.commands.run('echo out; echo err >&2');
     expect(result).toMatchObject({ exitCode: 0, stdout: 'out\n', stderr: 'err\n' });

@@ -45,6 +45,32 @@ describe('tool layer (fake provider)', () => {
       }
     });
 
+    it('keeps what a model reads (names, descriptions, input schemas) within 8,000 characters', () => {
+      const modelFacing = JSON.stringify(s.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })));
+      expect(modelFacing.length).toBeLessThanOrEqual(8000);
+    });
+
+    it('states the configured caps and defaults in the input schemas, and refuses values above them', async () => {
+      await s.close();
+      await connect({ SANDBOX_MAX_TIMEOUT: '7200', SANDBOX_MAX_MEMORY_MB: '2048', SANDBOX_MAX_CPUS: '2', SANDBOX_MAX_EXEC_TIMEOUT: '600', SANDBOX_MAX_CODE_SIZE: '50000', SANDBOX_NETWORK: 'none' });
+      const input = (tool: string, field: string) => (s.tools.find((t) => t.name === tool)!.inputSchema.properties as Record<string, any>)[field];
+      expect(input('sandbox_create', 'timeout').maximum).toBe(7200);
+      expect(input('sandbox_create', 'memory_mb').maximum).toBe(2048);
+      expect(input('sandbox_create', 'cpus').maximum).toBe(2);
+      expect(input('sandbox_create', 'network').default).toBe('none');
+      expect(input('sandbox_configure', 'timeout').maximum).toBe(7200);
+      // Background runs may last as long as a sandbox lives; the description states both limits.
+      expect(input('sandbox_execute', 'timeout').maximum).toBe(7200);
+      expect(input('sandbox_execute', 'timeout').description).toMatch(/max 600\b.*max 7200\b/);
+      expect(input('sandbox_execute', 'code').maxLength).toBe(50000);
+      expect(JSON.stringify(s.tools.map((t) => t.inputSchema))).not.toContain('9007199254740991');
+
+      const tooMuch = await s.call('sandbox_create', { memory_mb: 4096 });
+      expect(errorCode(tooMuch)).toBe(ErrorCode.INVALID_ARGUMENT);
+      expect(tooMuch.structuredContent.error.message).toContain('memory_mb');
+      expect(fake.sandboxes.size).toBe(0);
+    });
+
     it('matches the reviewed snapshot (set UPDATE_TOOLSNAPS=1 to accept a change)', () => {
       const current = JSON.stringify(s.tools, null, 2) + '\n';
       if (process.env.UPDATE_TOOLSNAPS === '1' || !existsSync(SNAPSHOT)) writeFileSync(SNAPSHOT, current);
