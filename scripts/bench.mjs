@@ -62,7 +62,9 @@ async function startServer(env) {
     try {
       const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${transport.pid}/status`, 'utf8'))?.[1] ?? 0);
       maxRss = Math.max(maxRss, kb / 1024);
-    } catch {}
+    } catch {
+      // the server exited between two samples
+    }
   }, 50);
   const call = async (name, args) => {
     const r = await client.callTool({ name, arguments: args }, undefined, { timeout: 600_000 });

@@ -8,10 +8,14 @@ import { createProvider } from '../providers/index.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
 import { createServer } from '../server.js';
 
+/** A tool's structured result: JSON of the shape its output schema states (the client checked it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read by field for printing; the schema is the type
+export type Structured = Record<string, any>;
+
 export interface ToolOutcome {
   ok: boolean;
   /** The tool's structured result, or `{ error: { code, message, hint } }`. */
-  structured: Record<string, any>;
+  structured: Structured;
   text: string;
 }
 
@@ -49,7 +53,7 @@ export async function openCliSession(env: NodeJS.ProcessEnv = process.env): Prom
         { timeout: 24 * 3600 * 1000, ...(onProgress ? { onprogress: (p) => onProgress(p.message ?? '') } : {}) },
       )) as CallToolResult;
       const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-      return { ok: !result.isError, structured: (result.structuredContent ?? {}) as Record<string, any>, text };
+      return { ok: !result.isError, structured: (result.structuredContent ?? {}) as Structured, text };
     },
     async close() {
       await client.close();

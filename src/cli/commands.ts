@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { reapExpired } from '../sandbox/reaper.js';
-import type { CliSession, ToolOutcome } from './cli-session.js';
+import type { CliSession, Structured, ToolOutcome } from './cli-session.js';
 import { duration, keyValues, megabytes, table } from './format.js';
 
 /** A usage mistake: the message and exit status 2. */
@@ -38,7 +38,7 @@ const intOption = (input: CommandInput, name: string): number | undefined => {
 };
 
 /** Prints a tool's outcome: its JSON, or `human` for people; an error the tool way (`CODE: message`, hint). */
-function report(r: ToolOutcome, input: CommandInput, human: (s: Record<string, any>) => string): number {
+function report(r: ToolOutcome, input: CommandInput, human: (s: Structured) => string): number {
   if (input.json) out(JSON.stringify(r.structured, null, 2));
   else if (r.ok) out(human(r.structured));
   else err(r.text);
@@ -53,7 +53,7 @@ const list: Command = {
     const r = await session.call('sandbox_list', { status: input.values.status ?? 'all', template: input.values.template, limit: 1000 });
     return report(r, input, (s) => {
       if (!s.sandboxes.length) return 'No sandboxes.';
-      const rows = s.sandboxes.map((x: any) => [x.sandbox_id, x.status, x.template, x.name, x.created_at, x.expires_at]);
+      const rows = s.sandboxes.map((x: Structured) => [x.sandbox_id, x.status, x.template, x.name, x.created_at, x.expires_at]);
       return `${table(['ID', 'STATUS', 'TEMPLATE', 'NAME', 'CREATED', 'EXPIRES'], rows)}\n\n${s.total_count} sandbox(es): ${s.running_count} running, ${s.stopped_count} stopped.`;
     });
   },
@@ -93,7 +93,7 @@ const logs: Command = {
   async run(session, input) {
     const r = await session.call('sandbox_logs', { sandbox_id: sandboxArg(input, this.usage), lines: intOption(input, 'lines') ?? 100 });
     return report(r, input, (s) =>
-      s.logs.length ? s.logs.map((l: any) => `${l.timestamp ?? ''}  ${l.level.padEnd(5)}  ${l.source.padEnd(9)}  ${l.message.trimEnd()}`).join('\n') : 'No history yet.',
+      s.logs.length ? s.logs.map((l: Structured) => `${l.timestamp ?? ''}  ${l.level.padEnd(5)}  ${l.source.padEnd(9)}  ${l.message.trimEnd()}`).join('\n') : 'No history yet.',
     );
   },
 };
@@ -143,7 +143,7 @@ const exec: Command = {
 };
 
 /** A run's exit status as a shell reports it: its own code, 124 for a time-out (as timeout(1)). */
-function exitStatusOf(s: Record<string, any>): number {
+function exitStatusOf(s: Structured): number {
   if (s.status === 'timeout') return 124;
   if (s.status === 'completed') return 0;
   return typeof s.exit_code === 'number' && s.exit_code > 0 ? Math.min(s.exit_code, 255) : 1;

@@ -6,6 +6,17 @@ import { engineMessage, engineUnavailable } from '../providers/docker/docker-err
 import type { TemplateCatalog } from '../sandbox/templates.js';
 import { fail, ok, warn, type Check } from './check.js';
 
+/** The fields of `docker info` the checks read (dockerode types it loosely). */
+interface EngineInfo {
+  MemoryLimit?: boolean;
+  PidsLimit?: boolean;
+  CpuCfsQuota?: boolean;
+  CgroupVersion?: string;
+  CgroupDriver?: string;
+  Runtimes?: Record<string, unknown>;
+  DefaultRuntime?: string;
+}
+
 const OFFLINE_FIX = 'Offline or no registry: build the base image with scripts/build-offline-image.sh (shipped in the package) and set SANDBOX_IMAGE=sandbox-mcp/debian-base:bookworm.';
 
 /** Engine reachable, its version, cgroup limits, the runtime, and each template's image. */
@@ -20,7 +31,7 @@ export async function checkDocker(config: Config, templates: TemplateCatalog): P
   }
   const checks: Check[] = [ok('docker engine', `reachable at ${where}`)];
   try {
-    const [version, info] = await Promise.all([docker.version(), docker.info() as Promise<Record<string, any>>]);
+    const [version, info] = await Promise.all([docker.version(), docker.info() as Promise<EngineInfo>]);
     checks.push(ok('docker version', `Docker Engine ${version.Version} (API ${version.ApiVersion}), ${version.Os}/${version.Arch}`));
     checks.push(checkCgroups(info));
     checks.push(checkRuntime(info, config.docker.runtime));
@@ -31,7 +42,7 @@ export async function checkDocker(config: Config, templates: TemplateCatalog): P
   return checks;
 }
 
-function checkCgroups(info: Record<string, any>): Check {
+function checkCgroups(info: EngineInfo): Check {
   const missing = [!info.MemoryLimit && 'memory', !info.PidsLimit && 'pids', !info.CpuCfsQuota && 'CPU quota'].filter(Boolean);
   const detail = `cgroup v${info.CgroupVersion ?? '?'} (${info.CgroupDriver ?? '?'} driver)`;
   if (missing.length) {
@@ -44,7 +55,7 @@ function checkCgroups(info: Record<string, any>): Check {
   return ok('cgroup limits', `${detail}: memory, pids and CPU limits enforced`);
 }
 
-function checkRuntime(info: Record<string, any>, wanted: string | undefined): Check {
+function checkRuntime(info: EngineInfo, wanted: string | undefined): Check {
   const runtimes = Object.keys(info.Runtimes ?? {});
   const runtime = wanted ?? info.DefaultRuntime ?? 'runc';
   if (!runtimes.includes(runtime)) {

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { SandboxProvider } from '../providers/provider.js';
 import type { HistoryEntry, HistoryStore } from '../store/history-store.js';
 import { endEntry, startEntry, statusOf } from './execute.js';
-import type { ExecutionState, ExecutionStatus, PreparedRun } from './shapes.js';
+import type { ExecutionState, PreparedRun } from './shapes.js';
 import { HistoryLines } from './history-lines.js';
 
 /** Where an execution stands, as sandbox_logs and sandbox_stop report it. */

@@ -1,5 +1,5 @@
 import type { NetworkMode } from '../config.js';
-import { ErrorCode, SandboxError, invalidArgument } from '../errors.js';
+import { invalidArgument } from '../errors.js';
 import { newSandboxId } from '../ids.js';
 import type { SandboxInfo, SandboxSpec } from '../providers/provider.js';
 import type { SandboxContext } from './context.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
 import { newExecutionId } from '../ids.js';
-import type { OutputStream, RunOutcome, SandboxInfo } from '../providers/provider.js';
+import type { OutputStream, RunOutcome } from '../providers/provider.js';
 import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, fixedFacts, seconds, type SandboxContext } from './context.js';
 import { checkEnvTotals } from './env-limits.js';

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { ErrorCode, SandboxError } from '../errors.js';
 import type { SandboxContext } from './context.js';
 import { mimeTypeOf } from './mime.js';

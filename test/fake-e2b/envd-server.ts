@@ -17,7 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ConnectRpcError, sendUnaryError } from './connect.js';
 import { handleFiles } from './envd-files.js';
 import { createProcessService } from './envd-process.js';
-import { DEFAULT_USER, USER_HOMES, type FakeE2BState, type FakeSandbox } from './state.js';
+import { DEFAULT_USER, USER_HOMES, type FakeE2BState } from './state.js';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

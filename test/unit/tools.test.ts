@@ -5,7 +5,7 @@ import { SandboxError, ErrorCode } from '../../src/errors.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
-import { errorCode } from '../helpers/tool-call.js';
+import { errorCode, type Structured } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof connectInMemory>>;
 
@@ -53,7 +53,7 @@ describe('tool layer (fake provider)', () => {
     it('states the configured caps and defaults in the input schemas, and refuses values above them', async () => {
       await s.close();
       await connect({ SANDBOX_MAX_TIMEOUT: '7200', SANDBOX_MAX_MEMORY_MB: '2048', SANDBOX_MAX_CPUS: '2', SANDBOX_MAX_EXEC_TIMEOUT: '600', SANDBOX_MAX_CODE_SIZE: '50000', SANDBOX_NETWORK: 'none' });
-      const input = (tool: string, field: string) => (s.tools.find((t) => t.name === tool)!.inputSchema.properties as Record<string, any>)[field];
+      const input = (tool: string, field: string) => (s.tools.find((t) => t.name === tool)!.inputSchema.properties as Structured)[field];
       expect(input('sandbox_create', 'timeout').maximum).toBe(7200);
       expect(input('sandbox_create', 'memory_mb').maximum).toBe(2048);
       expect(input('sandbox_create', 'cpus').maximum).toBe(2);
