@@ -17,6 +17,8 @@ import { DiskWatchdog } from './disk-watchdog.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
 import { readFile, writeFile } from './files.js';
+import { outOfProcesses } from '../file-errors.js';
+import { ErrorCode, isSandboxError } from '../../errors.js';
 import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
 import { ExpiryVolumes } from './expiry-volumes.js';
@@ -27,6 +29,9 @@ import { relayThroughExec } from './port-relay.js';
 import { readUsage } from './stats.js';
 import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
 import { LeaseFile } from '../../store/lease-file.js';
+
+/** Process slots a file command takes at once on the exec path: exec, init, shells, relays, the tools. */
+const FILE_COMMAND_PIDS = 16;
 
 export interface DockerProviderOptions {
   pidsLimit: number;
@@ -131,11 +136,35 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
-    return writeFile((spec) => this.run(id, spec), path, data, options);
+    return this.explainFileFailure(id, () => writeFile((spec) => this.run(id, spec), path, data, options));
   }
 
   async readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null> {
-    return readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes);
+    return this.explainFileFailure(id, () => readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes));
+  }
+
+  /**
+   * A file command that fails without saying why may have found no process slot left: the helper (or a shell it
+   * forks) could not start, and what it would have said was lost with it. Such a failure is reported as the full
+   * process table it is, when the sandbox is at its pids limit.
+   */
+  private async explainFileFailure<T>(id: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      if (!isSandboxError(err) || (err.code !== ErrorCode.INVALID_ARGUMENT && err.code !== ErrorCode.INTERNAL_ERROR)) throw err;
+      const full = await this.atPidsLimit(id).catch(() => false);
+      throw full ? outOfProcesses() : err;
+    }
+  }
+
+  /** Whether fewer process slots are left than a file command needs (its exec, shells, relays and tools). */
+  private async atPidsLimit(id: string): Promise<boolean> {
+    const info = await this.owned.inspect(id);
+    const limit = info.HostConfig.PidsLimit ?? 0;
+    if (!info.State.Running || limit <= 0) return false;
+    const usage = await this.withContainer(id, (c) => readUsage(c));
+    return limit - usage.pids < FILE_COMMAND_PIDS;
   }
 
   async usage(id: string): Promise<ResourceUsage | null> {
