@@ -15,8 +15,7 @@ import type { ToolDefinition } from './tool.js';
  * Every tool the server offers, in the order tools/list shows them. Schemas that have caps or defaults from the
  * configuration are built from it, so tools/list states the real ones.
  */
-export const toolsFor = (config: Config): ToolDefinition[] =>
-  [
+export const toolsFor = (config: Config): ToolDefinition[] => [
     sandboxCreate(config),
     sandboxExecute(config),
     sandboxList,
@@ -27,4 +26,4 @@ export const toolsFor = (config: Config): ToolDefinition[] =>
     sandboxLogs,
     sandboxStop,
     sandboxDelete,
-  ] as unknown as ToolDefinition[];
+  ];

@@ -1,3 +1,6 @@
+// Why the low-level `Server` and not `McpServer.registerTool`: McpServer rejects bad arguments as a protocol error
+// before our code sees them, where agents need an INVALID_ARGUMENT result naming the field and a hint; and it
+// declares one output schema per tool, where ours is anyOf [result, error shape], since clients validate errors too.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';

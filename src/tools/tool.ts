@@ -30,7 +30,11 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   inputSchema: I;
   outputSchema: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
-  handler: (args: z.output<I>, deps: ToolDeps, call: CallContext) => Promise<ToolResult<z.input<O>>>;
+  /**
+   * Serves a call whose arguments passed `inputSchema`. Declared as a method so that tools of different schemas
+   * share one list type (method parameters are compared bivariantly); the registry only ever passes parsed input.
+   */
+  handler(args: z.output<I>, deps: ToolDeps, call: CallContext): Promise<ToolResult<z.input<O>>>;
 }
 
 /** Keeps the tool's schema types attached to its handler. */
