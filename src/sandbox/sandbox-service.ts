@@ -35,8 +35,14 @@ export class SandboxService {
 
   constructor(config: Config, provider: SandboxProvider, log: Logger, templates?: TemplateCatalog) {
     const root = path.join(config.stateDir, 'sandboxes');
-    const history = new HistoryStore(root);
     const env = new SandboxEnv(provider);
+    // One history store for every writer: it scrubs the sandbox's env_vars values and keeps the configured bounds.
+    const history = new HistoryStore(root, {
+      maxBytes: config.history.maxBytes,
+      maxLines: config.history.maxLines,
+      secrets: (id) => env.knownValues(id),
+      log,
+    });
     this.ctx = {
       config,
       provider,
@@ -44,12 +50,7 @@ export class SandboxService {
         templates ??
         new TemplateCatalog({ extraDir: config.templatesDir, imageOverride: config.imageOverride, templateImages: config.templateImages }),
       records: new SandboxRecords(root, log),
-      history: new HistoryStore(root, {
-        maxBytes: config.history.maxBytes,
-        maxLines: config.history.maxLines,
-        secrets: (id) => env.knownValues(id),
-        log,
-      }),
+      history,
       env,
       log,
       quota: new Quota(config.limits.maxSandboxes, config.namespace, async () => (await provider.list()).length),

@@ -36,6 +36,26 @@ describeDocker('state files on the host: bounded, scrubbed, never trusted', () =
     expect(JSON.stringify(logs.logs)).toContain('token=[redacted] run=[redacted]');
   });
 
+  it('keeps them out of what a background execution stores too', async () => {
+    const started = await s.ok('sandbox_execute', {
+      sandbox_id: id,
+      code: 'echo "bg token=$API_TOKEN run=$RUN_PASSWORD"',
+      language: 'bash',
+      background: true,
+      env_vars: { RUN_PASSWORD: 'pw-background-88' },
+    });
+    let execution: { status?: string } = {};
+    for (let i = 0; i < 100 && execution.status !== 'completed'; i++) {
+      execution = (await s.ok('sandbox_logs', { sandbox_id: id, execution_id: started.execution_id })).execution ?? {};
+      if (execution.status !== 'completed') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(execution.status).toBe('completed');
+    const stored = readFileSync(stateFile('history.jsonl'), 'utf8');
+    expect(stored).toContain('bg token=[redacted] run=[redacted]');
+    expect(stored).not.toContain('tok-0123456789');
+    expect(stored).not.toContain('pw-background-88');
+  });
+
   it('serves list, logs and status, and reaps nothing, when the record and history hold garbage', async () => {
     writeFileSync(stateFile('record.json'), '{}');
     appendFileSync(stateFile('history.jsonl'), '\n{"ts":"2026-01-01T00:00:00Z","level":"loud","source":"system","message":7}');
