@@ -66,20 +66,19 @@ def emit_failure(run_id, message, code):
 
 
 def as_user(uid, gid, tag=None):
-    """Popen arguments that drop to uid/gid (in C, between fork and exec), with the run's group `tag` if any as
-    the only supplementary group (root keeps its own and gets the tag on top)."""
-    if os.getuid() != 0:
+    """Popen arguments that drop to uid/gid (in C, between fork and exec), with the run's group `tag` (if any) as
+    the only supplementary group; root runs keep root's groups and get the tag on top."""
+    root = (uid, gid) == (0, 0)
+    if os.getuid() != 0 or (root and tag is None):
         return {}
-    if (uid, gid) == (0, 0):
-        return {"extra_groups": os.getgroups() + [tag]} if tag is not None and sys.version_info >= (3, 9) else (
-            {"preexec_fn": lambda: os.setgroups(os.getgroups() + [tag])} if tag is not None else {})
-    groups = [tag] if tag is not None else []
+    groups = (os.getgroups() if root else []) + ([tag] if tag is not None else [])
     if sys.version_info >= (3, 9):
-        return {"user": uid, "group": gid, "extra_groups": groups}
+        return {"extra_groups": groups} if root else {"user": uid, "group": gid, "extra_groups": groups}
     def demote():
         os.setgroups(groups)
-        os.setgid(gid)
-        os.setuid(uid)
+        if not root:
+            os.setgid(gid)
+            os.setuid(uid)
     return {"preexec_fn": demote}
 
 
