@@ -74,4 +74,37 @@ describeDocker(`docker provider${runtime ? ` (runtime ${runtime})` : ''}`, () =>
       await run('pkill -f "sleep 3311" || true');
     });
   });
+
+  describe('runs of one exec each, on this runtime', () => {
+    const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, agent: false, runtime }, silentLogger());
+    const spec = baseSpec({ image: TEST_IMAGE });
+
+    beforeAll(async () => {
+      await provider.create(spec);
+    });
+    afterAll(async () => {
+      await provider.remove(spec.id).catch(() => undefined);
+      await provider.close();
+    });
+
+    // Under gVisor the engine sometimes leaves an exec's stream open after its container stopped (exec-streams.ts).
+    it('end when their sandbox restarts, every time', async () => {
+      for (let i = 0; i < 10; i++) {
+        let started!: () => void;
+        const printed = new Promise<void>((resolve) => (started = resolve));
+        const long = provider.run(spec.id, {
+          argv: ['sh', '-c', 'echo going; exec sleep 5556'],
+          user: 'user',
+          env: {},
+          cwd: '/home/user',
+          timeoutMs: 60_000,
+          onOutput: () => started(),
+        });
+        await printed;
+        await provider.run(spec.id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 });
+        await provider.restart(spec.id);
+        expect(await long).toMatchObject({ timedOut: false, cancelled: false });
+      }
+    }, 120_000);
+  });
 });
