@@ -21,8 +21,9 @@ const MAX_RETURNED_FILES = 20;
 /**
  * Expands each pattern ($2...) in the working directory ($1) as the shell does (*, ?, [...]) and prints every
  * regular file it names, NUL-separated, as `<size>\t<path>`. Word splitting is off, so names with spaces work.
+ * Sizes fall back to `wc -c` where `stat` fails (gVisor's 2022 releases answer its `statx` with EINVAL).
  */
-const GLOB_SCRIPT = 'cd -- "$1" || exit 4; shift; IFS=""; for p in "$@"; do for f in $p; do [ -f "$f" ] && printf "%s\\t%s\\0" "$(stat -L -c %s -- "$f")" "$f"; done; done; true';
+const GLOB_SCRIPT = 'cd -- "$1" || exit 4; shift; IFS=""; for p in "$@"; do for f in $p; do [ -f "$f" ] && printf "%s\\t%s\\0" "$(stat -L -c %s -- "$f" 2>/dev/null || wc -c < "$f" | tr -d " ")" "$f"; done; done; true';
 
 /**
  * The files an execution asked back: each pattern expanded in its working directory; their bytes while the total

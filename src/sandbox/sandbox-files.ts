@@ -24,8 +24,11 @@ export interface FileContent {
 
 const MAX_ENTRIES = 1000;
 
-/** Prints `<type>\t<size>\n` of $1: d(irectory), f(ile), l(ink, dangling), o(ther); exit 3 when it is not there. */
-const STAT_SCRIPT = '[ -e "$1" ] || [ -L "$1" ] || exit 3; if [ -d "$1" ]; then t=d; elif [ -f "$1" ]; then t=f; elif [ -L "$1" ]; then t=l; else t=o; fi; printf "%s\\t%s\\n" "$t" "$(stat -L -c %s -- "$1" 2>/dev/null || echo 0)"';
+/**
+ * Prints `<type>\t<size>\n` of $1: d(irectory), f(ile), l(ink, dangling), o(ther); exit 3 when it is not there.
+ * A file's size falls back to `wc -c` where `stat` fails: gVisor's 2022 releases answer its `statx` with EINVAL.
+ */
+const STAT_SCRIPT = '[ -e "$1" ] || [ -L "$1" ] || exit 3; if [ -d "$1" ]; then t=d; elif [ -f "$1" ]; then t=f; elif [ -L "$1" ]; then t=l; else t=o; fi; printf "%s\\t%s\\n" "$t" "$(stat -L -c %s -- "$1" 2>/dev/null || { [ -f "$1" ] && wc -c < "$1" | tr -d " "; } 2>/dev/null || echo 0)"';
 /** The entries of directory $1, NUL-separated, as `<type>\t<size>\t<name>`; at most $2 of them. */
 const LIST_SCRIPT = 'cd -- "$1" || exit 4; find . -mindepth 1 -maxdepth 1 -printf "%y\\t%s\\t%f\\0" | head -z -n "$2"';
 export async function shell(ctx: SandboxContext, id: string, script: string, args: string[]): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {

@@ -10,7 +10,7 @@ export const tempStateDir = (): string => mkdtempSync(path.join(os.tmpdir(), 'sa
 /** A namespace per test process, so that one file's reaper or quota never acts on another file's sandboxes. */
 export const TEST_NAMESPACE = `test-${process.pid}`;
 
-/** Configuration as the server would parse it, from test-specific variables. */
+/** Configuration as the server would parse it, from test-specific variables (and SANDBOX_DOCKER_RUNTIME, to run a file under gVisor). */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_LOG_LEVEL: 'silent', SANDBOX_NAMESPACE: TEST_NAMESPACE, ...env });
+  return loadConfig({ ...(process.env.SANDBOX_DOCKER_RUNTIME ? { SANDBOX_DOCKER_RUNTIME: process.env.SANDBOX_DOCKER_RUNTIME } : {}), SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_LOG_LEVEL: 'silent', SANDBOX_NAMESPACE: TEST_NAMESPACE, ...env });
 }

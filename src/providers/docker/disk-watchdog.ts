@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { Labels } from '../../labels.js';
 import type { Logger } from '../../logger.js';
 import type { ProviderEvent } from '../provider.js';
+import { endExecStreams } from './exec-streams.js';
 
 /**
  * Overlay2 on ext4 cannot cap a container's writable layer, so a watchdog does: every SANDBOX_DISK_CHECK_INTERVAL
@@ -69,6 +70,7 @@ export class DiskWatchdog {
         this.grace.delete(id);
         this.log.warn({ sandboxId: id, sizeBytes: size, limitBytes: this.limitBytes }, 'sandbox over its disk quota: stopping it');
         await this.docker.getContainer(c.Id).stop({ t: 0 }).catch(() => undefined);
+        endExecStreams(c.Id);
         this.stopped.add(id);
         stopped.push(id);
         const mb = (b: number) => Math.round(b / 1024 / 1024);

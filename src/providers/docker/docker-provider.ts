@@ -16,6 +16,7 @@ import { AgentSession, AgentUnavailable, PREPARE_FAILED_MESSAGE } from './agent/
 import { DiskWatchdog } from './disk-watchdog.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
+import { endExecStreams } from './exec-streams.js';
 import { readFile, writeFile } from './files.js';
 import { outOfProcesses } from '../file-errors.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
@@ -194,6 +195,7 @@ export class DockerProvider implements SandboxProvider {
       await c.stop({ t: 5 }).catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already stopped
       });
+      endExecStreams(c.id);
     });
   }
 
@@ -204,6 +206,7 @@ export class DockerProvider implements SandboxProvider {
       await c.stop({ t: 1 }).catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err;
       });
+      endExecStreams(c.id);
       await c.start();
     });
   }
@@ -233,7 +236,10 @@ export class DockerProvider implements SandboxProvider {
   async remove(id: string): Promise<void> {
     this.dropAgent(id);
     this.forwards.close(id);
-    await this.withContainer(id, (c) => c.remove({ force: true, v: true }));
+    await this.withContainer(id, async (c) => {
+      await c.remove({ force: true, v: true });
+      endExecStreams(c.id);
+    });
     this.owned.forget(id);
     await this.expiries.remove(id).catch(() => undefined);
   }

@@ -29,11 +29,13 @@ export const EXEC_WRAPPER = [
 export const DOCKER_INIT = '/sbin/docker-init';
 
 /**
- * Runs "$@" under the container's tini as child subreaper (`-s`), when there is one: processes of the run that
- * double-fork or leave its session are reparented to it instead of the container's init, so the sweep below
- * finds them as its descendants whatever they do to their environment.
+ * Runs "$@" under the container's tini as child subreaper (`-s`), when there is one and the kernel lets it be one:
+ * processes of the run that double-fork or leave its session are reparented to it instead of the container's init,
+ * so the sweep below finds them as its descendants whatever they do to their environment. gVisor has no child
+ * subreaper (tini exits 1 at once, "PR_SET_CHILD_SUBREAPER is unavailable"), so tini is tried first with `true`;
+ * without it the sweep finds the run by its ID in the environment and by ancestry.
  */
-export const SUBREAPED = `if [ -x ${DOCKER_INIT} ]; then exec ${DOCKER_INIT} -s -- "$@"; fi; exec "$@"`;
+export const SUBREAPED = `if [ -x ${DOCKER_INIT} ] && ${DOCKER_INIT} -s -- true >/dev/null 2>&1; then exec ${DOCKER_INIT} -s -- "$@"; fi; exec "$@"`;
 
 /**
  * Kills every process of run $1: those whose environment carries its ID and all their descendants (found through

@@ -8,6 +8,7 @@ import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../run-limits.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../base-env.js';
 import { RUN_ID_VAR } from '../run-protocol.js';
 import { EXEC_WRAPPER, SUBREAPED, TREE_SWEEP } from './exec-scripts.js';
+import { trackExecStream } from './exec-streams.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
 export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0:0' };
@@ -50,6 +51,7 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
     Env: [...envList(env), `${RUN_ID_VAR}=${runId}`],
   });
   const socket = (await exec.start({ hijack: true, stdin: withStdin })) as unknown as Duplex;
+  const untrack = trackExecStream(container.id, socket);
 
   return new Promise<RunOutcome>((resolve) => {
     let finished = false;
@@ -63,6 +65,7 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
     const finish = async () => {
       if (finished) return;
       finished = true;
+      untrack();
       limits.disarm();
       clearTimeout(drainTimer);
       stdout.flush();

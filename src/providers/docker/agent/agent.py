@@ -10,17 +10,25 @@
 #
 # Each run has a supervisor: a forked child of the agent, root, made the child subreaper of the run's tree, so
 # that every process the run starts stays its descendant whatever it does (setsid, double fork, `env -i`,
-# non-dumpable). A kill ends the tree by walking the supervisor's children until none is left. A run that ends by
+# non-dumpable). A kill ends the tree by walking the supervisor's children until none is left. Where there is no
+# child subreaper (gVisor: prctl fails with EINVAL, and orphans go to the container's init), the run's processes
+# carry a supplementary group of their own instead (RUN_GROUP_BASE + random), which fork, exec, setsid and
+# `env -i` keep and which only root can drop: a kill stops, then kills, every process in that group and every
+# descendant of one, until none is left (see kill_tagged_tree). A run that ends by
 # itself leaves its background processes alone: the supervisor stays with them, reading their output to nowhere
 # so that nothing dies of SIGPIPE, until the last of them exits (or the sandbox stops).
 # End of stdin (the server went away) kills every run still going.
-import base64, ctypes, json, os, selectors, signal, subprocess, sys, threading, time, warnings
+import base64, ctypes, json, os, random, selectors, signal, subprocess, sys, threading, time, warnings
 
 # Forking from a threaded process is safe here (the forked supervisor takes no lock of the agent's threads);
 # Python 3.12+ warns about it on stderr.
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 PR_SET_CHILD_SUBREAPER = 36
+# Supplementary groups that mark a run's processes where there is no subreaper: a range no image uses
+# (above any account's, below 2^31 so that no tool reads them as negative).
+RUN_GROUP_BASE = 0x60000000
+RUN_GROUP_SPAN = 0x1FFFFFFF
 try:
     LIBC = ctypes.CDLL(None, use_errno=True)
 except OSError:
@@ -57,16 +65,20 @@ def emit_failure(run_id, message, code):
     emit({"id": run_id, "ev": "exit", "code": code})
 
 
-def as_user(uid, gid):
-    """Popen arguments that drop to uid/gid (in C, between fork and exec)."""
-    if os.getuid() != 0 or (uid, gid) == (0, 0):
+def as_user(uid, gid, tag=None):
+    """Popen arguments that drop to uid/gid (in C, between fork and exec), with the run's group `tag` (if any) as
+    the only supplementary group; root runs keep root's groups and get the tag on top."""
+    root = (uid, gid) == (0, 0)
+    if os.getuid() != 0 or (root and tag is None):
         return {}
+    groups = (os.getgroups() if root else []) + ([tag] if tag is not None else [])
     if sys.version_info >= (3, 9):
-        return {"user": uid, "group": gid, "extra_groups": []}
+        return {"extra_groups": groups} if root else {"user": uid, "group": gid, "extra_groups": groups}
     def demote():
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
+        os.setgroups(groups)
+        if not root:
+            os.setgid(gid)
+            os.setuid(uid)
     return {"preexec_fn": demote}
 
 
@@ -139,6 +151,76 @@ def kill_tree(main_pid, on_main_exit):
         time.sleep(0.005)
 
 
+def process_table():
+    """{pid: (ppid, supplementary groups)} of every live process but this one, read from /proc/<pid>/status (world
+    readable, also for non-dumpable processes and under gVisor)."""
+    me, table = os.getpid(), {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
+        try:
+            with open("/proc/%s/status" % name, "rb") as f:
+                lines = f.read().split(b"\n")
+        except OSError:
+            continue
+        fields = dict(line.split(b":", 1) for line in lines if b":" in line)
+        if fields.get(b"State", b"").strip().startswith(b"Z") or b"PPid" not in fields:
+            continue
+        try:
+            table[int(name)] = (int(fields[b"PPid"]), {int(g) for g in fields.get(b"Groups", b"").split()})
+        except ValueError:
+            continue
+    return table
+
+
+def tagged_tree(tag):
+    """The run's processes: those in its group, those whose parent is this supervisor, and all their descendants
+    (a root run's child may drop the group, as apt does)."""
+    table = process_table()
+    me = os.getpid()
+    tree = {pid for pid, (ppid, groups) in table.items() if tag in groups or ppid == me}
+    grew = True
+    while grew:
+        grew = False
+        for pid, (ppid, _) in table.items():
+            if ppid in tree and pid not in tree:
+                tree.add(pid)
+                grew = True
+    return tree
+
+
+def signal_all(pids, sig):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def kill_tagged_tree(tag, main_pid, on_main_exit):
+    """Without a subreaper: stops the run's tree until no new process appears (a stopped process neither forks
+    nor exits, so no orphan leaves the tree unseen), then kills it until nothing of it is left."""
+    stopped = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        new = tagged_tree(tag) - stopped
+        if not new:
+            break
+        signal_all(new, signal.SIGSTOP)
+        stopped |= new
+    while time.monotonic() < deadline:
+        tree = tagged_tree(tag)
+        if not tree:
+            break
+        signal_all(tree, signal.SIGKILL)
+        reap(main_pid, on_main_exit)
+        time.sleep(0.002)
+    for _ in range(2000):
+        if not reap(main_pid, on_main_exit):
+            break
+        time.sleep(0.005)
+
+
 def supervisor(req, fds):
     in_r, out_r, out_w, err_r, err_w, ctl_r, st_w = fds
     keep = {fd for fd in fds if fd is not None}
@@ -161,8 +243,8 @@ def supervisor(req, fds):
             pass  # the agent is gone
 
     os.setsid()
-    if LIBC is not None:
-        LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    subreaper = LIBC is not None and LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    tag = None if subreaper or os.getuid() != 0 else RUN_GROUP_BASE + random.SystemRandom().randrange(RUN_GROUP_SPAN)
     uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
     root = uid == 0
     env = dict(ROOT_ENV) if root else dict(USER_ENV, **(req.get("env") or {}))
@@ -171,7 +253,7 @@ def supervisor(req, fds):
     try:
         proc = subprocess.Popen(req["argv"], cwd="/" if root else req.get("cwd") or "/", env=env,
                                 start_new_session=True, stdin=in_r if in_r is not None else subprocess.DEVNULL,
-                                stdout=out_w, stderr=err_w, **as_user(uid, gid))
+                                stdout=out_w, stderr=err_w, **as_user(uid, gid, tag))
     except OSError as e:
         status({"ev": "spawn_failed", "code": 127 if isinstance(e, FileNotFoundError) else 126,
                 "msg": "%s: %s\n" % (req["argv"][0], e.strerror)})
@@ -205,7 +287,10 @@ def supervisor(req, fds):
             if key.data == "ctl":
                 data = os.read(ctl_r, 64)
                 if b"k" in data or (not data and not main["done"]):
-                    kill_tree(proc.pid, on_main_exit)
+                    if tag is None:
+                        kill_tree(proc.pid, on_main_exit)
+                    else:
+                        kill_tagged_tree(tag, proc.pid, on_main_exit)
                     status({"ev": "killed"})
                     return
                 if b"d" in data or not data:
