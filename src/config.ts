@@ -166,7 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.SANDBOX_EXEC_TIMEOUT > e.SANDBOX_MAX_EXEC_TIMEOUT) {
     throw new ConfigError('SANDBOX_EXEC_TIMEOUT must not exceed SANDBOX_MAX_EXEC_TIMEOUT.');
   }
-  if (e.SANDBOX_BACKGROUND_TIMEOUT > e.SANDBOX_MAX_TIMEOUT) {
+  // Only a value the operator set can be wrong: the default follows a lower SANDBOX_MAX_TIMEOUT.
+  const backgroundSet = env.SANDBOX_BACKGROUND_TIMEOUT !== undefined && env.SANDBOX_BACKGROUND_TIMEOUT !== '';
+  if (backgroundSet && e.SANDBOX_BACKGROUND_TIMEOUT > e.SANDBOX_MAX_TIMEOUT) {
     throw new ConfigError('SANDBOX_BACKGROUND_TIMEOUT must not exceed SANDBOX_MAX_TIMEOUT.');
   }
   if (e.SANDBOX_DEFAULT_MEMORY_MB > e.SANDBOX_MAX_MEMORY_MB) {
@@ -196,7 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       defaultTimeoutSeconds: e.SANDBOX_EXEC_TIMEOUT,
       maxTimeoutSeconds: e.SANDBOX_MAX_EXEC_TIMEOUT,
       setupTimeoutSeconds: e.SANDBOX_SETUP_TIMEOUT,
-      backgroundTimeoutSeconds: e.SANDBOX_BACKGROUND_TIMEOUT,
+      backgroundTimeoutSeconds: Math.min(e.SANDBOX_BACKGROUND_TIMEOUT, e.SANDBOX_MAX_TIMEOUT),
     },
     files: { downloadBytes: e.SANDBOX_MAX_DOWNLOAD_SIZE, returnBytes: e.SANDBOX_RETURN_FILES_LIMIT },
     portHost: e.SANDBOX_PORT_HOST,

@@ -30,14 +30,17 @@ async function main(): Promise<void> {
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
 
   let closing = false;
-  const shutdown = async (reason: string) => {
+  let exitStatus = 0;
+  // Every way out (signal, client gone, broken stdio) applies SANDBOX_ON_EXIT and records running work first.
+  const shutdown = async (reason: string, status = 0) => {
+    exitStatus = Math.max(exitStatus, status);
     if (closing) return;
     closing = true;
     log.info({ reason }, 'shutting down');
     await applyExitPolicy(sandboxes, config.onExit, log);
     await cleanup().catch((err: unknown) => log.error({ err }, 'cleanup failed'));
     log.flush();
-    process.exit(0);
+    process.exit(exitStatus);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
@@ -50,8 +53,7 @@ async function main(): Promise<void> {
     onFatal: (err) => {
       // stdin or stdout broke: nothing more can be said to the client. Say why, then leave with an error.
       log.fatal({ err }, 'stdio transport failed; exiting');
-      log.flush();
-      process.exit(1);
+      void shutdown('stdio transport failed', 1);
     },
   });
   await server.connect(transport);

@@ -46,10 +46,20 @@ export class BackgroundRuns implements BackgroundExecutions {
       );
     }
     const startedAt = new Date();
-    await this.history.append(run.sandboxId, [startEntry(executionId, run.language, run.codeBytes, startedAt, true)]);
-    const output = new HistoryLines(this.history, run.sandboxId, executionId, MAX_HISTORY_LINES, run.secrets);
     const controller = new AbortController();
     const state: ExecutionState = { executionId, status: 'running', exitCode: null, startedAt: startedAt.toISOString() };
+    // Counted from here, before the first await, so that concurrent calls cannot all pass the cap above.
+    let started!: () => void;
+    const placeholder: Tracked = { sandboxId: run.sandboxId, controller, state, done: new Promise<void>((resolve) => (started = resolve)) };
+    this.runs.set(executionId, placeholder);
+    try {
+      await this.history.append(run.sandboxId, [startEntry(executionId, run.language, run.codeBytes, startedAt, true)]);
+    } catch (err) {
+      this.runs.delete(executionId);
+      started();
+      throw err;
+    }
+    const output = new HistoryLines(this.history, run.sandboxId, executionId, MAX_HISTORY_LINES, run.secrets);
     const done = this.provider
       .run(run.sandboxId, {
         argv: run.argv,
@@ -78,8 +88,8 @@ export class BackgroundRuns implements BackgroundExecutions {
         Object.assign(state, { status, exitCode, endedAt: endedAt.toISOString() });
       })
       .catch((err: unknown) => this.log.warn({ sandboxId: run.sandboxId, executionId, err }, 'background execution not recorded'));
-    const tracked: Tracked = { sandboxId: run.sandboxId, controller, state, done };
-    this.runs.set(executionId, tracked);
+    placeholder.done = done;
+    started();
     // Finished executions are kept a while for sandbox_logs; the history has them for good.
     void done.then(() => setTimeout(() => this.runs.delete(executionId), 10 * 60_000).unref());
   }

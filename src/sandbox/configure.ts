@@ -58,12 +58,13 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     await ctx.provider.start(id);
     started = true;
     await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: 'sandbox started again by sandbox_configure' }]);
-  } else if (req.restart) {
+  }
+  // After a start too: a backend whose stop keeps memory (E2B's pause) brings the old processes back with it.
+  if (req.restart) {
     await ctx.provider.restart(id);
+    restarted = true;
     await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: 'sandbox restarted by sandbox_configure: every process killed; files and variables kept' }]);
   }
-  // A stopped sandbox that is started again has no process left either.
-  if (req.restart) restarted = true;
 
   const envVarNames = Object.keys(req.envVars ?? {});
   if (envVarNames.length) checkEnvTotals({ ...(await ctx.env.get(id)), ...req.envVars });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, notRunning } from '../errors.js';
 import { newExecutionId } from '../ids.js';
 import type { OutputStream, RunOutcome } from '../providers/provider.js';
 import type { HistoryEntry } from '../store/history-store.js';
@@ -109,6 +109,9 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
   const run = await prepareRun(ctx, req);
   const executionId = newExecutionId();
   if (req.background) {
+    // Nobody waits for a background run's result: a sandbox that is not running must be said now, not in its log.
+    const now = await ctx.provider.get(run.sandboxId);
+    if (now.state !== 'running') throw notRunning(run.sandboxId);
     await ctx.background.start(run, executionId);
     return {
       executionId,

@@ -2,7 +2,7 @@ import { ErrorCode, SandboxError, truncateForMessage } from '../errors.js';
 import type { ExecutionState } from './shapes.js';
 import type { ResourceUsage, SandboxInfo, SandboxState } from '../providers/provider.js';
 import type { HistoryEntry, LogLevel } from '../store/history-store.js';
-import { HOME_DIR, type SandboxContext } from './context.js';
+import { HOME_DIR, uptimeSeconds, type SandboxContext } from './context.js';
 import { effectiveExpiry } from './expiry.js';
 
 /** A sandbox as listed: backend facts plus the server's record. */
@@ -144,7 +144,7 @@ export async function sandboxStatus(ctx: SandboxContext, id: string): Promise<St
   ]);
   return {
     sandbox: summary,
-    uptimeS: info.startedAt ? Math.max(0, Math.round((Date.now() - info.startedAt.getTime()) / 1000)) : 0,
+    uptimeS: uptimeSeconds(info),
     usage,
     workingDirectory: HOME_DIR,
     envVarCount: record?.envNames.length ?? 0,

@@ -5,7 +5,7 @@ import type { SandboxProvider } from '../providers/provider.js';
 import { HistoryStore } from '../store/history-store.js';
 import { SandboxRecords } from '../store/sandbox-records.js';
 import { configureSandbox, type ConfigureRequest } from './configure.js';
-import type { SandboxContext } from './context.js';
+import { uptimeSeconds, type SandboxContext } from './context.js';
 import { createSandbox, type CreateRequest } from './create.js';
 import { executeCode, type ExecuteHooks, type ExecuteRequest } from './execute.js';
 import { listSandboxes, sandboxLogs, sandboxStatus, type ListRequest, type LogsRequest } from './inspect.js';
@@ -119,8 +119,9 @@ export class SandboxService {
   /** Ends a background execution early; its state afterwards (undefined: no such execution in this sandbox). */
   async stopExecution(sandboxId: string, executionId: string) {
     checkId(sandboxId);
-    await this.ctx.provider.get(sandboxId);
-    return this.ctx.background.stop(sandboxId, executionId);
+    const info = await this.ctx.provider.get(sandboxId);
+    const state = await this.ctx.background.stop(sandboxId, executionId);
+    return state && { state, sandboxState: info.state, uptimeS: uptimeSeconds(info) };
   }
 
   list(req: ListRequest) {

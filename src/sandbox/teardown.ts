@@ -1,5 +1,5 @@
 import type { SandboxState } from '../providers/provider.js';
-import type { SandboxContext } from './context.js';
+import { uptimeSeconds, type SandboxContext } from './context.js';
 
 export interface StopResult {
   previousState: SandboxState;
@@ -10,7 +10,7 @@ export interface StopResult {
 /** Stops a sandbox, keeping its files; a stopped sandbox stays stopped without error. */
 export async function stopSandbox(ctx: SandboxContext, id: string): Promise<StopResult> {
   const info = await ctx.provider.get(id);
-  const uptimeS = info.startedAt ? Math.max(0, Math.round((Date.now() - info.startedAt.getTime()) / 1000)) : 0;
+  const uptimeS = uptimeSeconds(info);
   if (info.state === 'running') {
     await ctx.provider.stop(id);
     await ctx.history.append(id, [{ ts: new Date().toISOString(), level: 'info', source: 'system', message: 'sandbox stopped; files kept' }]);

@@ -27,7 +27,8 @@ const inputSchemaFor = (config: Config) => {
       ),
     env_vars: envVars.optional().describe('For this run, on top of the sandbox\'s.'),
     working_dir: z.string().min(1).max(4096).optional().describe('Default /home/user.'),
-    stdin: z.string().max(10 * 1024 * 1024).optional().describe('Standard input.'),
+    // As large as an upload, so that the stdio transport (sized from the upload limit) carries any legal stdin.
+    stdin: z.string().max(limits.uploadBytes).optional().describe('Standard input.'),
     capture_output: z.boolean().default(true).describe('false: leave output out of the result.'),
     background: z.boolean().default(false).describe('Return at once with execution_id; follow with sandbox_logs, end with sandbox_stop.'),
     return_files: z

@@ -33,19 +33,19 @@ export const sandboxStop = defineTool({
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { sandboxes }) {
     if (args.execution_id !== undefined) {
-      const state = await sandboxes.stopExecution(args.sandbox_id, args.execution_id);
-      if (!state) throw invalidArgument(`Sandbox ${args.sandbox_id} has no execution "${args.execution_id.slice(0, 100)}".`, 'Use the execution_id that sandbox_execute returned for this sandbox.');
+      const stopped = await sandboxes.stopExecution(args.sandbox_id, args.execution_id);
+      if (!stopped) throw invalidArgument(`Sandbox ${args.sandbox_id} has no execution "${args.execution_id.slice(0, 100)}".`, 'Use the execution_id that sandbox_execute returned for this sandbox.');
       return {
         structured: {
           sandbox_id: args.sandbox_id,
-          previous_status: 'running' as const,
-          current_status: 'running' as const,
-          uptime: 0,
+          previous_status: stopped.sandboxState,
+          current_status: stopped.sandboxState,
+          uptime: stopped.uptimeS,
           stopped_at: iso(new Date()),
           data_preserved: true,
-          execution: executionStateOf(state),
+          execution: executionStateOf(stopped.state),
         },
-        text: `Execution ${state.executionId} is ${state.status}${state.exitCode === null ? '' : ` (exit ${state.exitCode})`}; the sandbox keeps running.`,
+        text: `Execution ${stopped.state.executionId} is ${stopped.state.status}${stopped.state.exitCode === null ? '' : ` (exit ${stopped.state.exitCode})`}; the sandbox is left ${stopped.sandboxState}.`,
       };
     }
     const r = await sandboxes.stop(args.sandbox_id);

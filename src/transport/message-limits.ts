@@ -27,8 +27,9 @@ const ENVELOPE_BYTES = 1024 * 1024;
 const LONGEST_STRING = 512 * 1024 * 1024 - 64;
 
 /**
- * The longest message the server must accept: an upload at the configured limit (base64 adds a third, utf8 text
- * of control characters is escaped six-fold) or code at its limit, plus the request around it.
+ * The longest message the server must accept: an upload (or a run's stdin, capped alike) at the configured limit
+ * (base64 adds a third, utf8 text of control characters is escaped six-fold) or code at its limit, plus the request
+ * around it.
  */
 export function maxMessageBytes(limits: { uploadBytes: number; codeBytes: number }): number {
   const largest = Math.max(limits.uploadBytes, limits.codeBytes);

@@ -106,6 +106,21 @@ describe('agent features on the tool layer (fake provider)', () => {
       expect(fake.restarts).toEqual([id]);
     });
 
+    it('restarts a stopped sandbox too, since a backend may keep its processes across a stop (E2B pauses)', async () => {
+      const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      await s.call('sandbox_stop', { sandbox_id: id });
+      const r = await s.call('sandbox_configure', { sandbox_id: id, restart: true });
+      expect(r.structuredContent).toMatchObject({ restarted: true, started: true, status: 'running' });
+      expect(fake.restarts).toEqual([id]);
+    });
+
+    it('refuses a background run in a stopped sandbox at once', async () => {
+      const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      await s.call('sandbox_stop', { sandbox_id: id });
+      const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)', background: true });
+      expect(errorCode(r)).toBe(ErrorCode.SANDBOX_NOT_RUNNING);
+    });
+
     it('returns urls for ports at create, adds ports at configure, and shows them all in status', async () => {
       const created = await s.call('sandbox_create', { template: 'python', ports: [8000] });
       const id = created.structuredContent.sandbox_id;

@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SANDBOX_PROVIDER: 'e2b' })).toThrow(/E2B_API_KEY/);
   });
 
+  it('lowers the background default under a lower lifetime cap, and refuses only a value set above it', () => {
+    expect(loadConfig({ SANDBOX_MAX_TIMEOUT: '1800' }).exec.backgroundTimeoutSeconds).toBe(1800);
+    expect(() => loadConfig({ SANDBOX_MAX_TIMEOUT: '1800', SANDBOX_BACKGROUND_TIMEOUT: '3600' })).toThrow(/SANDBOX_BACKGROUND_TIMEOUT/);
+  });
+
   it('refuses defaults above their maximums', () => {
     expect(() => loadConfig({ SANDBOX_DEFAULT_TIMEOUT: '7200', SANDBOX_MAX_TIMEOUT: '3600' })).toThrow(/SANDBOX_DEFAULT_TIMEOUT/);
     expect(() => loadConfig({ SANDBOX_DEFAULT_MEMORY_MB: '9000', SANDBOX_MAX_MEMORY_MB: '8000' })).toThrow(/SANDBOX_DEFAULT_MEMORY_MB/);
