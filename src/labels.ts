@@ -1,3 +1,4 @@
+import { defaultNamespace } from './config.js';
 /** Labels on every container, volume and network this server makes; it touches nothing without them. */
 export const LABEL_PREFIX = 'dev.sandbox-mcp';
 
@@ -24,6 +25,9 @@ export const MANAGED_FILTER = { label: [`${Labels.managed}=true`] };
 
 export const isManaged = (labels: Record<string, string> | undefined | null): boolean =>
   labels?.[Labels.managed] === 'true' && typeof labels[Labels.id] === 'string';
+
+/** A sandbox's namespace; one made before namespaces existed belongs to the default one of whoever serves it. */
+export const namespaceOf = (labels: Record<string, string>): string => labels[Labels.namespace] ?? defaultNamespace();
 
 /** The engine-side filter for a namespace's sandboxes. */
 export const namespaceFilter = (namespace: string) => ({ label: [`${Labels.managed}=true`, `${Labels.namespace}=${namespace}`] });

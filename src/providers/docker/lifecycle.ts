@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import { Labels, isManaged, namespaceFilter } from '../../labels.js';
+import { defaultNamespace } from '../../config.js';
+import { Labels, MANAGED_FILTER, isManaged, namespaceFilter, namespaceOf } from '../../labels.js';
 import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
@@ -77,12 +78,14 @@ function withPorts(config: Docker.HostConfig, ports: number[], host: string): Do
   return { ...config, PortBindings: Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: host, HostPort: '' }]])) };
 }
 
-/** The namespace's sandboxes (containers of other namespaces, or of none, are not listed). */
+/** The namespace's sandboxes (containers of other namespaces are not listed). */
 export async function listManaged(docker: Docker, namespace: string): Promise<SandboxInfo[]> {
-  const containers = await docker.listContainers({ all: true, filters: namespaceFilter(namespace) });
+  // Sandboxes made before namespaces carry none: they count as the default namespace's, so none is orphaned.
+  const filters = namespace === defaultNamespace() ? MANAGED_FILTER : namespaceFilter(namespace);
+  const containers = await docker.listContainers({ all: true, filters });
   return containers
     // What the listing shows of isolation is checked here; everything else when the sandbox is used (owned-containers.ts).
-    .filter((c) => isManaged(c.Labels) && c.Labels[Labels.namespace] === namespace)
+    .filter((c) => isManaged(c.Labels) && namespaceOf(c.Labels) === namespace)
     .filter((c) => c.HostConfig?.NetworkMode !== 'host' && !(c.Mounts ?? []).some((m) => m.Type === 'bind'))
     .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)));
 }

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { notFound } from '../../errors.js';
 import { isSandboxId } from '../../ids.js';
-import { Labels, isManaged } from '../../labels.js';
+import { Labels, isManaged, namespaceOf } from '../../labels.js';
 import { infoFromLabels } from '../sandbox-labels.js';
 import type { SandboxInfo } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
@@ -35,7 +35,7 @@ export class OwnedContainers {
     }
     const labels = info.Config?.Labels ?? {};
     // Another namespace's sandbox (another OS user's server) is as good as absent.
-    if (!isManaged(labels) || labels[Labels.id] !== sandboxId || labels[Labels.namespace] !== this.namespace) throw notFound(sandboxId);
+    if (!isManaged(labels) || labels[Labels.id] !== sandboxId || namespaceOf(labels) !== this.namespace) throw notFound(sandboxId);
     const mismatch = isolationMismatch(info);
     if (mismatch) {
       this.log?.warn({ sandboxId, container: info.Id, reason: mismatch }, 'container carries sandbox labels but not sandbox isolation; not touching it');

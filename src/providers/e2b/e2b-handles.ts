@@ -1,7 +1,8 @@
 import type { Sandbox, SandboxInfo as E2BSandboxInfo } from 'e2b';
 import { notFound, notRunning } from '../../errors.js';
 import { isSandboxId } from '../../ids.js';
-import { Labels, isManaged } from '../../labels.js';
+import { defaultNamespace } from '../../config.js';
+import { Labels, isManaged, namespaceOf } from '../../labels.js';
 import type { SandboxInfo } from '../provider.js';
 import { infoFromLabels } from '../sandbox-labels.js';
 import { connectionOpts, type E2BConnection, type E2BSdk } from './e2b-connection.js';
@@ -29,14 +30,18 @@ export class E2BHandles {
     this.opts = connectionOpts(connection);
   }
 
-  /** The metadata every sandbox of ours in this namespace carries, as E2B's list query and as a check. */
+  /**
+   * The metadata to ask E2B's list for: ours, of this namespace. The default namespace also owns sandboxes made
+   * before namespaces existed (they carry none), so for it the namespace is checked here instead (`owns`).
+   */
   get ownMetadata(): Record<string, string> {
-    return { [Labels.managed]: 'true', ...(this.namespace !== undefined ? { [Labels.namespace]: this.namespace } : {}) };
+    const filtered = this.namespace !== undefined && this.namespace !== defaultNamespace();
+    return { [Labels.managed]: 'true', ...(filtered ? { [Labels.namespace]: this.namespace! } : {}) };
   }
 
   /** Whether E2B metadata marks one of ours, of this namespace. */
   owns(metadata: Record<string, string> | undefined | null): boolean {
-    return isManaged(metadata) && Object.entries(this.ownMetadata).every(([k, v]) => metadata?.[k] === v);
+    return isManaged(metadata) && (this.namespace === undefined || namespaceOf(metadata!) === this.namespace);
   }
 
   remember(id: string, sandbox: Sandbox): void {
