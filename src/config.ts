@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAllowances, type NetworkAllowance } from './network-allowances.js';
+import type { NetworkMode, ProviderName } from './providers/provider.js';
 
 /** Integer from an environment string, with a range; empty strings count as unset. */
 const int = (def: number, min: number, max: number) =>
@@ -81,8 +82,6 @@ const EnvSchema = z.object({
   SANDBOX_IMAGE: optionalString,
 });
 
-export type ProviderName = 'docker' | 'e2b';
-export type NetworkMode = 'bridge' | 'none';
 /** What happens to the sandboxes a server created when its client goes away or it is told to stop. */
 export type ExitPolicy = 'keep' | 'stop' | 'delete';
 

@@ -1,4 +1,7 @@
-/** Labels on every container, volume and network this server makes; it touches nothing without them. */
+/**
+ * Label keys on every sandbox this server makes (Docker labels, E2B metadata) and on the Docker volumes and networks
+ * it owns; it touches nothing without them. Each backend's filter syntax lives with the backend.
+ */
 export const LABEL_PREFIX = 'dev.sandbox-mcp';
 
 export const Labels = {
@@ -20,10 +23,5 @@ export const Labels = {
   writtenAt: `${LABEL_PREFIX}.written-at`,
 } as const;
 
-export const MANAGED_FILTER = { label: [`${Labels.managed}=true`] };
-
 export const isManaged = (labels: Record<string, string> | undefined | null): boolean =>
   labels?.[Labels.managed] === 'true' && typeof labels[Labels.id] === 'string';
-
-/** The engine-side filter for a namespace's sandboxes. */
-export const namespaceFilter = (namespace: string) => ({ label: [`${Labels.managed}=true`, `${Labels.namespace}=${namespace}`] });

@@ -11,11 +11,11 @@ describeDocker(`docker provider${runtime ? ` (runtime ${runtime})` : ''}`, () =>
   // Runs go through the in-sandbox agent where the image has python3 (the test image has) ...
   runProviderContract('docker, runs through the agent', async () => ({
     provider: new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, runtime }, silentLogger()),
-    spec: (overrides) => baseSpec({ image: TEST_IMAGE, ...overrides }),
+    spec: (overrides) => baseSpec({ sources: { docker: { image: TEST_IMAGE } }, ...overrides }),
   }));
   // ... and through one exec each where it has not: both paths must behave the same.
   runProviderContract('docker, one exec per run', async () => ({
     provider: new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, agent: false, runtime }, silentLogger()),
-    spec: (overrides) => baseSpec({ image: TEST_IMAGE, ...overrides }),
+    spec: (overrides) => baseSpec({ sources: { docker: { image: TEST_IMAGE } }, ...overrides }),
   }));
 });

@@ -249,7 +249,7 @@ export const baseSpec = (overrides: Partial<SandboxSpec> = {}): SandboxSpec => (
   name: 'test',
   template: 'base',
   language: 'bash',
-  image: '',
+  sources: {},
   cpus: 1,
   memoryMb: 512,
   network: 'bridge',

@@ -1,10 +1,11 @@
 import type Docker from 'dockerode';
-import { Labels, isManaged, namespaceFilter } from '../../labels.js';
+import { Labels, isManaged } from '../../labels.js';
 import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 import { hostConfig } from './isolation.js';
+import { namespaceFilter } from './label-filters.js';
 import { containerName } from './owned-containers.js';
 
 const HOME = SANDBOX_HOME;
@@ -23,6 +24,8 @@ export const PREPARE_SCRIPT = [
 ].join('; ');
 
 export interface CreateOptions {
+  /** The image the container runs (the spec's Docker source, pulled or built already). */
+  image: string;
   pidsLimit: number;
   /** Address published ports listen on (127.0.0.1 by default). */
   portHost?: string;
@@ -40,7 +43,7 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
   try {
     container = await docker.createContainer({
       name: containerName(spec.id),
-      Image: spec.image,
+      Image: options.image,
       // An entrypoint of our own, so images whose entrypoint expects arguments still idle.
       Entrypoint: ['sleep'],
       Cmd: ['infinity'],
