@@ -1,5 +1,6 @@
 /** The backends this server can use (SANDBOX_PROVIDER); a new one is added here and in ./index.ts. */
-export type ProviderName = 'docker' | 'e2b';
+export const PROVIDER_NAMES = ['docker', 'e2b'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
 /** `bridge`: the sandbox reaches the internet (within the network policy); `none`: no network at all. */
 export type NetworkMode = 'bridge' | 'none';
 
