@@ -18,7 +18,8 @@ export function checkBackendOptions(provider: SandboxProvider, req: BackendOptio
   ].filter((option): option is string => option !== undefined);
   if (!refused.length) return;
   throw invalidArgument(
-    `This server's ${provider.name} backend cannot set ${refused.join(' or ')}: its templates fix the sandbox's machine size.`,
+    `This server's ${provider.name} backend cannot set ${refused.join(' or ')}: ` +
+      "its templates fix the sandbox's machine size.",
     `Leave ${refused.join(' and ')} out; for another size, use a template built with it.`,
   );
 }

@@ -35,7 +35,7 @@ export interface Template {
   name: string;
   description: string;
   language: Language;
-  /** What each backend makes this template's sandboxes from (the template file's `image`, `dockerfile`, `e2b_template`). */
+  /** What each backend makes this template's sandboxes from (the file's `image`, `dockerfile`, `e2b_template`). */
   sources: TemplateBackendSources;
   cpus?: number;
   memoryMb?: number;
@@ -149,7 +149,10 @@ function loadTemplateFile(file: string): Template {
     description: t.description,
     language: t.language,
     sources: {
-      docker: { image: t.image, ...(t.dockerfile ? { dockerfile: path.resolve(path.dirname(file), t.dockerfile) } : {}) },
+      docker: {
+        image: t.image,
+        ...(t.dockerfile ? { dockerfile: path.resolve(path.dirname(file), t.dockerfile) } : {}),
+      },
       e2b: { template: t.e2b_template },
     },
     cpus: t.cpus,

@@ -60,7 +60,11 @@ export interface ContractOptions {
 /**
  * What every backend must do, run once per provider: the tools above rely on exactly this behaviour.
  */
-export function runProviderContract(name: string, makeHarness: () => Promise<ContractHarness>, options: ContractOptions = {}): void {
+export function runProviderContract(
+  name: string,
+  makeHarness: () => Promise<ContractHarness>,
+  options: ContractOptions = {},
+): void {
   const runsPrograms = options.runsPrograms ?? true;
   /** A test that needs real programs in the sandbox (processes, users, permissions, usage, ports). */
   const withPrograms = runsPrograms ? it : it.skip;

@@ -4,4 +4,6 @@ import { Labels } from '../../labels.js';
 export const MANAGED_FILTER = { label: [`${Labels.managed}=true`] };
 
 /** The engine-side filter for a namespace's sandboxes. */
-export const namespaceFilter = (namespace: string) => ({ label: [`${Labels.managed}=true`, `${Labels.namespace}=${namespace}`] });
+export const namespaceFilter = (namespace: string) => ({
+  label: [`${Labels.managed}=true`, `${Labels.namespace}=${namespace}`],
+});
