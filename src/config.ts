@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAllowances, type NetworkAllowance } from './network-allowances.js';
+import { PROVIDER_NAMES, type NetworkMode, type ProviderName } from './providers/provider.js';
 
 /** Integer from an environment string, with a range; empty strings count as unset. */
 const int = (def: number, min: number, max: number) =>
@@ -23,7 +24,7 @@ export function defaultNamespace(): string {
 }
 
 const EnvSchema = z.object({
-  SANDBOX_PROVIDER: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['docker', 'e2b']).optional()),
+  SANDBOX_PROVIDER: z.preprocess((v) => (v === '' ? undefined : v), z.enum(PROVIDER_NAMES).optional()),
   E2B_API_KEY: optionalString,
   E2B_DOMAIN: optionalString,
   DOCKER_HOST: optionalString,
@@ -81,8 +82,6 @@ const EnvSchema = z.object({
   SANDBOX_IMAGE: optionalString,
 });
 
-export type ProviderName = 'docker' | 'e2b';
-export type NetworkMode = 'bridge' | 'none';
 /** What happens to the sandboxes a server created when its client goes away or it is told to stop. */
 export type ExitPolicy = 'keep' | 'stop' | 'delete';
 

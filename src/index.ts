@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';
 import { DeferredProvider } from './providers/deferred-provider.js';
-import { createProvider } from './providers/index.js';
+import { capabilitiesOf, createProvider } from './providers/index.js';
 import { applyExitPolicy } from './sandbox/on-exit.js';
 import { createServer } from './server.js';
 import { maxMessageBytes } from './transport/message-limits.js';
@@ -26,7 +26,7 @@ function fail(err: unknown): never {
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.log);
-  const provider = new DeferredProvider(config.provider, createProvider(config, log));
+  const provider = new DeferredProvider(config.provider, capabilitiesOf(config.provider), createProvider(config, log));
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
 
   let closing = false;

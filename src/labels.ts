@@ -1,5 +1,9 @@
 import { defaultNamespace } from './config.js';
-/** Labels on every container, volume and network this server makes; it touches nothing without them. */
+
+/**
+ * Label keys on every sandbox this server makes (Docker labels, E2B metadata) and on the Docker volumes and networks
+ * it owns; it touches nothing without them. Each backend's filter syntax lives with the backend.
+ */
 export const LABEL_PREFIX = 'dev.sandbox-mcp';
 
 export const Labels = {
@@ -21,13 +25,8 @@ export const Labels = {
   writtenAt: `${LABEL_PREFIX}.written-at`,
 } as const;
 
-export const MANAGED_FILTER = { label: [`${Labels.managed}=true`] };
-
 export const isManaged = (labels: Record<string, string> | undefined | null): boolean =>
   labels?.[Labels.managed] === 'true' && typeof labels[Labels.id] === 'string';
 
 /** A sandbox's namespace; one made before namespaces existed belongs to the default one of whoever serves it. */
 export const namespaceOf = (labels: Record<string, string>): string => labels[Labels.namespace] ?? defaultNamespace();
-
-/** The engine-side filter for a namespace's sandboxes. */
-export const namespaceFilter = (namespace: string) => ({ label: [`${Labels.managed}=true`, `${Labels.namespace}=${namespace}`] });

@@ -4,7 +4,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DeferredProvider } from '../providers/deferred-provider.js';
-import { createProvider } from '../providers/index.js';
+import { capabilitiesOf, createProvider } from '../providers/index.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
 import { createServer } from '../server.js';
 
@@ -35,7 +35,7 @@ export async function openCliSession(env: NodeJS.ProcessEnv = process.env): Prom
   const config = loadConfig(env);
   // People read this terminal: only warnings and errors, unless they asked for a level.
   const log: Logger = createLogger({ ...config.log, level: env.SANDBOX_LOG_LEVEL ? config.log.level : 'warn' });
-  const provider = new DeferredProvider(config.provider, createProvider(config, log));
+  const provider = new DeferredProvider(config.provider, capabilitiesOf(config.provider), createProvider(config, log));
   await provider.ready;
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
   const client = new Client({ name: 'sandbox-mcp-cli', version: '1.0.0' });

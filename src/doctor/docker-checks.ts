@@ -38,7 +38,7 @@ export async function checkDocker(config: Config, templates: TemplateCatalog): P
   } catch (err) {
     checks.push(fail('docker version', `the engine answered ping but not info: ${engineMessage(err)}`, 'Check the engine\'s logs (journalctl -u docker) and its API version.'));
   }
-  for (const t of templates.all()) checks.push(await checkImage(docker, t.name, t.image, t.dockerfile));
+  for (const t of templates.all()) checks.push(await checkImage(docker, t.name, t.sources.docker.image, t.sources.docker.dockerfile));
   return checks;
 }
 

@@ -1,5 +1,4 @@
-import type { ProviderName } from '../config.js';
-import type { SandboxProvider } from './provider.js';
+import type { ProviderCapabilities, ProviderName, SandboxProvider } from './provider.js';
 
 /**
  * A provider whose backend is still loading. Loading the Docker client (dockerode pulls in gRPC and SSH) takes
@@ -9,6 +8,8 @@ import type { SandboxProvider } from './provider.js';
 export class DeferredProvider implements SandboxProvider {
   constructor(
     readonly name: ProviderName,
+    /** Known before the backend loads (see capabilitiesOf in ./index.ts), so requests can be checked at once. */
+    readonly capabilities: ProviderCapabilities,
     readonly ready: Promise<SandboxProvider>,
   ) {
     ready.catch(() => undefined); // the entry point reports a failure; calls re-throw it

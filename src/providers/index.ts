@@ -2,7 +2,13 @@ import path from 'node:path';
 import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { DockerProviderOptions } from './docker/docker-provider.js';
-import type { SandboxProvider } from './provider.js';
+import { DOCKER_CAPABILITIES } from './docker/docker-capabilities.js';
+import { E2B_CAPABILITIES } from './e2b/e2b-capabilities.js';
+import type { ProviderCapabilities, ProviderName, SandboxProvider } from './provider.js';
+
+/** What each backend can apply, known without loading it (the policy layer checks requests against it). */
+export const capabilitiesOf = (name: ProviderName): ProviderCapabilities =>
+  ({ docker: DOCKER_CAPABILITIES, e2b: E2B_CAPABILITIES })[name];
 
 /** The Docker provider's settings from the configuration. */
 export const dockerOptions = (config: Config): DockerProviderOptions => ({

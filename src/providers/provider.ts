@@ -1,8 +1,14 @@
-import type { NetworkMode, ProviderName } from '../config.js';
+/** The backends this server can use (SANDBOX_PROVIDER); a new one is added here and in ./index.ts. */
+export const PROVIDER_NAMES = ['docker', 'e2b'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+/** `bridge`: the sandbox reaches the internet (within the network policy); `none`: no network at all. */
+export type NetworkMode = 'bridge' | 'none';
 
 /** What every backend offers: sandboxes, runs, files and usage. Nothing here is Docker- or E2B-specific. */
 export interface SandboxProvider {
   readonly name: ProviderName;
+  /** Options of a sandbox this backend can apply; the policy layer refuses the others when they are asked for. */
+  readonly capabilities: ProviderCapabilities;
   /** Checks that the backend answers; throws PROVIDER_UNAVAILABLE with a fix when it does not. */
   ping(): Promise<void>;
   create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo>;
@@ -23,7 +29,8 @@ export interface SandboxProvider {
   setExpiry(id: string, expiresAt: Date): Promise<Date>;
   /** Stops the sandbox and keeps its files; stopping a stopped sandbox does nothing. */
   stop(id: string): Promise<void>;
-  remove(id: string): Promise<void>;
+  /** Removes the sandbox and everything the backend kept for it, and says what that was. */
+  remove(id: string): Promise<Removal>;
   /** Kills every process of the sandbox and starts it again; files (and the environment file) are kept. */
   restart(id: string): Promise<void>;
   /** URLs at which the user's machine reaches these ports of a running sandbox, by port. */
@@ -31,6 +38,30 @@ export interface SandboxProvider {
   /** Starts the backend's own background work (Docker's disk watchdog), reporting what it did to `listener`. */
   watch?(listener: (event: ProviderEvent) => void): void;
   close(): Promise<void>;
+}
+
+/** Options a backend can apply when it makes a sandbox. */
+export interface ProviderCapabilities {
+  /** The sandbox's CPU cores can be chosen (`cpus`); E2B's templates fix their machine size. */
+  cpus: boolean;
+  /** The sandbox's memory limit can be chosen (`memory_mb`). */
+  memory: boolean;
+}
+
+/** What a backend removed with a sandbox, in words the agent reads (`resources_cleaned`). */
+export interface Removal {
+  resources: string[];
+}
+
+/**
+ * Where each backend makes a template's sandbox from, filled by the template catalog; a backend reads only its
+ * own entry, and a new backend adds its own.
+ */
+export interface SandboxSources {
+  /** Docker image (pulled, or built from `dockerfile` when missing). */
+  docker?: { image: string; dockerfile?: string };
+  /** E2B template name or ID. */
+  e2b?: { template: string };
 }
 
 /** Something the backend did on its own to a sandbox, for its history. */
@@ -49,10 +80,8 @@ export interface SandboxSpec {
   name: string;
   template: string;
   language: string;
-  /** Docker image (pulled, or built from `dockerfile`, when missing). */
-  image: string;
-  dockerfile?: string;
-  e2bTemplate?: string;
+  /** What each backend makes the sandbox from. */
+  sources: SandboxSources;
   cpus: number;
   memoryMb: number;
   network: NetworkMode;

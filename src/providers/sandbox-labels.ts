@@ -1,6 +1,5 @@
-import type { NetworkMode } from '../config.js';
 import { Labels } from '../labels.js';
-import type { SandboxInfo, SandboxSpec } from './provider.js';
+import type { NetworkMode, SandboxInfo, SandboxSpec } from './provider.js';
 
 /**
  * A sandbox's facts as string key/values: Docker labels, E2B metadata. Written once at creation; the durable

@@ -1,7 +1,8 @@
-import type { NetworkMode } from '../config.js';
+import type { NetworkMode } from '../providers/provider.js';
 import { invalidArgument } from '../errors.js';
 import { newSandboxId } from '../ids.js';
 import type { SandboxInfo, SandboxSpec } from '../providers/provider.js';
+import { checkBackendOptions } from './backend-options.js';
 import type { SandboxContext } from './context.js';
 import { checkEnvTotals } from './env-limits.js';
 import { planInstalls } from './packages.js';
@@ -56,9 +57,7 @@ export function specFor(
     ...resources,
     template: template.name,
     language: template.language,
-    image: template.image,
-    dockerfile: template.dockerfile,
-    e2bTemplate: template.e2bTemplate,
+    sources: template.sources,
     env: template.env,
   };
 }
@@ -93,6 +92,7 @@ export async function createSandbox(
   onProgress?: (message: string) => void,
 ): Promise<CreateResult> {
   const template = ctx.templates.get(req.template);
+  checkBackendOptions(ctx.provider, req);
   const installs = planInstalls([...template.packages, ...(req.installPackages ?? [])], template.packageManager);
   const resources = resourcesFor(ctx, template, req);
   const timeout = req.timeout ?? Math.min(template.timeout ?? ctx.config.lifetime.defaultSeconds, ctx.config.lifetime.maxSeconds);

@@ -1,4 +1,4 @@
-import type { NetworkMode } from '../config.js';
+import type { NetworkMode } from '../providers/provider.js';
 import type { SandboxInfo } from '../providers/provider.js';
 import type { Language } from './templates.js';
 

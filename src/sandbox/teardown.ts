@@ -25,10 +25,10 @@ export interface DeleteResult {
 
 /** Removes the sandbox and everything it owned, its history included. */
 export async function deleteSandbox(ctx: SandboxContext, id: string, reason = 'deleted'): Promise<DeleteResult> {
-  await ctx.provider.remove(id);
+  const removed = await ctx.provider.remove(id);
   await ctx.records.remove(id);
   ctx.env.forget(id);
   ctx.facts.delete(id);
   ctx.log.info({ sandboxId: id, reason }, 'sandbox removed');
-  return { deletedAt: new Date(), resourcesCleaned: ctx.provider.name === 'docker' ? ['container', 'volumes', 'history'] : ['sandbox', 'history'] };
+  return { deletedAt: new Date(), resourcesCleaned: [...removed.resources, 'history'] };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import { ErrorCode, SandboxError, truncateForMessage } from '../errors.js';
 import { packageRoot } from '../package-root.js';
+import type { SandboxSources } from '../providers/provider.js';
 
 export const LANGUAGES = ['python', 'javascript', 'typescript', 'bash', 'sh'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -34,9 +35,8 @@ export interface Template {
   name: string;
   description: string;
   language: Language;
-  image: string;
-  dockerfile?: string;
-  e2bTemplate: string;
+  /** What each backend makes this template's sandboxes from (the file's `image`, `dockerfile`, `e2b_template`). */
+  sources: TemplateBackendSources;
   cpus?: number;
   memoryMb?: number;
   timeout?: number;
@@ -47,6 +47,9 @@ export interface Template {
   poolSize?: number;
   runners: Partial<Record<Language, string[]>>;
 }
+
+/** Every backend's source is filled for a template: the server may run on any backend. */
+export type TemplateBackendSources = Required<SandboxSources>;
 
 /** Interpreters that take the code as one argument: no file, no shell quoting, stdin left to the program. */
 const DEFAULT_RUNNERS: Partial<Record<Language, string[]>> = {
@@ -86,10 +89,7 @@ export class TemplateCatalog {
     }
     for (const t of this.byName.values()) {
       const override = sources.templateImages?.[t.name] ?? sources.imageOverride;
-      if (override) {
-        t.image = override;
-        t.dockerfile = undefined; // an operator's image is used as it is
-      }
+      if (override) t.sources.docker = { image: override }; // an operator's image is used as it is, never built
       for (const alias of t.aliases) if (!this.byName.has(alias)) this.aliases.set(alias, t.name);
     }
   }
@@ -124,8 +124,7 @@ const fallbackTemplate = (name: string): Template => ({
   name,
   description: 'template no longer configured',
   language: 'bash',
-  image: '',
-  e2bTemplate: 'base',
+  sources: { docker: { image: '' }, e2b: { template: 'base' } },
   packages: [],
   env: {},
   aliases: [],
@@ -149,9 +148,13 @@ function loadTemplateFile(file: string): Template {
     name: t.name,
     description: t.description,
     language: t.language,
-    image: t.image,
-    dockerfile: t.dockerfile ? path.resolve(path.dirname(file), t.dockerfile) : undefined,
-    e2bTemplate: t.e2b_template,
+    sources: {
+      docker: {
+        image: t.image,
+        ...(t.dockerfile ? { dockerfile: path.resolve(path.dirname(file), t.dockerfile) } : {}),
+      },
+      e2b: { template: t.e2b_template },
+    },
     cpus: t.cpus,
     memoryMb: t.memory_mb,
     timeout: t.timeout,

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { randomBytes } from 'node:crypto';
-import type { ProviderName } from '../config.js';
+import type { ProviderName } from '../providers/provider.js';
 import { isSandboxId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import { sandboxDir } from './sandbox-dir.js';

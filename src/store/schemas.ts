@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_NAMES } from '../providers/provider.js';
 
 /**
  * What a state file must hold to be used. Files on disk are input like any other (another version of the server, a
@@ -8,7 +9,7 @@ const isoDate = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO-8
 
 export const SandboxRecordSchema = z.object({
   id: z.string(),
-  provider: z.enum(['docker', 'e2b']),
+  provider: z.enum(PROVIDER_NAMES),
   namespace: z.string().optional(),
   name: z.string(),
   metadata: z.record(z.string(), z.string()),

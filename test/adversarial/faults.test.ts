@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Labels, MANAGED_FILTER } from '../../src/labels.js';
+import { Labels } from '../../src/labels.js';
+import { MANAGED_FILTER } from '../../src/providers/docker/label-filters.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';

@@ -13,19 +13,19 @@ describeDocker(`docker provider${runtime ? ` (runtime ${runtime})` : ''}`, () =>
   // Runs go through the in-sandbox agent where the image has python3 (the test image has) ...
   runProviderContract('docker, runs through the agent', async () => ({
     provider: new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, runtime }, silentLogger()),
-    spec: (overrides) => baseSpec({ image: TEST_IMAGE, ...overrides }),
+    spec: (overrides) => baseSpec({ sources: { docker: { image: TEST_IMAGE } }, ...overrides }),
   }));
   // ... and through one exec each where it has not: both paths must behave the same.
   runProviderContract('docker, one exec per run', async () => ({
     provider: new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, agent: false, runtime }, silentLogger()),
-    spec: (overrides) => baseSpec({ image: TEST_IMAGE, ...overrides }),
+    spec: (overrides) => baseSpec({ sources: { docker: { image: TEST_IMAGE } }, ...overrides }),
   }));
 
   // A run's processes are found by the kernel's help on either runtime: runc has child subreapers, gVisor has none,
   // so there the agent marks them with a group of their own (agent.py).
   describe('runs through the agent, on this runtime', () => {
     const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, runtime }, silentLogger());
-    const spec = baseSpec({ image: TEST_IMAGE });
+    const spec = baseSpec({ sources: { docker: { image: TEST_IMAGE } } });
     const PROCESS_LIST = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done";
     const run = async (script: string, extra: Partial<RunSpec> = {}) => {
       let stdout = '';
@@ -77,7 +77,7 @@ describeDocker(`docker provider${runtime ? ` (runtime ${runtime})` : ''}`, () =>
 
   describe('runs of one exec each, on this runtime', () => {
     const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, agent: false, runtime }, silentLogger());
-    const spec = baseSpec({ image: TEST_IMAGE });
+    const spec = baseSpec({ sources: { docker: { image: TEST_IMAGE } } });
 
     beforeAll(async () => {
       await provider.create(spec);

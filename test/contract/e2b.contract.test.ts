@@ -17,7 +17,7 @@ describeDocker('e2b provider through the real SDK', () => {
       const fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE, pageSize: 2, plan: plan.name });
       return {
         provider: new E2BProvider(Sandbox, fake.connectionOpts, silentLogger()),
-        spec: (overrides) => baseSpec({ e2bTemplate: 'base', expiresAt: new Date(Date.now() + 1800_000), ...overrides }),
+        spec: (overrides) => baseSpec({ sources: { e2b: { template: 'base' } }, expiresAt: new Date(Date.now() + 1800_000), ...overrides }),
         cleanup: () => fake.close(),
       };
     });
@@ -60,7 +60,7 @@ describeDocker('e2b provider against envd as it is', () => {
     beforeAll(async () => {
       fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE, plan: plan.name });
       provider = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger());
-      const spec = baseSpec({ e2bTemplate: 'base', expiresAt: new Date(Date.now() + 1800_000) });
+      const spec = baseSpec({ sources: { e2b: { template: 'base' } }, expiresAt: new Date(Date.now() + 1800_000) });
       id = spec.id;
       await provider.create(spec);
     });

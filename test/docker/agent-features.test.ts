@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Labels, MANAGED_FILTER } from '../../src/labels.js';
+import { Labels } from '../../src/labels.js';
+import { MANAGED_FILTER } from '../../src/providers/docker/label-filters.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';

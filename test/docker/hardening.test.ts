@@ -69,7 +69,7 @@ describeDocker('smaller hardening on a real engine', () => {
     ] as const) {
       const fake = newSandboxId();
       const labels = labelsFor({
-        id: fake, name: why, template: 'base', language: 'bash', image: TEST_IMAGE, cpus: 1, memoryMb: 256, network: 'none',
+        id: fake, name: why, template: 'base', language: 'bash', sources: { docker: { image: TEST_IMAGE } }, cpus: 1, memoryMb: 256, network: 'none',
         namespace: TEST_NAMESPACE, createdAt: new Date(), expiresAt: new Date(Date.now() + 3600_000), metadata: {}, env: {},
       });
       const base = hostConfig({ cpus: 1, memoryMb: 256, pidsLimit: 64, network: 'none', maxFileBytes: 0 });

@@ -85,7 +85,7 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
     const c = await open(ns);
     const id = newSandboxId();
     const labels = labelsFor({
-      id, name: 'bad-date', template: 'base', language: 'bash', image: TEST_IMAGE, cpus: 1, memoryMb: 256, network: 'none',
+      id, name: 'bad-date', template: 'base', language: 'bash', sources: { docker: { image: TEST_IMAGE } }, cpus: 1, memoryMb: 256, network: 'none',
       namespace: ns, createdAt: new Date(Date.now() - 48 * HOUR), expiresAt: new Date(), metadata: {}, env: {},
     });
     labels[Labels.expiresAt] = 'not a date';

@@ -10,7 +10,7 @@ import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 // create go through an exec relay; `portForward: 'exec'` forces that path on this Linux engine.
 describeDocker('port forwards through an exec relay', () => {
   const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, portForward: 'exec' }, silentLogger());
-  const spec = baseSpec({ image: TEST_IMAGE, name: 'relay' });
+  const spec = baseSpec({ sources: { docker: { image: TEST_IMAGE } }, name: 'relay' });
   const server = new AbortController();
   let served: Promise<unknown>;
 

@@ -27,7 +27,7 @@ describeDocker('the in-sandbox run agent', () => {
     return p;
   };
   const create = async (p: DockerProvider, image = TEST_IMAGE) => {
-    const spec = baseSpec({ image });
+    const spec = baseSpec({ sources: { docker: { image } } });
     await p.create(spec);
     sandboxes.push([p, spec.id]);
     return spec.id;

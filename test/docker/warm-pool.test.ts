@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectDocker } from '../../src/providers/docker/connect.js';
-import { Labels, MANAGED_FILTER } from '../../src/labels.js';
+import { Labels } from '../../src/labels.js';
+import { MANAGED_FILTER } from '../../src/providers/docker/label-filters.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';

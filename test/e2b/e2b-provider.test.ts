@@ -15,7 +15,7 @@ describe('e2b provider: errors and lifecycle over the wire', () => {
   const made: string[] = [];
 
   const create = async (overrides = {}) => {
-    const spec = baseSpec({ e2bTemplate: 'base', ...overrides });
+    const spec = baseSpec({ sources: { e2b: { template: 'base' } }, ...overrides });
     made.push(spec.id);
     await provider.create(spec);
     return spec;
@@ -90,6 +90,12 @@ describe('e2b provider: errors and lifecycle over the wire', () => {
     await expect(provider.remove(id)).rejects.toMatchObject({ code: ErrorCode.SANDBOX_NOT_FOUND });
   });
 
+  it('says it removed the sandbox, and cannot choose CPU cores or memory (the template fixes them)', async () => {
+    const { id } = await create();
+    expect(await provider.remove(id)).toEqual({ resources: ['sandbox'] });
+    expect(provider.capabilities).toEqual({ cpus: false, memory: false });
+  });
+
   it('maps a bad key to PERMISSION_DENIED naming E2B_API_KEY', async () => {
     const wrong = new E2BProvider(Sandbox, { ...fake.connectionOpts, apiKey: 'e2b_wrong' }, silentLogger());
     await expect(wrong.ping()).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED, hint: expect.stringMatching(/E2B_API_KEY/) });
@@ -116,7 +122,7 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
   const maxMs = plan.maxLengthHours * 3600_000;
   const e2bOf = (id: string) => [...fake.sandboxes.values()].find((s) => s.metadata['dev.sandbox-mcp.sandbox-id'] === id)!;
   const create = async (overrides = {}) => {
-    const spec = baseSpec({ e2bTemplate: 'base', expiresAt: new Date(Date.now() + 600_000), ...overrides });
+    const spec = baseSpec({ sources: { e2b: { template: 'base' } }, expiresAt: new Date(Date.now() + 600_000), ...overrides });
     made.push(spec.id);
     await provider.create(spec);
     return spec;
@@ -148,7 +154,7 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
   });
 
   it('maps an unknown template to TEMPLATE_NOT_FOUND and other statuses to what they mean', async () => {
-    await expect(create({ e2bTemplate: 'no-such-template' })).rejects.toMatchObject({ code: ErrorCode.TEMPLATE_NOT_FOUND });
+    await expect(create({ sources: { e2b: { template: 'no-such-template' } } })).rejects.toMatchObject({ code: ErrorCode.TEMPLATE_NOT_FOUND });
     fake.failNext(400);
     await expect(provider.list()).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
     fake.failNext(403);

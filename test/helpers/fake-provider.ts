@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { notFound, notRunning } from '../../src/errors.js';
 import type {
   FileOptions,
+  ProviderCapabilities,
+  Removal,
   ResourceUsage,
   RunOutcome,
   RunSpec,
@@ -21,10 +23,14 @@ export interface FakeRun {
 /**
  * An in-memory provider for unit tests of the tool and service layers, where no backend is needed: it records
  * what it was asked and answers runs through `onRun` (by default, printing the code it was given). It is a
- * stand-in, not a backend: the contract suite runs against the real ones.
+ * stand-in, not a backend; it follows the contract's lifecycle and file half (test/contract/fake.contract.test.ts),
+ * the real backends follow all of it. Its capabilities are Docker's unless a test gives others.
  */
 export class FakeProvider implements SandboxProvider {
   readonly name = 'docker' as const;
+
+  constructor(readonly capabilities: ProviderCapabilities = { cpus: true, memory: true }) {}
+
   readonly sandboxes = new Map<string, SandboxInfo>();
   readonly files = new Map<string, Buffer>();
   readonly runs: Array<{ id: string; spec: RunSpec }> = [];
@@ -111,8 +117,10 @@ export class FakeProvider implements SandboxProvider {
     info.startedAt = undefined;
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string): Promise<Removal> {
     if (!this.sandboxes.delete(id)) throw notFound(id);
+    for (const key of [...this.files.keys()]) if (key.startsWith(`${id}:`)) this.files.delete(key);
+    return { resources: ['sandbox'] };
   }
 
   readonly restarts: string[] = [];

@@ -10,7 +10,7 @@ if (key && !process.env.E2B_API_URL) {
   describe('e2b live', () => {
     runProviderContract('e2b (live cloud)', async () => ({
       provider: new E2BProvider(Sandbox, { apiKey: key, domain: process.env.E2B_DOMAIN }, silentLogger()),
-      spec: (overrides) => baseSpec({ e2bTemplate: process.env.E2B_TEST_TEMPLATE ?? 'base', ...overrides }),
+      spec: (overrides) => baseSpec({ sources: { e2b: { template: process.env.E2B_TEST_TEMPLATE ?? 'base' } }, ...overrides }),
     }));
   });
 } else {

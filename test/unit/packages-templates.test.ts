@@ -36,9 +36,9 @@ describe('TemplateCatalog', () => {
 
   it('applies image overrides and drops the Dockerfile for them', () => {
     const c = new TemplateCatalog({ imageOverride: 'local/base:1', templateImages: { node: 'local/node:2' } });
-    expect(c.get('python').image).toBe('local/base:1');
-    expect(c.get('node').image).toBe('local/node:2');
-    expect(c.get('node').dockerfile).toBeUndefined();
+    expect(c.get('python').sources.docker.image).toBe('local/base:1');
+    expect(c.get('node').sources.docker.image).toBe('local/node:2');
+    expect(c.get('node').sources.docker.dockerfile).toBeUndefined();
   });
 
   it('adds and replaces templates from the operator\'s folder', () => {
@@ -46,8 +46,8 @@ describe('TemplateCatalog', () => {
     writeFileSync(path.join(dir, 'python.json'), JSON.stringify({ name: 'python', description: 'mine', language: 'python', image: 'corp/python:3' }));
     writeFileSync(path.join(dir, 'rust.json'), JSON.stringify({ name: 'rust', description: 'Rust', language: 'bash', image: 'rust:1', dockerfile: 'rust.Dockerfile' }));
     const c = new TemplateCatalog({ extraDir: dir });
-    expect(c.get('python').image).toBe('corp/python:3');
-    expect(c.get('rust').dockerfile).toBe(path.join(dir, 'rust.Dockerfile'));
+    expect(c.get('python').sources.docker.image).toBe('corp/python:3');
+    expect(c.get('rust').sources.docker.dockerfile).toBe(path.join(dir, 'rust.Dockerfile'));
   });
 
   it('answers an unknown template with the list of known ones', () => {

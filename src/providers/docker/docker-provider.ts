@@ -4,6 +4,7 @@ import type {
   FileOptions,
   ProviderEvent,
   ReadOptions,
+  Removal,
   ResourceUsage,
   RunOutcome,
   RunSpec,
@@ -14,6 +15,8 @@ import type {
 } from '../provider.js';
 import { AgentSession, AgentUnavailable, PREPARE_FAILED_MESSAGE } from './agent/agent-session.js';
 import { DiskWatchdog } from './disk-watchdog.js';
+import { DOCKER_CAPABILITIES } from './docker-capabilities.js';
+import { dockerSource } from './docker-source.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
 import { endExecStreams } from './exec-streams.js';
@@ -59,6 +62,7 @@ export interface DockerProviderOptions {
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
 export class DockerProvider implements SandboxProvider {
   readonly name = 'docker' as const;
+  readonly capabilities = DOCKER_CAPABILITIES;
   private readonly owned: OwnedContainers;
   private readonly expiries: ExpiryVolumes;
   private readonly namespace: string;
@@ -91,12 +95,13 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo> {
-    await this.images.ensure(spec.image, spec.dockerfile, onProgress);
-    const networkName = spec.network === 'bridge' ? await this.network.ensure(spec.image).catch((err) => Promise.reject(mapDockerError(err))) : undefined;
-    const container = await createContainer(this.docker, spec, { ...this.options, networkName }).catch((err) => {
+    const { image, dockerfile } = dockerSource(spec);
+    await this.images.ensure(image, dockerfile, onProgress);
+    const networkName = spec.network === 'bridge' ? await this.network.ensure(image).catch((err) => Promise.reject(mapDockerError(err))) : undefined;
+    const container = await createContainer(this.docker, spec, { ...this.options, image, networkName }).catch((err) => {
       // The image (or our network) may have been removed since we last saw it; the next create makes it again.
       if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) {
-        this.images.invalidate(spec.image);
+        this.images.invalidate(image);
         this.network.forget();
       }
       throw err;
@@ -233,7 +238,7 @@ export class DockerProvider implements SandboxProvider {
     return urls;
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string): Promise<Removal> {
     this.dropAgent(id);
     this.forwards.close(id);
     await this.withContainer(id, async (c) => {
@@ -242,6 +247,7 @@ export class DockerProvider implements SandboxProvider {
     });
     this.owned.forget(id);
     await this.expiries.remove(id).catch(() => undefined);
+    return { resources: ['container', 'volumes'] };
   }
 
   watch(listener: (event: ProviderEvent) => void): void {

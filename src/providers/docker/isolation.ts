@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { NetworkMode } from '../../config.js';
+import type { NetworkMode } from '../provider.js';
 
 /**
  * Capabilities kept for root-run setup steps (package installs): file ownership and permission changes, and

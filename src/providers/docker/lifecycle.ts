@@ -1,11 +1,12 @@
 import type Docker from 'dockerode';
 import { defaultNamespace } from '../../config.js';
-import { Labels, MANAGED_FILTER, isManaged, namespaceFilter, namespaceOf } from '../../labels.js';
+import { Labels, isManaged, namespaceOf } from '../../labels.js';
 import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 import { hostConfig } from './isolation.js';
+import { MANAGED_FILTER, namespaceFilter } from './label-filters.js';
 import { containerName } from './owned-containers.js';
 
 const HOME = SANDBOX_HOME;
@@ -24,6 +25,8 @@ export const PREPARE_SCRIPT = [
 ].join('; ');
 
 export interface CreateOptions {
+  /** The image the container runs (the spec's Docker source, pulled or built already). */
+  image: string;
   pidsLimit: number;
   /** Address published ports listen on (127.0.0.1 by default). */
   portHost?: string;
@@ -41,7 +44,7 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
   try {
     container = await docker.createContainer({
       name: containerName(spec.id),
-      Image: spec.image,
+      Image: options.image,
       // An entrypoint of our own, so images whose entrypoint expects arguments still idle.
       Entrypoint: ['sleep'],
       Cmd: ['infinity'],

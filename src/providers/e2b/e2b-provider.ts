@@ -3,6 +3,7 @@ import { notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
   FileOptions,
+  Removal,
   ResourceUsage,
   RunOutcome,
   RunSpec,
@@ -15,6 +16,7 @@ import type {
 import { BASE_ENV } from '../base-env.js';
 import { labelsFor } from '../sandbox-labels.js';
 import type { E2BConnection, E2BSdk } from './e2b-connection.js';
+import { E2B_CAPABILITIES } from './e2b-capabilities.js';
 import { mapE2BError } from './e2b-errors.js';
 import { readFile, writeFile } from './e2b-files.js';
 import { E2BHandles, infoFromE2B } from './e2b-handles.js';
@@ -55,6 +57,7 @@ const RESUME_LIFETIME_MS = 300_000;
  */
 export class E2BProvider implements SandboxProvider {
   readonly name = 'e2b' as const;
+  readonly capabilities = E2B_CAPABILITIES;
   private readonly handles: E2BHandles;
 
   constructor(
@@ -80,9 +83,10 @@ export class E2BProvider implements SandboxProvider {
   }
 
   async create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo> {
-    onProgress?.(`starting an E2B sandbox from template ${spec.e2bTemplate ?? 'base'}`);
+    const template = spec.sources.e2b?.template ?? 'base';
+    onProgress?.(`starting an E2B sandbox from template ${template}`);
     try {
-      const sandbox = await this.sdk.create(spec.e2bTemplate ?? 'base', {
+      const sandbox = await this.sdk.create(template, {
         ...this.handles.opts,
         metadata: labelsFor(spec),
         envs: { ...BASE_ENV, ...spec.env },
@@ -186,7 +190,7 @@ export class E2BProvider implements SandboxProvider {
     }
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string): Promise<Removal> {
     const e2bId = await this.handles.e2bId(id);
     this.handles.forget(id);
     let killed: boolean;
@@ -196,6 +200,7 @@ export class E2BProvider implements SandboxProvider {
       throw mapE2BError(err, { sandboxId: id });
     }
     if (!killed) throw notFound(id);
+    return { resources: ['sandbox'] };
   }
 
   /**
