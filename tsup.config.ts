@@ -20,5 +20,7 @@ export default defineConfig({
   // less before tools/list). Backends (dockerode, e2b) and pino stay external and load as before. Bundled CommonJS
   // (ajv) needs a `require`, which the banner provides.
   noExternal: [/^@modelcontextprotocol\/sdk/, /^zod/, 'ajv', 'ajv-formats'],
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
 });

@@ -36,7 +36,9 @@ function report(name, times, baseline) {
   if (baseline) row.ratio = row.median / median(baseline);
   rows.push(row);
   const ratio = row.ratio === undefined ? '' : `  ratio ${row.ratio.toFixed(3)}x`;
-  process.stderr.write(`${name.padEnd(52)} median ${row.median.toFixed(1).padStart(7)} ms  p95 ${row.p95.toFixed(1).padStart(7)} ms  (n=${row.n})${ratio}\n`);
+  process.stderr.write(
+    `${name.padEnd(52)} median ${row.median.toFixed(1).padStart(7)} ms  p95 ${row.p95.toFixed(1).padStart(7)} ms  (n=${row.n})${ratio}\n`,
+  );
 }
 const docker = (...args) => run('docker', args, { maxBuffer: 1 << 20 });
 
@@ -48,7 +50,15 @@ async function startServer(env) {
     args: [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(root, 'dist', 'index.js')],
     // The client's own cap on one message (10 MiB by default) is below an 8 MiB download as base64.
     maxBufferSize: 64 * 1024 * 1024,
-    env: { ...process.env, SANDBOX_IMAGE: IMAGE, SANDBOX_LOG_LEVEL: 'warn', SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')), SANDBOX_MAX_SANDBOXES: '80', SANDBOX_RATE_LIMIT: '100000', ...env },
+    env: {
+      ...process.env,
+      SANDBOX_IMAGE: IMAGE,
+      SANDBOX_LOG_LEVEL: 'warn',
+      SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')),
+      SANDBOX_MAX_SANDBOXES: '80',
+      SANDBOX_RATE_LIMIT: '100000',
+      ...env,
+    },
     stderr: 'inherit',
   });
   const client = new Client({ name: 'bench', version: '1' });
@@ -56,7 +66,9 @@ async function startServer(env) {
   await client.connect(transport);
   const { tools } = await client.listTools();
   const startup = performance.now() - started;
-  const modelFacing = JSON.stringify(tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema }))).length;
+  const modelFacing = JSON.stringify(
+    tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+  ).length;
   let maxRss = 0;
   const sampler = setInterval(() => {
     try {
@@ -74,7 +86,17 @@ async function startServer(env) {
   const phase = (name) => {
     process.stderr.write(`  [server memory after ${name}: highest ${maxRss.toFixed(1)} MB]\n`);
   };
-  return { call, startup, modelFacing, phase, maxRss: () => maxRss, close: async () => { clearInterval(sampler); await client.close(); } };
+  return {
+    call,
+    startup,
+    modelFacing,
+    phase,
+    maxRss: () => maxRss,
+    close: async () => {
+      clearInterval(sampler);
+      await client.close();
+    },
+  };
 }
 
 /** Time to import one module in a fresh node (as it reports it), or without one, node's own start-up (wall). */
@@ -82,7 +104,8 @@ async function importCost(specifier) {
   if (!specifier) return timeEach(5, () => run(process.execPath, ['-e', '0']));
   const code = `const t = performance.now(); await import(${JSON.stringify(specifier)}); process.stdout.write(String(performance.now() - t));`;
   const times = [];
-  for (let i = 0; i < 5; i++) times.push(Number((await run(process.execPath, ['--input-type=module', '-e', code], { cwd: root })).stdout));
+  for (let i = 0; i < 5; i++)
+    times.push(Number((await run(process.execPath, ['--input-type=module', '-e', code], { cwd: root })).stdout));
   return times;
 }
 
@@ -91,7 +114,12 @@ async function rawStartup() {
   const started = performance.now();
   const child = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: { ...process.env, SANDBOX_IMAGE: IMAGE, SANDBOX_LOG_LEVEL: 'warn', SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')) },
+    env: {
+      ...process.env,
+      SANDBOX_IMAGE: IMAGE,
+      SANDBOX_LOG_LEVEL: 'warn',
+      SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')),
+    },
   });
   const send = (message) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
   const elapsed = await new Promise((resolve) => {
@@ -107,7 +135,11 @@ async function rawStartup() {
         } else if (id === 2) resolve(performance.now() - started);
       }
     });
-    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } } });
+    send({
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'bench', version: '1' } },
+    });
   });
   child.kill();
   await new Promise((r) => child.once('exit', r));
@@ -121,17 +153,23 @@ async function main() {
   execFileSync('docker', ['image', 'inspect', IMAGE], { stdio: 'ignore' });
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   const engine = execFileSync('docker', ['version', '--format', '{{.Server.Version}}']).toString().trim();
-  const runtimes = Object.keys(JSON.parse(execFileSync('docker', ['info', '--format', '{{json .Runtimes}}']).toString() || '{}'));
+  const runtimes = Object.keys(
+    JSON.parse(execFileSync('docker', ['info', '--format', '{{json .Runtimes}}']).toString() || '{}'),
+  );
   const othersContainers = execFileSync('docker', ['ps', '-q']).toString().trim().split('\n').filter(Boolean).length;
   process.stderr.write(
     `machine: ${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, Docker Engine ${engine} (runtimes: ${runtimes.join(', ')}), image ${IMAGE}\n` +
-      `load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; containers already running: ${othersContainers}\n\n`,
+      `load average at start: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}; containers already running: ${othersContainers}\n\n`,
   );
 
   // What start-up costs: node itself, then each heavy module imported alone in a fresh node.
   const nodeAlone = await importCost(undefined);
   report('node -e (nothing imported)', nodeAlone);
-  for (const spec of ['zod', '@modelcontextprotocol/sdk/server/index.js', 'pino', 'dockerode', 'e2b']) report(`  import ${spec} alone (fresh node)`, await importCost(spec));
+  for (const spec of ['zod', '@modelcontextprotocol/sdk/server/index.js', 'pino', 'dockerode', 'e2b'])
+    report(`  import ${spec} alone (fresh node)`, await importCost(spec));
 
   // Baselines: Docker's CLI on the same engine and image.
   const { stdout: cid } = await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity');
@@ -154,7 +192,9 @@ async function main() {
   await docker('rm', '-f', container);
 
   const made = [];
-  const cliRun = await timeEach(10, async () => made.push((await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity')).stdout.trim()));
+  const cliRun = await timeEach(10, async () =>
+    made.push((await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity')).stdout.trim()),
+  );
   report('docker run -d (CLI)', cliRun);
   await docker('rm', '-f', ...made.splice(0));
 
@@ -171,7 +211,9 @@ async function main() {
   const raw = [];
   for (let i = 0; i < 7; i++) raw.push(await rawStartup());
   report('server start-up to tools/list (raw JSON-RPC lines)', raw);
-  process.stderr.write(`  tools/list, the part a model reads (name, description, inputSchema as JSON): ${modelFacing} characters\n`);
+  process.stderr.write(
+    `  tools/list, the part a model reads (name, description, inputSchema as JSON): ${modelFacing} characters\n`,
+  );
 
   // The quota counts every managed container on the engine, other users' too: set it out of the way.
   const s = await startServer({ SANDBOX_MAX_SANDBOXES: '1000' });
@@ -186,7 +228,9 @@ async function main() {
   await s.call('sandbox_execute', { sandbox_id: id, code: 'true', language: 'bash' });
   const exTrue = await timeEach(N, () => s.call('sandbox_execute', { sandbox_id: id, code: 'true', language: 'bash' }));
   report('sandbox_execute true (MCP stdio)', exTrue, cliTrue);
-  const exPy = await timeEach(N, () => s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)', language: 'python' }));
+  const exPy = await timeEach(N, () =>
+    s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)', language: 'python' }),
+  );
   report('sandbox_execute print(1) (MCP stdio)', exPy, cliPy);
   s.phase('executes');
 
@@ -196,7 +240,9 @@ async function main() {
   await Promise.all(
     Array.from({ length: 20 }, async () => {
       const t = performance.now();
-      const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'import time; time.sleep(0.2); print(1)' }).catch(() => null);
+      const r = await s
+        .call('sandbox_execute', { sandbox_id: id, code: 'import time; time.sleep(0.2); print(1)' })
+        .catch(() => null);
       if (r?.status !== 'completed') failures++;
       concurrent.push(performance.now() - t);
     }),
@@ -221,12 +267,28 @@ async function main() {
   s.phase(`${LIVE} live sandboxes`);
   await sleep(3000);
   // Only this run's containers: other sandboxes on a shared engine are not counted.
-  const { stdout: mem } = await docker('stats', '--no-stream', '--format', '{{.MemUsage}}', ...live.map((sid) => `sandbox-mcp-${sid}`));
-  const mib = mem.trim().split('\n').map((line) => {
-    const [value, unit] = /^([\d.]+)\s*([KMG]i?B)/.exec(line)?.slice(1) ?? ['0', 'MiB'];
-    return Number(value) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024, B: 1 / 2 ** 20 }[unit] ?? 1);
-  });
-  const liveRun = await Promise.all(live.map((sid) => s.call('sandbox_execute', { sandbox_id: sid, code: 'print(1)' }).then((r) => r.status === 'completed', () => false)));
+  const { stdout: mem } = await docker(
+    'stats',
+    '--no-stream',
+    '--format',
+    '{{.MemUsage}}',
+    ...live.map((sid) => `sandbox-mcp-${sid}`),
+  );
+  const mib = mem
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [value, unit] = /^([\d.]+)\s*([KMG]i?B)/.exec(line)?.slice(1) ?? ['0', 'MiB'];
+      return Number(value) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024, B: 1 / 2 ** 20 }[unit] ?? 1);
+    });
+  const liveRun = await Promise.all(
+    live.map((sid) =>
+      s.call('sandbox_execute', { sandbox_id: sid, code: 'print(1)' }).then(
+        (r) => r.status === 'completed',
+        () => false,
+      ),
+    ),
+  );
   process.stderr.write(
     `${LIVE} live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB, p95 ${p95(mib).toFixed(1)} MiB (docker stats)\n`,
   );
@@ -234,7 +296,9 @@ async function main() {
   for (const sid of live) await s.call('sandbox_delete', { sandbox_id: sid });
   s.phase(`${LIVE} deletes`);
   const mainRss = s.maxRss();
-  process.stderr.write(`server resident memory, highest seen (start-up to ${LIVE} deletes): ${mainRss.toFixed(1)} MB\n`);
+  process.stderr.write(
+    `server resident memory, highest seen (start-up to ${LIVE} deletes): ${mainRss.toFixed(1)} MB\n`,
+  );
   await s.close();
 
   // The server with a warm pool of 2 python sandboxes: each create waits for the refill first.
@@ -261,7 +325,9 @@ async function main() {
   const t = await startServer({ SANDBOX_MAX_DOWNLOAD_SIZE: String(16 * 2 ** 20) });
   const tid = (await t.call('sandbox_create', { template: 'python' })).sandbox_id;
   const content = blob.toString('base64');
-  const ups = await timeEach(5, () => t.call('sandbox_upload', { sandbox_id: tid, file_path: 'up.bin', content, encoding: 'base64' }));
+  const ups = await timeEach(5, () =>
+    t.call('sandbox_upload', { sandbox_id: tid, file_path: 'up.bin', content, encoding: 'base64' }),
+  );
   report('sandbox_upload 8 MiB (base64, MCP stdio)', ups, cpIn);
   const downs = await timeEach(5, async () => {
     const r = await t.call('sandbox_download', { sandbox_id: tid, file_path: 'up.bin' });
@@ -281,8 +347,16 @@ async function main() {
     try {
       const gid = (await g.call('sandbox_create', { template: 'python' })).sandbox_id;
       await g.call('sandbox_execute', { sandbox_id: gid, code: 'true', language: 'bash' });
-      report('sandbox_execute true under gVisor (runsc)', await timeEach(N, () => g.call('sandbox_execute', { sandbox_id: gid, code: 'true', language: 'bash' })), exTrue);
-      report('sandbox_execute print(1) under gVisor (runsc)', await timeEach(N, () => g.call('sandbox_execute', { sandbox_id: gid, code: 'print(1)', language: 'python' })), exPy);
+      report(
+        'sandbox_execute true under gVisor (runsc)',
+        await timeEach(N, () => g.call('sandbox_execute', { sandbox_id: gid, code: 'true', language: 'bash' })),
+        exTrue,
+      );
+      report(
+        'sandbox_execute print(1) under gVisor (runsc)',
+        await timeEach(N, () => g.call('sandbox_execute', { sandbox_id: gid, code: 'print(1)', language: 'python' })),
+        exPy,
+      );
       process.stderr.write('  (ratios above: against the same call under runc, earlier in this run)\n');
       await g.call('sandbox_delete', { sandbox_id: gid });
     } catch (err) {
@@ -300,13 +374,21 @@ async function main() {
   try {
     const eid = (await e.call('sandbox_create', { template: 'base' })).sandbox_id;
     await e.call('sandbox_execute', { sandbox_id: eid, code: 'true', language: 'bash' });
-    for (const [what, args] of [['true', { code: 'true', language: 'bash' }], ['print(1)', { code: 'print(1)', language: 'python' }]]) {
+    for (const [what, args] of [
+      ['true', { code: 'true', language: 'bash' }],
+      ['print(1)', { code: 'print(1)', language: 'python' }],
+    ]) {
       const before = { ...fake.requests };
       const runs = 10;
-      report(`E2B (fake) sandbox_execute ${what}`, await timeEach(runs, () => e.call('sandbox_execute', { sandbox_id: eid, ...args })));
+      report(
+        `E2B (fake) sandbox_execute ${what}`,
+        await timeEach(runs, () => e.call('sandbox_execute', { sandbox_id: eid, ...args })),
+      );
       const api = (fake.requests.api - before.api) / runs;
       const envd = (fake.requests.envd - before.envd) / runs;
-      process.stderr.write(`  round trips per sandbox_execute ${what}: ${api + envd} HTTP requests (${api} to the API, ${envd} to envd)\n`);
+      process.stderr.write(
+        `  round trips per sandbox_execute ${what}: ${api + envd} HTTP requests (${api} to the API, ${envd} to envd)\n`,
+      );
     }
     await e.call('sandbox_delete', { sandbox_id: eid });
   } finally {
@@ -314,8 +396,12 @@ async function main() {
     await fake.close();
   }
 
-  process.stderr.write(`\nserver resident memory, highest seen: ${mainRss.toFixed(1)} MB through the main run (no flags), ${t.maxRss().toFixed(1)} MB around 8 MiB transfers\n`);
-  process.stdout.write(`${JSON.stringify({ machine: { cpus: os.cpus().length, cpu, engine, node: process.version, runtimes }, modelFacing, mainRss, transferRss: t.maxRss(), rows }, null, 2)}\n`);
+  process.stderr.write(
+    `\nserver resident memory, highest seen: ${mainRss.toFixed(1)} MB through the main run (no flags), ${t.maxRss().toFixed(1)} MB around 8 MiB transfers\n`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({ machine: { cpus: os.cpus().length, cpu, engine, node: process.version, runtimes }, modelFacing, mainRss, transferRss: t.maxRss(), rows }, null, 2)}\n`,
+  );
 }
 
 main().catch((err) => {

@@ -30,9 +30,20 @@ try {
   await client.connect(transport);
   const { tools } = await client.listTools();
   process.stdout.write(`connected: ${tools.length} tools (${tools.map((t) => t.name).join(', ')})\n`);
-  ({ sandbox_id: sandboxId } = await call('sandbox_create', { template: 'python', name: 'demo', env_vars: { GREETING: 'hello' } }));
-  await call('sandbox_execute', { sandbox_id: sandboxId, code: 'import os, sys\nprint(os.environ["GREETING"], "from Python", sys.version.split()[0])' });
-  await call('sandbox_upload', { sandbox_id: sandboxId, file_path: 'data/sales.csv', content: 'region,amount\nnorth,120\nsouth,80\nnorth,30\n' });
+  ({ sandbox_id: sandboxId } = await call('sandbox_create', {
+    template: 'python',
+    name: 'demo',
+    env_vars: { GREETING: 'hello' },
+  }));
+  await call('sandbox_execute', {
+    sandbox_id: sandboxId,
+    code: 'import os, sys\nprint(os.environ["GREETING"], "from Python", sys.version.split()[0])',
+  });
+  await call('sandbox_upload', {
+    sandbox_id: sandboxId,
+    file_path: 'data/sales.csv',
+    content: 'region,amount\nnorth,120\nsouth,80\nnorth,30\n',
+  });
   await call('sandbox_execute', {
     sandbox_id: sandboxId,
     code: 'import csv\nfrom collections import Counter\ntotals = Counter()\nfor row in csv.DictReader(open("data/sales.csv")):\n    totals[row["region"]] += int(row["amount"])\nprint(dict(totals))',

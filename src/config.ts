@@ -6,10 +6,7 @@ import { PROVIDER_NAMES, type NetworkMode, type ProviderName } from './providers
 
 /** Integer from an environment string, with a range; empty strings count as unset. */
 const int = (def: number, min: number, max: number) =>
-  z.preprocess(
-    (v) => (v === undefined || v === '' ? def : v),
-    z.coerce.number().int().min(min).max(max),
-  );
+  z.preprocess((v) => (v === undefined || v === '' ? def : v), z.coerce.number().int().min(min).max(max));
 const num = (def: number, min: number, max: number) =>
   z.preprocess((v) => (v === undefined || v === '' ? def : v), z.coerce.number().min(min).max(max));
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
@@ -20,7 +17,12 @@ const defaultStateDir = (): string =>
 /** One namespace per OS user: two servers of one user share their sandboxes, other users' servers see none. */
 export function defaultNamespace(): string {
   const { uid, username } = os.userInfo();
-  return uid >= 0 ? `user-${uid}` : `user-${username.toLowerCase().replace(/[^a-z0-9_.-]/g, '-').slice(0, 50)}`;
+  return uid >= 0
+    ? `user-${uid}`
+    : `user-${username
+        .toLowerCase()
+        .replace(/[^a-z0-9_.-]/g, '-')
+        .slice(0, 50)}`;
 }
 
 const EnvSchema = z.object({
@@ -42,7 +44,10 @@ const EnvSchema = z.object({
   SANDBOX_MAX_DOWNLOAD_SIZE: int(5 * 1024 * 1024, 1, 256 * 1024 * 1024),
   SANDBOX_RETURN_FILES_LIMIT: int(1024 * 1024, 0, 64 * 1024 * 1024),
   SANDBOX_BACKGROUND_TIMEOUT: int(3600, 1, 30 * 24 * 3600),
-  SANDBOX_PORT_HOST: z.preprocess((v) => (v === '' || v === undefined ? '127.0.0.1' : v), z.string().regex(/^[A-Za-z0-9.:-]+$/, 'an IP address or host name')),
+  SANDBOX_PORT_HOST: z.preprocess(
+    (v) => (v === '' || v === undefined ? '127.0.0.1' : v),
+    z.string().regex(/^[A-Za-z0-9.:-]+$/, 'an IP address or host name'),
+  ),
   SANDBOX_DEFAULT_MEMORY_MB: int(1024, 64, 1024 * 1024),
   SANDBOX_MAX_MEMORY_MB: int(8192, 64, 1024 * 1024),
   SANDBOX_DEFAULT_CPUS: num(1, 0.1, 256),
@@ -53,18 +58,24 @@ const EnvSchema = z.object({
   SANDBOX_MAX_SANDBOXES: int(20, 1, 10_000),
   SANDBOX_RATE_LIMIT: int(300, 1, 1_000_000),
   SANDBOX_NETWORK: z.preprocess((v) => (v === '' || v === undefined ? 'bridge' : v), z.enum(['bridge', 'none'])),
-  SANDBOX_NETWORK_ALLOW: z.preprocess((v) => (v === undefined ? '' : v), z.string().superRefine((v, ctx) => {
-    try {
-      parseAllowances(v);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  })),
+  SANDBOX_NETWORK_ALLOW: z.preprocess(
+    (v) => (v === undefined ? '' : v),
+    z.string().superRefine((v, ctx) => {
+      try {
+        parseAllowances(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  ),
   SANDBOX_NETWORK_FILTER: z.preprocess((v) => (v === '' || v === undefined ? 'on' : v), z.enum(['on', 'off'])),
   SANDBOX_REAP_INTERVAL: int(30, 1, 3600),
   SANDBOX_POOL_SIZE: int(0, 0, 100),
   SANDBOX_ON_EXIT: z.preprocess((v) => (v === '' || v === undefined ? 'keep' : v), z.enum(['keep', 'stop', 'delete'])),
-  SANDBOX_POOL_TEMPLATES: z.preprocess((v) => (v === undefined || v === '' ? 'base,python' : v), z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of template names')),
+  SANDBOX_POOL_TEMPLATES: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'base,python' : v),
+    z.string().regex(/^[a-z0-9-]+(,[a-z0-9-]+)*$/, 'a comma-separated list of template names'),
+  ),
 
   SANDBOX_LOG_LEVEL: z.preprocess(
     (v) => (v === '' || v === undefined ? 'info' : v),
@@ -76,7 +87,10 @@ const EnvSchema = z.object({
   SANDBOX_HISTORY_MAX_LINES: int(10_000, 100, 10_000_000),
   SANDBOX_NAMESPACE: z.preprocess(
     (v) => (v === '' ? undefined : v),
-    z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, ".", "_" and "-", at most 63').optional(),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits, ".", "_" and "-", at most 63')
+      .optional(),
   ),
   SANDBOX_TEMPLATES_DIR: optionalString,
   SANDBOX_IMAGE: optionalString,

@@ -13,7 +13,11 @@ import { StdioServerTransport } from './transport/stdio-transport.js';
 /** Start-up failures are configuration problems the person installing us must fix: say what, on stderr. */
 function fail(err: unknown): never {
   const message =
-    err instanceof ConfigError ? err.message : isSandboxError(err) ? `${err.message} ${err.hint}` : `Start-up failed: ${(err as Error)?.stack ?? err}`;
+    err instanceof ConfigError
+      ? err.message
+      : isSandboxError(err)
+        ? `${err.message} ${err.hint}`
+        : `Start-up failed: ${(err as Error)?.stack ?? err}`;
   process.stderr.write(`sandbox-mcp: ${message}\n`);
   process.exit(1);
 }

@@ -10,7 +10,10 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
 /** Parses SANDBOX_NETWORK_ALLOW: comma-separated `host:PORT`, `IP[/BITS]:PORT` or `IP[/BITS]` (every port). */
 export function parseAllowances(raw: string): NetworkAllowance[] {
-  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return entries.map((entry) => {
     const m = /^(host|[0-9.]+(?:\/\d{1,2})?)(?::(\d{1,5}))?$/.exec(entry);
     const port = m?.[2] === undefined ? undefined : Number(m[2]);

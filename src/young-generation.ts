@@ -8,5 +8,7 @@ import v8 from 'node:v8';
  * A flag of the user's own (node --max-semi-space-size=..., NODE_OPTIONS) wins. It is its own entry point in the
  * build, so that it runs before any other module is loaded (see tsup.config.ts).
  */
-const userChoseSemiSpace = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) => /semi[-_]space/.test(flag));
+const userChoseSemiSpace = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) =>
+  /semi[-_]space/.test(flag),
+);
 if (!userChoseSemiSpace) v8.setFlagsFromString('--semi-space-growth-factor=1');

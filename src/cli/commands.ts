@@ -50,10 +50,21 @@ const list: Command = {
   summary: 'the sandboxes of this namespace',
   options: { status: { type: 'string' }, template: { type: 'string' } },
   async run(session, input) {
-    const r = await session.call('sandbox_list', { status: input.values.status ?? 'all', template: input.values.template, limit: 1000 });
+    const r = await session.call('sandbox_list', {
+      status: input.values.status ?? 'all',
+      template: input.values.template,
+      limit: 1000,
+    });
     return report(r, input, (s) => {
       if (!s.sandboxes.length) return 'No sandboxes.';
-      const rows = s.sandboxes.map((x: Structured) => [x.sandbox_id, x.status, x.template, x.name, x.created_at, x.expires_at]);
+      const rows = s.sandboxes.map((x: Structured) => [
+        x.sandbox_id,
+        x.status,
+        x.template,
+        x.name,
+        x.created_at,
+        x.expires_at,
+      ]);
       return `${table(['ID', 'STATUS', 'TEMPLATE', 'NAME', 'CREATED', 'EXPIRES'], rows)}\n\n${s.total_count} sandbox(es): ${s.running_count} running, ${s.stopped_count} stopped.`;
     });
   },
@@ -79,8 +90,16 @@ const status: Command = {
         ['CPU', `${s.resource_usage.cpu_percent.toFixed(1)}%`],
         ['Memory', `${megabytes(s.resource_usage.memory_used)} of ${megabytes(s.resource_usage.memory_limit)}`],
         ['Processes', s.resource_usage.pids],
-        ['Languages', Object.entries(s.environment.language_versions).map(([k, v]) => `${k} ${v}`).join(', ')],
-        ['Executions', `${s.executions.total} (${s.executions.successful} ok, ${s.executions.failed} failed, ${s.executions.average_duration}s on average)`],
+        [
+          'Languages',
+          Object.entries(s.environment.language_versions)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        ],
+        [
+          'Executions',
+          `${s.executions.total} (${s.executions.successful} ok, ${s.executions.failed} failed, ${s.executions.average_duration}s on average)`,
+        ],
       ]),
     );
   },
@@ -88,12 +107,22 @@ const status: Command = {
 
 const logs: Command = {
   usage: 'logs ID [--lines N]',
-  summary: 'a sandbox\'s history: lifecycle events and every run\'s output',
+  summary: "a sandbox's history: lifecycle events and every run's output",
   options: { lines: { type: 'string' } },
   async run(session, input) {
-    const r = await session.call('sandbox_logs', { sandbox_id: sandboxArg(input, this.usage), lines: intOption(input, 'lines') ?? 100 });
+    const r = await session.call('sandbox_logs', {
+      sandbox_id: sandboxArg(input, this.usage),
+      lines: intOption(input, 'lines') ?? 100,
+    });
     return report(r, input, (s) =>
-      s.logs.length ? s.logs.map((l: Structured) => `${l.timestamp ?? ''}  ${l.level.padEnd(5)}  ${l.source.padEnd(9)}  ${l.message.trimEnd()}`).join('\n') : 'No history yet.',
+      s.logs.length
+        ? s.logs
+            .map(
+              (l: Structured) =>
+                `${l.timestamp ?? ''}  ${l.level.padEnd(5)}  ${l.source.padEnd(9)}  ${l.message.trimEnd()}`,
+            )
+            .join('\n')
+        : 'No history yet.',
     );
   },
 };
@@ -104,7 +133,11 @@ const create: Command = {
   options: { template: { type: 'string' }, name: { type: 'string' }, timeout: { type: 'string' } },
   async run(session, input) {
     if (input.positionals.length) throw new UsageError(`usage: sandbox-mcp ${this.usage}`);
-    const args = { template: input.values.template ?? 'base', name: input.values.name, timeout: intOption(input, 'timeout') };
+    const args = {
+      template: input.values.template ?? 'base',
+      name: input.values.name,
+      timeout: intOption(input, 'timeout'),
+    };
     const r = await session.call('sandbox_create', args, progressToStderr(input.json));
     return report(r, input, (s) =>
       keyValues([
@@ -120,14 +153,25 @@ const create: Command = {
 
 const exec: Command = {
   usage: 'exec ID (--code CODE | --file FILE) [--language L] [--timeout SECONDS]',
-  summary: 'run code in a sandbox; exits with the run\'s exit code (124 on timeout)',
-  options: { code: { type: 'string' }, file: { type: 'string' }, language: { type: 'string' }, timeout: { type: 'string' } },
+  summary: "run code in a sandbox; exits with the run's exit code (124 on timeout)",
+  options: {
+    code: { type: 'string' },
+    file: { type: 'string' },
+    language: { type: 'string' },
+    timeout: { type: 'string' },
+  },
   async run(session, input) {
     const id = sandboxArg(input, this.usage);
     const { code, file } = input.values;
-    if ((code === undefined) === (file === undefined)) throw new UsageError('exec takes exactly one of --code or --file (a file on this machine; - for standard input)');
+    if ((code === undefined) === (file === undefined))
+      throw new UsageError('exec takes exactly one of --code or --file (a file on this machine; - for standard input)');
     const source = typeof code === 'string' ? code : readFileSync(file === '-' ? 0 : String(file), 'utf8');
-    const r = await session.call('sandbox_execute', { sandbox_id: id, code: source, language: input.values.language, timeout: intOption(input, 'timeout') });
+    const r = await session.call('sandbox_execute', {
+      sandbox_id: id,
+      code: source,
+      language: input.values.language,
+      timeout: intOption(input, 'timeout'),
+    });
     if (!r.ok) return report(r, input, () => '');
     const s = r.structured;
     if (input.json) {
@@ -136,7 +180,8 @@ const exec: Command = {
     }
     if (s.output) process.stdout.write(s.output);
     if (s.error) process.stderr.write(s.error);
-    if (s.output_truncated) err(`[output truncated: ${s.output_bytes} bytes of stdout, ${s.error_bytes} of stderr were written]`);
+    if (s.output_truncated)
+      err(`[output truncated: ${s.output_bytes} bytes of stdout, ${s.error_bytes} of stderr were written]`);
     if (s.hint) err(`[${s.hint}]`);
     return exitStatusOf(s);
   },
@@ -186,11 +231,19 @@ const cleanup: Command = {
     for (const s of listed.structured.sandboxes as Array<{ sandbox_id: string; status: string }>) {
       const r = await session.call('sandbox_delete', { sandbox_id: s.sandbox_id });
       if (r.ok) deleted.push({ sandbox_id: s.sandbox_id, reason: s.status });
-      else if (r.structured.error?.code !== 'SANDBOX_NOT_FOUND') failed.push({ sandbox_id: s.sandbox_id, error: r.structured.error });
+      else if (r.structured.error?.code !== 'SANDBOX_NOT_FOUND')
+        failed.push({ sandbox_id: s.sandbox_id, error: r.structured.error });
     }
     if (input.json) out(JSON.stringify({ deleted, failed }, null, 2));
     else {
-      out(deleted.length ? `${table(['DELETED', 'WAS'], deleted.map((d) => [d.sandbox_id, d.reason]))}\n\n${deleted.length} sandbox(es) deleted.` : 'Nothing to clean up.');
+      out(
+        deleted.length
+          ? `${table(
+              ['DELETED', 'WAS'],
+              deleted.map((d) => [d.sandbox_id, d.reason]),
+            )}\n\n${deleted.length} sandbox(es) deleted.`
+          : 'Nothing to clean up.',
+      );
       for (const f of failed) err(`${f.sandbox_id}: ${JSON.stringify(f.error)}`);
     }
     return failed.length ? 1 : 0;

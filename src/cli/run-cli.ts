@@ -43,7 +43,12 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    parsed = parseArgs({
+      args: rest,
+      options: { ...command.options, json: { type: 'boolean' } },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     process.stderr.write(`sandbox-mcp ${name}: ${(err as Error).message}\nusage: sandbox-mcp ${command.usage}\n`);
     return 2;
@@ -51,13 +56,22 @@ export async function runCli(argv: string[]): Promise<number> {
   let session;
   try {
     session = await openCliSession();
-    return await command.run(session, { positionals: parsed.positionals, values: parsed.values as Record<string, string | boolean | undefined>, json: parsed.values.json === true });
+    return await command.run(session, {
+      positionals: parsed.positionals,
+      values: parsed.values as Record<string, string | boolean | undefined>,
+      json: parsed.values.json === true,
+    });
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`sandbox-mcp ${name}: ${err.message}\n`);
       return 2;
     }
-    const message = err instanceof ConfigError ? err.message : isSandboxError(err) ? `${err.code}: ${err.message} ${err.hint}` : `${(err as Error).message ?? err}`;
+    const message =
+      err instanceof ConfigError
+        ? err.message
+        : isSandboxError(err)
+          ? `${err.code}: ${err.message} ${err.hint}`
+          : `${(err as Error).message ?? err}`;
     process.stderr.write(`sandbox-mcp ${name}: ${message}\n`);
     return 1;
   } finally {

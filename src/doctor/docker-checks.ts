@@ -17,7 +17,8 @@ interface EngineInfo {
   DefaultRuntime?: string;
 }
 
-const OFFLINE_FIX = 'Offline or no registry: build the base image with scripts/build-offline-image.sh (shipped in the package) and set SANDBOX_IMAGE=sandbox-mcp/debian-base:bookworm.';
+const OFFLINE_FIX =
+  'Offline or no registry: build the base image with scripts/build-offline-image.sh (shipped in the package) and set SANDBOX_IMAGE=sandbox-mcp/debian-base:bookworm.';
 
 /** Engine reachable, its version, cgroup limits, the runtime, and each template's image. */
 export async function checkDocker(config: Config, templates: TemplateCatalog): Promise<Check[]> {
@@ -32,18 +33,32 @@ export async function checkDocker(config: Config, templates: TemplateCatalog): P
   const checks: Check[] = [ok('docker engine', `reachable at ${where}`)];
   try {
     const [version, info] = await Promise.all([docker.version(), docker.info() as Promise<EngineInfo>]);
-    checks.push(ok('docker version', `Docker Engine ${version.Version} (API ${version.ApiVersion}), ${version.Os}/${version.Arch}`));
+    checks.push(
+      ok(
+        'docker version',
+        `Docker Engine ${version.Version} (API ${version.ApiVersion}), ${version.Os}/${version.Arch}`,
+      ),
+    );
     checks.push(checkCgroups(info));
     checks.push(checkRuntime(info, config.docker.runtime));
   } catch (err) {
-    checks.push(fail('docker version', `the engine answered ping but not info: ${engineMessage(err)}`, 'Check the engine\'s logs (journalctl -u docker) and its API version.'));
+    checks.push(
+      fail(
+        'docker version',
+        `the engine answered ping but not info: ${engineMessage(err)}`,
+        "Check the engine's logs (journalctl -u docker) and its API version.",
+      ),
+    );
   }
-  for (const t of templates.all()) checks.push(await checkImage(docker, t.name, t.sources.docker.image, t.sources.docker.dockerfile));
+  for (const t of templates.all())
+    checks.push(await checkImage(docker, t.name, t.sources.docker.image, t.sources.docker.dockerfile));
   return checks;
 }
 
 function checkCgroups(info: EngineInfo): Check {
-  const missing = [!info.MemoryLimit && 'memory', !info.PidsLimit && 'pids', !info.CpuCfsQuota && 'CPU quota'].filter(Boolean);
+  const missing = [!info.MemoryLimit && 'memory', !info.PidsLimit && 'pids', !info.CpuCfsQuota && 'CPU quota'].filter(
+    Boolean,
+  );
   const detail = `cgroup v${info.CgroupVersion ?? '?'} (${info.CgroupDriver ?? '?'} driver)`;
   if (missing.length) {
     return fail(
@@ -67,7 +82,7 @@ function checkRuntime(info: EngineInfo, wanted: string | undefined): Check {
         : 'Register the runtime in /etc/docker/daemon.json ("runtimes") and restart the engine, or unset SANDBOX_DOCKER_RUNTIME.',
     );
   }
-  return ok('runtime', `${runtime}${wanted ? '' : ' (the engine\'s default)'}`);
+  return ok('runtime', `${runtime}${wanted ? '' : " (the engine's default)"}`);
 }
 
 /** Present, or how the first sandbox of this template will get it. */
@@ -76,8 +91,13 @@ async function checkImage(docker: Docker, template: string, image: string, docke
   if (await hasImage(docker, image)) return ok(name, `image ${image} present`);
   if (dockerfile && existsSync(dockerfile)) {
     const base = /^\s*FROM\s+(\S+)/im.exec(readFileSync(dockerfile, 'utf8'))?.[1];
-    if (base && (await hasImage(docker, base))) return ok(name, `image ${image} will be built on first use from ${base} (present)`);
-    return warn(name, `image ${image} is not built yet; the first sandbox builds it, pulling ${base ?? 'its base'} from a registry`, OFFLINE_FIX);
+    if (base && (await hasImage(docker, base)))
+      return ok(name, `image ${image} will be built on first use from ${base} (present)`);
+    return warn(
+      name,
+      `image ${image} is not built yet; the first sandbox builds it, pulling ${base ?? 'its base'} from a registry`,
+      OFFLINE_FIX,
+    );
   }
   return warn(name, `image ${image} is not here; the first sandbox pulls it from a registry`, OFFLINE_FIX);
 }

@@ -9,7 +9,9 @@ export async function checkE2B(config: Config, log: Logger): Promise<Check[]> {
   const provider = await createProvider(config, log);
   try {
     await provider.ping();
-    return [ok('e2b', `E2B answers and accepts E2B_API_KEY${config.e2b.domain ? ` (domain ${config.e2b.domain})` : ''}`)];
+    return [
+      ok('e2b', `E2B answers and accepts E2B_API_KEY${config.e2b.domain ? ` (domain ${config.e2b.domain})` : ''}`),
+    ];
   } catch (err) {
     return [
       isSandboxError(err)

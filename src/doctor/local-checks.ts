@@ -22,7 +22,7 @@ export function checkStateDir(config: Config): Check {
     return fail(
       'state folder',
       `${config.stateDir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      'Set SANDBOX_STATE_DIR to a folder this user may write, or fix the folder\'s owner and permissions.',
+      "Set SANDBOX_STATE_DIR to a folder this user may write, or fix the folder's owner and permissions.",
     );
   }
 }

@@ -14,14 +14,31 @@ export async function diagnose(env: NodeJS.ProcessEnv = process.env): Promise<Ch
   let templates: TemplateCatalog;
   try {
     config = loadConfig(env);
-    templates = new TemplateCatalog({ extraDir: config.templatesDir, imageOverride: config.imageOverride, templateImages: config.templateImages });
+    templates = new TemplateCatalog({
+      extraDir: config.templatesDir,
+      imageOverride: config.imageOverride,
+      templateImages: config.templateImages,
+    });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    checks.push(fail('configuration', err.message, 'Fix that variable in the server\'s environment (every variable and its default: .env.example).'));
+    checks.push(
+      fail(
+        'configuration',
+        err.message,
+        "Fix that variable in the server's environment (every variable and its default: .env.example).",
+      ),
+    );
     return checks;
   }
-  checks.push(ok('configuration', `provider ${config.provider}, ${templates.names().length} templates, sandboxes kept ${config.onExit === 'keep' ? 'on exit' : `${config.onExit === 'stop' ? 'stopped' : 'deleted'} on exit`}`));
-  checks.push(...(config.provider === 'docker' ? await checkDocker(config, templates) : await checkE2B(config, silentLogger())));
+  checks.push(
+    ok(
+      'configuration',
+      `provider ${config.provider}, ${templates.names().length} templates, sandboxes kept ${config.onExit === 'keep' ? 'on exit' : `${config.onExit === 'stop' ? 'stopped' : 'deleted'} on exit`}`,
+    ),
+  );
+  checks.push(
+    ...(config.provider === 'docker' ? await checkDocker(config, templates) : await checkE2B(config, silentLogger())),
+  );
   checks.push(checkStateDir(config));
   return checks;
 }
@@ -36,9 +53,14 @@ export async function runDoctor(argv: string[]): Promise<number> {
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ ok: failed === 0, checks }, null, 2)}\n`);
   } else {
-    for (const c of checks) process.stdout.write(`[${MARK[c.status]}] ${c.name}: ${c.detail.replace(/\.$/, '')}${c.fix ? `. Fix: ${c.fix}` : ''}\n`);
+    for (const c of checks)
+      process.stdout.write(
+        `[${MARK[c.status]}] ${c.name}: ${c.detail.replace(/\.$/, '')}${c.fix ? `. Fix: ${c.fix}` : ''}\n`,
+      );
     const warned = checks.filter((c) => c.status === 'warn').length;
-    process.stdout.write(failed ? `\n${failed} check(s) failed.\n` : `\nAll checks passed${warned ? ` (${warned} warning(s))` : ''}.\n`);
+    process.stdout.write(
+      failed ? `\n${failed} check(s) failed.\n` : `\nAll checks passed${warned ? ` (${warned} warning(s))` : ''}.\n`,
+    );
   }
   return failed ? 1 : 0;
 }

@@ -20,7 +20,8 @@ export class DeferredProvider implements SandboxProvider {
   get: SandboxProvider['get'] = async (id) => (await this.ready).get(id);
   list: SandboxProvider['list'] = async () => (await this.ready).list();
   run: SandboxProvider['run'] = async (id, spec) => (await this.ready).run(id, spec);
-  writeFile: SandboxProvider['writeFile'] = async (id, path, data, options) => (await this.ready).writeFile(id, path, data, options);
+  writeFile: SandboxProvider['writeFile'] = async (id, path, data, options) =>
+    (await this.ready).writeFile(id, path, data, options);
   readFile: SandboxProvider['readFile'] = async (id, path, options) => (await this.ready).readFile(id, path, options);
   usage: SandboxProvider['usage'] = async (id) => (await this.ready).usage(id);
   start: SandboxProvider['start'] = async (id) => (await this.ready).start(id);
@@ -29,6 +30,10 @@ export class DeferredProvider implements SandboxProvider {
   remove: SandboxProvider['remove'] = async (id) => (await this.ready).remove(id);
   restart: SandboxProvider['restart'] = async (id) => (await this.ready).restart(id);
   portUrls: SandboxProvider['portUrls'] = async (id, ports) => (await this.ready).portUrls(id, ports);
-  watch: NonNullable<SandboxProvider['watch']> = (listener) => void this.ready.then((p) => p.watch?.(listener), () => undefined);
+  watch: NonNullable<SandboxProvider['watch']> = (listener) =>
+    void this.ready.then(
+      (p) => p.watch?.(listener),
+      () => undefined,
+    );
   close = async () => (await this.ready.catch(() => undefined))?.close();
 }

@@ -47,7 +47,11 @@ export class ExitMarkerScanner {
 
   /** Where an unfinished marker may begin at the end of `buf` (buf.length when nowhere), so nothing else waits. */
   private possibleMarkerStart(buf: Buffer): number {
-    for (let pos = buf.indexOf(0x0a, Math.max(0, buf.length - this.holdBytes)); pos >= 0; pos = buf.indexOf(0x0a, pos + 1)) {
+    for (
+      let pos = buf.indexOf(0x0a, Math.max(0, buf.length - this.holdBytes));
+      pos >= 0;
+      pos = buf.indexOf(0x0a, pos + 1)
+    ) {
       const rest = buf.subarray(pos);
       const n = Math.min(rest.length, this.needle.length);
       if (rest.subarray(0, n).equals(this.needle.subarray(0, n))) return pos;

@@ -33,13 +33,22 @@ export async function createProvider(config: Config, log: Logger): Promise<Sandb
         import('./docker/connect.js'),
         import('./docker/docker-provider.js'),
       ]);
-      return new DockerProvider(connectDocker(config.docker.host), dockerOptions(config), log.child({ provider: 'docker' }));
+      return new DockerProvider(
+        connectDocker(config.docker.host),
+        dockerOptions(config),
+        log.child({ provider: 'docker' }),
+      );
     }
     case 'e2b': {
       if (!config.e2b.apiKey) throw new ConfigError('SANDBOX_PROVIDER=e2b needs E2B_API_KEY.');
       const [{ Sandbox }, { E2BProvider }] = await Promise.all([import('e2b'), import('./e2b/e2b-provider.js')]);
       // E2B_API_URL and E2B_SANDBOX_URL, when set, are read by the SDK itself (self-hosting, tests).
-      return new E2BProvider(Sandbox, { apiKey: config.e2b.apiKey, domain: config.e2b.domain }, log.child({ provider: 'e2b' }), config.namespace);
+      return new E2BProvider(
+        Sandbox,
+        { apiKey: config.e2b.apiKey, domain: config.e2b.domain },
+        log.child({ provider: 'e2b' }),
+        config.namespace,
+      );
     }
   }
 }

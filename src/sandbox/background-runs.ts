@@ -37,7 +37,9 @@ export class BackgroundRuns implements BackgroundExecutions {
   ) {}
 
   async start(run: PreparedRun, executionId: string): Promise<void> {
-    const running = [...this.runs.values()].filter((r) => r.sandboxId === run.sandboxId && r.state.status === 'running').length;
+    const running = [...this.runs.values()].filter(
+      (r) => r.sandboxId === run.sandboxId && r.state.status === 'running',
+    ).length;
     if (running >= MAX_PER_SANDBOX) {
       throw new SandboxError(
         ErrorCode.QUOTA_EXCEEDED,
@@ -47,10 +49,20 @@ export class BackgroundRuns implements BackgroundExecutions {
     }
     const startedAt = new Date();
     const controller = new AbortController();
-    const state: ExecutionState = { executionId, status: 'running', exitCode: null, startedAt: startedAt.toISOString() };
+    const state: ExecutionState = {
+      executionId,
+      status: 'running',
+      exitCode: null,
+      startedAt: startedAt.toISOString(),
+    };
     // Counted from here, before the first await, so that concurrent calls cannot all pass the cap above.
     let started!: () => void;
-    const placeholder: Tracked = { sandboxId: run.sandboxId, controller, state, done: new Promise<void>((resolve) => (started = resolve)) };
+    const placeholder: Tracked = {
+      sandboxId: run.sandboxId,
+      controller,
+      state,
+      done: new Promise<void>((resolve) => (started = resolve)),
+    };
     this.runs.set(executionId, placeholder);
     try {
       await this.history.append(run.sandboxId, [startEntry(executionId, run.language, run.codeBytes, startedAt, true)]);
@@ -84,10 +96,14 @@ export class BackgroundRuns implements BackgroundExecutions {
       .then(async ({ status, exitCode }) => {
         await output.flush();
         const endedAt = new Date();
-        await this.history.append(run.sandboxId, [endEntry(executionId, status, exitCode, endedAt.getTime() - startedAt.getTime(), endedAt)]);
+        await this.history.append(run.sandboxId, [
+          endEntry(executionId, status, exitCode, endedAt.getTime() - startedAt.getTime(), endedAt),
+        ]);
         Object.assign(state, { status, exitCode, endedAt: endedAt.toISOString() });
       })
-      .catch((err: unknown) => this.log.warn({ sandboxId: run.sandboxId, executionId, err }, 'background execution not recorded'));
+      .catch((err: unknown) =>
+        this.log.warn({ sandboxId: run.sandboxId, executionId, err }, 'background execution not recorded'),
+      );
     placeholder.done = done;
     started();
     // Finished executions are kept a while for sandbox_logs; the history has them for good.
@@ -114,7 +130,10 @@ export class BackgroundRuns implements BackgroundExecutions {
   async stopAll(waitMs = 5000): Promise<void> {
     const running = [...this.runs.values()].filter((r) => r.state.status === 'running');
     for (const r of running) r.controller.abort();
-    await Promise.race([Promise.all(running.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
+    await Promise.race([
+      Promise.all(running.map((r) => r.done)),
+      new Promise((resolve) => setTimeout(resolve, waitMs).unref()),
+    ]);
   }
 }
 

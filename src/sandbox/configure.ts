@@ -45,7 +45,10 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
   const installs = planInstalls(req.installPackages ?? [], template.packageManager);
   const { maxSeconds } = ctx.config.lifetime;
   if (req.timeout !== undefined && req.timeout > maxSeconds) {
-    throw invalidArgument(`timeout ${req.timeout}s is above the longest lifetime allowed, ${maxSeconds}s.`, `Ask for at most ${maxSeconds}.`);
+    throw invalidArgument(
+      `timeout ${req.timeout}s is above the longest lifetime allowed, ${maxSeconds}s.`,
+      `Ask for at most ${maxSeconds}.`,
+    );
   }
 
   const newPorts = checkPorts(req.ports, info.network);
@@ -57,20 +60,31 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
   if (info.state !== 'running') {
     await ctx.provider.start(id);
     started = true;
-    await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: 'sandbox started again by sandbox_configure' }]);
+    await ctx.history.append(id, [
+      { ts: now(), level: 'info', source: 'system', message: 'sandbox started again by sandbox_configure' },
+    ]);
   }
   // After a start too: a backend whose stop keeps memory (E2B's pause) brings the old processes back with it.
   if (req.restart) {
     await ctx.provider.restart(id);
     restarted = true;
-    await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: 'sandbox restarted by sandbox_configure: every process killed; files and variables kept' }]);
+    await ctx.history.append(id, [
+      {
+        ts: now(),
+        level: 'info',
+        source: 'system',
+        message: 'sandbox restarted by sandbox_configure: every process killed; files and variables kept',
+      },
+    ]);
   }
 
   const envVarNames = Object.keys(req.envVars ?? {});
   if (envVarNames.length) checkEnvTotals({ ...(await ctx.env.get(id)), ...req.envVars });
   const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : await ctx.env.get(id);
   if (envVarNames.length) {
-    await ctx.history.append(id, [{ ts: now(), level: 'debug', source: 'system', message: `environment variables set: ${envVarNames.join(', ')}` }]);
+    await ctx.history.append(id, [
+      { ts: now(), level: 'debug', source: 'system', message: `environment variables set: ${envVarNames.join(', ')}` },
+    ]);
   }
 
   const setup = new SetupRunner(ctx, id, env);
@@ -86,7 +100,9 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
       name: info.name,
       metadata: info.metadata,
       createdAt: info.createdAt.toISOString(),
-      expiresAt: (effectiveExpiry(info, undefined) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000)).toISOString(),
+      expiresAt: (
+        effectiveExpiry(info, undefined) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000)
+      ).toISOString(),
       envNames: [],
       packages: [],
       startupScript: false,
@@ -114,7 +130,9 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     }
   }
   if (req.timeout !== undefined) {
-    await ctx.history.append(id, [{ ts: now(), level: 'info', source: 'system', message: `lifetime set to end at ${expiresAt.toISOString()}` }]);
+    await ctx.history.append(id, [
+      { ts: now(), level: 'info', source: 'system', message: `lifetime set to end at ${expiresAt.toISOString()}` },
+    ]);
   }
 
   const ports = record?.ports ?? newPorts;

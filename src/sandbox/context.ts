@@ -51,7 +51,9 @@ export { SANDBOX_HOME as HOME_DIR } from '../providers/base-env.js';
 
 /** How long a sandbox has been up since its last start, in whole seconds (0 when stopped or unknown). */
 export const uptimeSeconds = (info: Pick<SandboxInfo, 'startedAt' | 'state'>): number =>
-  info.state === 'running' && info.startedAt ? Math.max(0, Math.round((Date.now() - info.startedAt.getTime()) / 1000)) : 0;
+  info.state === 'running' && info.startedAt
+    ? Math.max(0, Math.round((Date.now() - info.startedAt.getTime()) / 1000))
+    : 0;
 
 /** Seconds, rounded to milliseconds. */
 export const seconds = (ms: number): number => Math.round(ms) / 1000;

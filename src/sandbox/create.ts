@@ -50,7 +50,14 @@ export function resourcesFor(ctx: SandboxContext, template: Template, req: Parti
 export function specFor(
   template: Template,
   resources: Resources,
-  fields: { id: string; name: string; namespace: string; createdAt: Date; expiresAt: Date; metadata: Record<string, string> },
+  fields: {
+    id: string;
+    name: string;
+    namespace: string;
+    createdAt: Date;
+    expiresAt: Date;
+    metadata: Record<string, string>;
+  },
 ): SandboxSpec {
   return {
     ...fields,
@@ -66,19 +73,32 @@ export function specFor(
 export function checkPorts(ports: number[] | undefined, network: NetworkMode): number[] {
   const unique = [...new Set(ports ?? [])];
   if (unique.length && network === 'none') {
-    throw invalidArgument('A sandbox with network "none" has no ports to reach.', 'Create the sandbox with network "bridge" to use ports.');
+    throw invalidArgument(
+      'A sandbox with network "none" has no ports to reach.',
+      'Create the sandbox with network "bridge" to use ports.',
+    );
   }
   return unique;
 }
 
 function validate(ctx: SandboxContext, res: Resources, timeout: number): void {
   const { resources: r, lifetime } = ctx.config;
-  if (res.cpus > r.maxCpus) throw invalidArgument(`cpus ${res.cpus} is above this server's limit of ${r.maxCpus}.`, `Ask for at most ${r.maxCpus}.`);
+  if (res.cpus > r.maxCpus)
+    throw invalidArgument(
+      `cpus ${res.cpus} is above this server's limit of ${r.maxCpus}.`,
+      `Ask for at most ${r.maxCpus}.`,
+    );
   if (res.memoryMb > r.maxMemoryMb) {
-    throw invalidArgument(`memory_mb ${res.memoryMb} is above this server's limit of ${r.maxMemoryMb}.`, `Ask for at most ${r.maxMemoryMb}.`);
+    throw invalidArgument(
+      `memory_mb ${res.memoryMb} is above this server's limit of ${r.maxMemoryMb}.`,
+      `Ask for at most ${r.maxMemoryMb}.`,
+    );
   }
   if (timeout > lifetime.maxSeconds) {
-    throw invalidArgument(`timeout ${timeout}s is above the longest lifetime allowed, ${lifetime.maxSeconds}s.`, `Ask for at most ${lifetime.maxSeconds}.`);
+    throw invalidArgument(
+      `timeout ${timeout}s is above the longest lifetime allowed, ${lifetime.maxSeconds}s.`,
+      `Ask for at most ${lifetime.maxSeconds}.`,
+    );
   }
 }
 
@@ -95,7 +115,8 @@ export async function createSandbox(
   checkBackendOptions(ctx.provider, req);
   const installs = planInstalls([...template.packages, ...(req.installPackages ?? [])], template.packageManager);
   const resources = resourcesFor(ctx, template, req);
-  const timeout = req.timeout ?? Math.min(template.timeout ?? ctx.config.lifetime.defaultSeconds, ctx.config.lifetime.maxSeconds);
+  const timeout =
+    req.timeout ?? Math.min(template.timeout ?? ctx.config.lifetime.defaultSeconds, ctx.config.lifetime.maxSeconds);
   validate(ctx, resources, timeout);
   checkEnvTotals(req.envVars ?? {});
   const ports = checkPorts(req.ports, resources.network);
@@ -114,7 +135,17 @@ export async function createSandbox(
     const made =
       warm ??
       (await ctx.provider.create(
-        { ...specFor(template, resources, { id, name, namespace: ctx.config.namespace, createdAt, expiresAt, metadata }), ports },
+        {
+          ...specFor(template, resources, {
+            id,
+            name,
+            namespace: ctx.config.namespace,
+            createdAt,
+            expiresAt,
+            metadata,
+          }),
+          ports,
+        },
         onProgress,
       ));
     madeId = made.id;
@@ -152,7 +183,12 @@ export async function createSandbox(
     const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : {};
     if (envVarNames.length) {
       await ctx.history.append(id, [
-        { ts: new Date().toISOString(), level: 'debug', source: 'system', message: `environment variables set: ${envVarNames.join(', ')}` },
+        {
+          ts: new Date().toISOString(),
+          level: 'debug',
+          source: 'system',
+          message: `environment variables set: ${envVarNames.join(', ')}`,
+        },
       ]);
     }
     const setup = new SetupRunner(ctx, id, env);
@@ -166,12 +202,21 @@ export async function createSandbox(
     }
     ctx.log.info({ sandboxId: id, template: template.name, fromPool: Boolean(warm) }, 'sandbox created');
     const urls = ports.length ? await ctx.provider.portUrls(id, ports) : {};
-    return { sandbox, envVarNames, packagesInstalled, startupScriptConfigured: Boolean(req.startupScript), timeoutSeconds: timeout, urls };
+    return {
+      sandbox,
+      envVarNames,
+      packagesInstalled,
+      startupScriptConfigured: Boolean(req.startupScript),
+      timeoutSeconds: timeout,
+      urls,
+    };
   } catch (err) {
     if (madeId) {
       // A sandbox whose setup failed is not left behind.
       const failed = madeId;
-      await ctx.provider.remove(failed).catch((e) => ctx.log.warn({ sandboxId: failed, err: e }, 'could not remove a sandbox whose setup failed'));
+      await ctx.provider
+        .remove(failed)
+        .catch((e) => ctx.log.warn({ sandboxId: failed, err: e }, 'could not remove a sandbox whose setup failed'));
       await ctx.records.remove(failed).catch(() => undefined);
       ctx.env.forget(failed);
       ctx.facts.delete(failed);

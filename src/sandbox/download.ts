@@ -19,7 +19,8 @@ export async function downloadPath(ctx: SandboxContext, req: DownloadRequest): P
   if (req.filePath.includes('\0')) throw invalidArgument('file_path contains a NUL byte.');
   const target = path.posix.resolve(HOME_DIR, req.filePath);
   const stat = await statPath(ctx, req.sandboxId, target);
-  if (stat.type === 'directory') return { kind: 'directory', path: target, ...(await listDirectory(ctx, req.sandboxId, target)) };
+  if (stat.type === 'directory')
+    return { kind: 'directory', path: target, ...(await listDirectory(ctx, req.sandboxId, target)) };
   if (stat.type !== 'file') throw invalidArgument(`${target} is not a regular file or directory.`);
   const limit = ctx.config.files.downloadBytes;
   if (stat.sizeBytes > limit) {
@@ -31,7 +32,10 @@ export async function downloadPath(ctx: SandboxContext, req: DownloadRequest): P
   const file = await readWhole(ctx, req.sandboxId, target, limit);
   const text = isText(file.data) && (!IMAGE_TYPES.has(file.mimeType) || file.mimeType === 'image/svg+xml');
   if (req.encoding === 'utf8' && !text) {
-    throw invalidArgument(`${target} is binary (${file.mimeType}); it cannot be returned as utf8 text.`, 'Download it with encoding "base64".');
+    throw invalidArgument(
+      `${target} is binary (${file.mimeType}); it cannot be returned as utf8 text.`,
+      'Download it with encoding "base64".',
+    );
   }
   const encoding = req.encoding ?? (text ? 'utf8' : 'base64');
   return {

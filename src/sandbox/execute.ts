@@ -27,7 +27,6 @@ export interface ExecuteRequest {
   returnFiles?: string[];
 }
 
-
 export interface ExecuteResult {
   executionId: string;
   sandboxId: string;
@@ -66,14 +65,24 @@ export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Prom
     );
   }
   if (req.workingDir?.includes('\0')) throw invalidArgument('working_dir contains a NUL byte.');
-  if (req.code.includes('\0')) throw invalidArgument('The code contains a NUL byte.', 'Send text; binary data goes through sandbox_upload with encoding "base64".');
+  if (req.code.includes('\0'))
+    throw invalidArgument(
+      'The code contains a NUL byte.',
+      'Send text; binary data goes through sandbox_upload with encoding "base64".',
+    );
   if (req.background && req.returnFiles?.length) {
-    throw invalidArgument('return_files cannot be used with background: true.', 'When the execution has ended (sandbox_logs with its execution_id), fetch files with sandbox_download.');
+    throw invalidArgument(
+      'return_files cannot be used with background: true.',
+      'When the execution has ended (sandbox_logs with its execution_id), fetch files with sandbox_download.',
+    );
   }
   const timeout = req.timeout ?? (req.background ? exec.backgroundTimeoutSeconds : exec.defaultTimeoutSeconds);
   const max = maxExecTimeoutSeconds(ctx.config, req.background === true);
   if (timeout > max) {
-    throw invalidArgument(`timeout ${timeout}s is above the limit of ${max}s${req.background ? ' for background executions' : ''}.`, `Ask for at most ${max}s.`);
+    throw invalidArgument(
+      `timeout ${timeout}s is above the limit of ${max}s${req.background ? ' for background executions' : ''}.`,
+      `Ask for at most ${max}s.`,
+    );
   }
 
   // Template, language and memory never change, so they are looked up once; a stopped or vanished sandbox is
@@ -82,7 +91,7 @@ export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Prom
   const template = ctx.templates.find(info.template);
   const language = req.language ?? (info.language as Language);
   const env = { ...(await ctx.env.get(req.sandboxId)), ...(req.envVars ?? {}) };
-  if (req.envVars) checkEnvTotals(env, 'env_vars with the sandbox\'s own');
+  if (req.envVars) checkEnvTotals(env, "env_vars with the sandbox's own");
   return {
     sandboxId: req.sandboxId,
     info,
@@ -99,13 +108,20 @@ export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Prom
 }
 
 /** How a run's outcome reads as a status and exit code. */
-export function statusOf(outcome: RunOutcome): { status: Exclude<ExecutionStatus, 'running'>; exitCode: number | null } {
+export function statusOf(outcome: RunOutcome): {
+  status: Exclude<ExecutionStatus, 'running'>;
+  exitCode: number | null;
+} {
   if (outcome.timedOut) return { status: 'timeout', exitCode: TIMEOUT_EXIT_CODE };
   if (outcome.cancelled) return { status: 'cancelled', exitCode: outcome.exitCode };
   return { status: outcome.exitCode === 0 ? 'completed' : 'failed', exitCode: outcome.exitCode };
 }
 
-export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hooks: ExecuteHooks = {}): Promise<ExecuteResult> {
+export async function executeCode(
+  ctx: SandboxContext,
+  req: ExecuteRequest,
+  hooks: ExecuteHooks = {},
+): Promise<ExecuteResult> {
   const run = await prepareRun(ctx, req);
   const executionId = newExecutionId();
   if (req.background) {
@@ -164,7 +180,13 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
     outputTruncated: stdout.truncated || stderr.truncated,
     timeoutS: run.timeoutS,
   };
-  result.hint = hintFor({ ...result, status, timeoutS: run.timeoutS, memoryMb: run.info.memoryMb, languageDefaulted: run.languageDefaulted });
+  result.hint = hintFor({
+    ...result,
+    status,
+    timeoutS: run.timeoutS,
+    memoryMb: run.info.memoryMb,
+    languageDefaulted: run.languageDefaulted,
+  });
   // The run's own env_vars are scrubbed too (the sandbox's are known to the store).
   await ctx.history.append(run.sandboxId, historyOf(result, startedAt, run.codeBytes), run.secrets);
   if (req.returnFiles?.length && !outcome.cancelled) {
@@ -180,11 +202,23 @@ export async function executeCode(ctx: SandboxContext, req: ExecuteRequest, hook
 function lines(text: string): string[] {
   const all = text.split('\n');
   if (all[all.length - 1] === '') all.pop();
-  return all.length > HISTORY_LINES ? [...all.slice(0, HISTORY_LINES / 2), `[... ${all.length - HISTORY_LINES} lines left out ...]`, ...all.slice(-HISTORY_LINES / 2)] : all;
+  return all.length > HISTORY_LINES
+    ? [
+        ...all.slice(0, HISTORY_LINES / 2),
+        `[... ${all.length - HISTORY_LINES} lines left out ...]`,
+        ...all.slice(-HISTORY_LINES / 2),
+      ]
+    : all;
 }
 
 /** The history entry that opens an execution. The code itself is not stored. */
-export function startEntry(executionId: string, language: Language, codeBytes: number, startedAt: Date, background = false): HistoryEntry {
+export function startEntry(
+  executionId: string,
+  language: Language,
+  codeBytes: number,
+  startedAt: Date,
+  background = false,
+): HistoryEntry {
   return {
     execution_id: executionId,
     ts: startedAt.toISOString(),

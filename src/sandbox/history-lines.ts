@@ -42,7 +42,9 @@ export class HistoryLines {
     }
     if (this.dropped) {
       const message = `[${this.dropped} more lines were printed and not kept]`;
-      this.enqueue([{ ts: new Date().toISOString(), level: 'warn', source: 'execution', message, execution_id: this.executionId }]);
+      this.enqueue([
+        { ts: new Date().toISOString(), level: 'warn', source: 'execution', message, execution_id: this.executionId },
+      ]);
       this.dropped = 0;
     }
     await this.chain;
@@ -58,12 +60,20 @@ export class HistoryLines {
       }
       this.written++;
       const message = line.length > MAX_LINE_CHARS ? `${line.slice(0, MAX_LINE_CHARS)} [... line cut]` : line;
-      entries.push({ ts, level: stream === 'stdout' ? 'info' : 'warn', source: stream, message, execution_id: this.executionId });
+      entries.push({
+        ts,
+        level: stream === 'stdout' ? 'info' : 'warn',
+        source: stream,
+        message,
+        execution_id: this.executionId,
+      });
     }
     if (entries.length) this.enqueue(entries);
   }
 
   private enqueue(entries: HistoryEntry[]): void {
-    this.chain = this.chain.then(() => this.history.append(this.sandboxId, entries, this.secrets)).catch(() => undefined);
+    this.chain = this.chain
+      .then(() => this.history.append(this.sandboxId, entries, this.secrets))
+      .catch(() => undefined);
   }
 }

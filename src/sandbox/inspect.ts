@@ -51,7 +51,10 @@ export interface ListResult {
 export async function listSandboxes(ctx: SandboxContext, req: ListRequest): Promise<ListResult> {
   const all = await Promise.all((await ctx.provider.list()).map((info) => summarize(ctx, info)));
   const matching = all.filter(
-    (s) => !s.warm && (!req.status || req.status === 'all' || s.state === req.status) && (!req.template || s.template === req.template),
+    (s) =>
+      !s.warm &&
+      (!req.status || req.status === 'all' || s.state === req.status) &&
+      (!req.template || s.template === req.template),
   );
   const key = req.sortBy ?? 'created_at';
   const direction = (req.order ?? 'desc') === 'asc' ? 1 : -1;
@@ -120,7 +123,11 @@ async function languageVersions(ctx: SandboxContext, id: string, state: SandboxS
   const versions: Record<string, string> = {};
   for (const line of out.split('\n')) {
     const at = line.indexOf('=');
-    if (at > 0) versions[line.slice(0, at) === 'python3' ? 'python' : line.slice(0, at)] = line.slice(at + 1).replace(/^(Python |GNU bash, version )/, '').trim();
+    if (at > 0)
+      versions[line.slice(0, at) === 'python3' ? 'python' : line.slice(0, at)] = line
+        .slice(at + 1)
+        .replace(/^(Python |GNU bash, version )/, '')
+        .trim();
   }
   await ctx.records.update(id, (r) => ({ ...r, languageVersions: versions }));
   return versions;
@@ -150,7 +157,10 @@ export async function sandboxStatus(ctx: SandboxContext, id: string): Promise<St
     envVarCount: record?.envNames.length ?? 0,
     languageVersions: versions,
     executions: executionStats(history),
-    urls: record?.ports?.length && info.state === 'running' ? await unlessStopped(ctx.provider.portUrls(id, record.ports), {}) : {},
+    urls:
+      record?.ports?.length && info.state === 'running'
+        ? await unlessStopped(ctx.provider.portUrls(id, record.ports), {})
+        : {},
   };
 }
 

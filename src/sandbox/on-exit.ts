@@ -12,7 +12,10 @@ export async function applyExitPolicy(sandboxes: SandboxService, policy: ExitPol
   if (policy === 'keep') return;
   const ids = sandboxes.ownSandboxes();
   if (!ids.length) return;
-  log.info({ policy, sandboxes: ids }, `on exit: ${policy === 'stop' ? 'stopping' : 'deleting'} the sandboxes this server created`);
+  log.info(
+    { policy, sandboxes: ids },
+    `on exit: ${policy === 'stop' ? 'stopping' : 'deleting'} the sandboxes this server created`,
+  );
   const work = Promise.all(
     ids.map(async (id) => {
       try {

@@ -18,16 +18,26 @@ export async function executeOneOff(
   hooks: ExecuteHooks = {},
 ): Promise<ExecuteResult> {
   if (req.background) {
-    throw invalidArgument('background: true needs a sandbox that outlives the call.', 'Create one with sandbox_create and pass its sandbox_id.');
+    throw invalidArgument(
+      'background: true needs a sandbox that outlives the call.',
+      'Create one with sandbox_create and pass its sandbox_id.',
+    );
   }
   const timeout = req.timeout ?? ctx.config.exec.defaultTimeoutSeconds;
   const lifetime = Math.min(ctx.config.lifetime.maxSeconds, Math.max(60, timeout + LIFETIME_MARGIN_SECONDS));
-  const created = await createSandbox(ctx, { template, name: 'one-off', timeout: lifetime, metadata: { one_off: 'true' } });
+  const created = await createSandbox(ctx, {
+    template,
+    name: 'one-off',
+    timeout: lifetime,
+    metadata: { one_off: 'true' },
+  });
   const id = created.sandbox.id;
   try {
     if (hooks.signal?.aborted) throw invalidArgument('The call was cancelled before the run started.');
     return await executeCode(ctx, { ...req, sandboxId: id }, hooks);
   } finally {
-    await deleteSandbox(ctx, id, 'one-off run finished').catch((err) => ctx.log.warn({ sandboxId: id, err }, 'could not delete a one-off sandbox; the reaper will'));
+    await deleteSandbox(ctx, id, 'one-off run finished').catch((err) =>
+      ctx.log.warn({ sandboxId: id, err }, 'could not delete a one-off sandbox; the reaper will'),
+    );
   }
 }

@@ -42,7 +42,17 @@ function installStep(manager: PackageManager, packages: string[]): InstallStep {
         manager,
         packages,
         user: 'root',
-        argv: ['python3', '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--root-user-action=ignore', '--', ...packages],
+        argv: [
+          'python3',
+          '-m',
+          'pip',
+          'install',
+          '--no-input',
+          '--disable-pip-version-check',
+          '--root-user-action=ignore',
+          '--',
+          ...packages,
+        ],
       };
     case 'npm':
       // As the sandbox user, into the project in its home (package.json and node_modules there, created when

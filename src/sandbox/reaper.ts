@@ -21,9 +21,15 @@ export async function reapExpired(ctx: SandboxContext, now = new Date()): Promis
     if (!expiresAt) {
       // Neither the backend nor the record has a usable date: give it a fresh default lifetime rather than guess.
       const fresh = new Date(now.getTime() + ctx.config.lifetime.defaultSeconds * 1000);
-      ctx.log.warn({ sandboxId: info.id, expiresAt: fresh.toISOString() }, 'sandbox has no valid expiry date; giving it the default lifetime');
-      await ctx.provider.setExpiry(info.id, fresh).catch((err) => ctx.log.warn({ sandboxId: info.id, err }, 'could not set a lifetime'));
-      if (record) await ctx.records.update(info.id, (r) => ({ ...r, expiresAt: fresh.toISOString() })).catch(() => undefined);
+      ctx.log.warn(
+        { sandboxId: info.id, expiresAt: fresh.toISOString() },
+        'sandbox has no valid expiry date; giving it the default lifetime',
+      );
+      await ctx.provider
+        .setExpiry(info.id, fresh)
+        .catch((err) => ctx.log.warn({ sandboxId: info.id, err }, 'could not set a lifetime'));
+      if (record)
+        await ctx.records.update(info.id, (r) => ({ ...r, expiresAt: fresh.toISOString() })).catch(() => undefined);
       continue;
     }
     if (expiresAt.getTime() > now.getTime()) continue;

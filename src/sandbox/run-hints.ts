@@ -16,9 +16,22 @@ export interface RunFacts {
 /** The language a line of code (or its first word) is written in, when that is plain to see. */
 function languageOfLine(line: string): Language | undefined {
   const l = line.trim();
-  if (/^(import [\w.]+( as \w+)?(, *[\w.]+)*$|from [\w.]+ import |def \w+\(|print\(|elif |class \w+(\(.*\))?:$|if __name__)/.test(l) || /^(import|from|def|print|elif)$/.test(l)) return 'python';
-  if (/^(const |let |var |console\.|function[ (]|require\(|import .* from ['"]|export (default|const|function))/.test(l) || /^(const|let|var|console\.log|function|require)$/.test(l)) return 'javascript';
-  if (/^(echo|ls|cd|apt|apt-get|npm|npx|pip|pip3|curl|wget|export|cat|mkdir|rm|sudo|git|touch|chmod)( |$)/.test(l)) return 'bash';
+  if (
+    /^(import [\w.]+( as \w+)?(, *[\w.]+)*$|from [\w.]+ import |def \w+\(|print\(|elif |class \w+(\(.*\))?:$|if __name__)/.test(
+      l,
+    ) ||
+    /^(import|from|def|print|elif)$/.test(l)
+  )
+    return 'python';
+  if (
+    /^(const |let |var |console\.|function[ (]|require\(|import .* from ['"]|export (default|const|function))/.test(
+      l,
+    ) ||
+    /^(const|let|var|console\.log|function|require)$/.test(l)
+  )
+    return 'javascript';
+  if (/^(echo|ls|cd|apt|apt-get|npm|npx|pip|pip3|curl|wget|export|cat|mkdir|rm|sudo|git|touch|chmod)( |$)/.test(l))
+    return 'bash';
   return undefined;
 }
 
@@ -46,7 +59,8 @@ export function wrongInterpreter(ran: Language, output: string): Language | unde
 }
 
 /** A process could not be started: the sandbox's process table (pids limit) is full. */
-const OUT_OF_PROCESSES = /pids limit reached|no process left to start|fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork|BlockingIOError: \[Errno 11\]|EAGAIN.*spawn|spawn .*EAGAIN|Resource temporarily unavailable/;
+const OUT_OF_PROCESSES =
+  /pids limit reached|no process left to start|fork: (retry: )?Resource temporarily unavailable|Cannot fork|can't fork|BlockingIOError: \[Errno 11\]|EAGAIN.*spawn|spawn .*EAGAIN|Resource temporarily unavailable/;
 
 export function hintFor(f: RunFacts): string | undefined {
   if (f.status === 'cancelled') return 'The run was cancelled; its processes were killed.';

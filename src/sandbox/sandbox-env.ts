@@ -24,7 +24,10 @@ export class SandboxEnv {
   /** Adds variables to the sandbox's set, persisting the whole set; returns it. */
   async merge(sandboxId: string, vars: Record<string, string>): Promise<Record<string, string>> {
     const next = { ...(await this.get(sandboxId)), ...vars };
-    await this.provider.writeFile(sandboxId, ENV_FILE, Buffer.from(JSON.stringify(next)), { mode: '600', user: 'root' });
+    await this.provider.writeFile(sandboxId, ENV_FILE, Buffer.from(JSON.stringify(next)), {
+      mode: '600',
+      user: 'root',
+    });
     this.cache.set(sandboxId, next);
     return next;
   }

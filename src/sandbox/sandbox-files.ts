@@ -28,10 +28,16 @@ const MAX_ENTRIES = 1000;
  * Prints `<type>\t<size>\n` of $1: d(irectory), f(ile), l(ink, dangling), o(ther); exit 3 when it is not there.
  * A file's size falls back to `wc -c` where `stat` fails: gVisor's 2022 releases answer its `statx` with EINVAL.
  */
-const STAT_SCRIPT = '[ -e "$1" ] || [ -L "$1" ] || exit 3; if [ -d "$1" ]; then t=d; elif [ -f "$1" ]; then t=f; elif [ -L "$1" ]; then t=l; else t=o; fi; printf "%s\\t%s\\n" "$t" "$(stat -L -c %s -- "$1" 2>/dev/null || { [ -f "$1" ] && wc -c < "$1" | tr -d " "; } 2>/dev/null || echo 0)"';
+const STAT_SCRIPT =
+  '[ -e "$1" ] || [ -L "$1" ] || exit 3; if [ -d "$1" ]; then t=d; elif [ -f "$1" ]; then t=f; elif [ -L "$1" ]; then t=l; else t=o; fi; printf "%s\\t%s\\n" "$t" "$(stat -L -c %s -- "$1" 2>/dev/null || { [ -f "$1" ] && wc -c < "$1" | tr -d " "; } 2>/dev/null || echo 0)"';
 /** The entries of directory $1, NUL-separated, as `<type>\t<size>\t<name>`; at most $2 of them. */
 const LIST_SCRIPT = 'cd -- "$1" || exit 4; find . -mindepth 1 -maxdepth 1 -printf "%y\\t%s\\t%f\\0" | head -z -n "$2"';
-export async function shell(ctx: SandboxContext, id: string, script: string, args: string[]): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
+export async function shell(
+  ctx: SandboxContext,
+  id: string,
+  script: string,
+  args: string[],
+): Promise<{ exitCode: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const outcome = await ctx.provider.run(id, {
@@ -51,19 +57,41 @@ export async function shell(ctx: SandboxContext, id: string, script: string, arg
 const TYPES: Record<string, DirEntry['type']> = { d: 'directory', f: 'file', l: 'symlink' };
 
 export const notThere = (p: string) =>
-  new SandboxError(ErrorCode.INVALID_ARGUMENT, `There is no file or directory at ${p} in the sandbox.`, 'Check the path (relative paths are under /home/user); list a directory by downloading it.');
+  new SandboxError(
+    ErrorCode.INVALID_ARGUMENT,
+    `There is no file or directory at ${p} in the sandbox.`,
+    'Check the path (relative paths are under /home/user); list a directory by downloading it.',
+  );
 
-export async function statPath(ctx: SandboxContext, id: string, target: string): Promise<{ type: DirEntry['type']; sizeBytes: number }> {
+export async function statPath(
+  ctx: SandboxContext,
+  id: string,
+  target: string,
+): Promise<{ type: DirEntry['type']; sizeBytes: number }> {
   const r = await shell(ctx, id, STAT_SCRIPT, [target]);
   if (r.exitCode === 3) throw notThere(target);
   const m = /^([dflo])\t(\d+)/.exec(r.stdout);
-  if (r.exitCode !== 0 || !m) throw new SandboxError(ErrorCode.PERMISSION_DENIED, `Cannot look at ${target} in the sandbox: ${r.stderr.split('\n').pop() ?? ''}`, 'Check the path and its permissions.');
+  if (r.exitCode !== 0 || !m)
+    throw new SandboxError(
+      ErrorCode.PERMISSION_DENIED,
+      `Cannot look at ${target} in the sandbox: ${r.stderr.split('\n').pop() ?? ''}`,
+      'Check the path and its permissions.',
+    );
   return { type: TYPES[m[1]!] ?? 'other', sizeBytes: Number(m[2]) };
 }
 
-export async function listDirectory(ctx: SandboxContext, id: string, dir: string): Promise<{ entries: DirEntry[]; truncated: boolean }> {
+export async function listDirectory(
+  ctx: SandboxContext,
+  id: string,
+  dir: string,
+): Promise<{ entries: DirEntry[]; truncated: boolean }> {
   const r = await shell(ctx, id, LIST_SCRIPT, [dir, String(MAX_ENTRIES + 1)]);
-  if (r.exitCode !== 0) throw new SandboxError(ErrorCode.PERMISSION_DENIED, `Cannot list ${dir} in the sandbox: ${r.stderr.split('\n').pop() ?? ''}`, 'Check the path and its permissions.');
+  if (r.exitCode !== 0)
+    throw new SandboxError(
+      ErrorCode.PERMISSION_DENIED,
+      `Cannot list ${dir} in the sandbox: ${r.stderr.split('\n').pop() ?? ''}`,
+      'Check the path and its permissions.',
+    );
   const entries = r.stdout
     .split('\0')
     .filter(Boolean)
@@ -78,7 +106,12 @@ export async function listDirectory(ctx: SandboxContext, id: string, dir: string
 export const checksumOf = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 /** Reads a file whose size is known to be under `maxBytes`. */
-export async function readWhole(ctx: SandboxContext, id: string, target: string, maxBytes: number): Promise<FileContent> {
+export async function readWhole(
+  ctx: SandboxContext,
+  id: string,
+  target: string,
+  maxBytes: number,
+): Promise<FileContent> {
   const data = await ctx.provider.readFile(id, target, { user: 'user', maxBytes });
   if (!data) throw notThere(target);
   return { path: target, sizeBytes: data.length, checksum: checksumOf(data), mimeType: mimeTypeOf(target, data), data };

@@ -48,7 +48,11 @@ export class SandboxService {
       provider,
       templates:
         templates ??
-        new TemplateCatalog({ extraDir: config.templatesDir, imageOverride: config.imageOverride, templateImages: config.templateImages }),
+        new TemplateCatalog({
+          extraDir: config.templatesDir,
+          imageOverride: config.imageOverride,
+          templateImages: config.templateImages,
+        }),
       records: new SandboxRecords(root, log),
       history,
       env,
@@ -73,7 +77,9 @@ export class SandboxService {
       this.ctx.provider.watch?.((event) => {
         this.ctx.log.warn({ sandboxId: event.sandboxId, kind: event.kind }, event.message);
         void this.ctx.history
-          .append(event.sandboxId, [{ ts: new Date().toISOString(), level: 'error', source: 'system', message: event.message }])
+          .append(event.sandboxId, [
+            { ts: new Date().toISOString(), level: 'error', source: 'system', message: event.message },
+          ])
           .catch(() => undefined);
       });
     }
@@ -101,10 +107,17 @@ export class SandboxService {
   execute(req: Omit<ExecuteRequest, 'sandboxId'> & { sandboxId?: string; template?: string }, hooks?: ExecuteHooks) {
     const { sandboxId, template, ...rest } = req;
     if (sandboxId !== undefined && template !== undefined) {
-      throw invalidArgument('Pass sandbox_id or template, not both.', 'sandbox_id runs in that sandbox; template runs once in a new sandbox deleted after the run.');
+      throw invalidArgument(
+        'Pass sandbox_id or template, not both.',
+        'sandbox_id runs in that sandbox; template runs once in a new sandbox deleted after the run.',
+      );
     }
     if (sandboxId === undefined) {
-      if (template === undefined) throw invalidArgument('sandbox_execute needs a sandbox_id, or a template for a one-off run.', 'Create a sandbox with sandbox_create, or pass template (e.g. "python").');
+      if (template === undefined)
+        throw invalidArgument(
+          'sandbox_execute needs a sandbox_id, or a template for a one-off run.',
+          'Create a sandbox with sandbox_create, or pass template (e.g. "python").',
+        );
       return executeOneOff(this.ctx, template, rest, hooks);
     }
     checkId(sandboxId);

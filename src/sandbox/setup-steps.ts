@@ -42,10 +42,20 @@ export class SetupRunner {
 
   async script(kind: 'startup_script' | 'command', script: string): Promise<void> {
     const firstLine = script.trim().split('\n')[0] ?? '';
-    await this.run(kind, kind === 'startup_script' ? 'startup script' : firstLine.slice(0, 200), shellArgv(script), 'user');
+    await this.run(
+      kind,
+      kind === 'startup_script' ? 'startup script' : firstLine.slice(0, 200),
+      shellArgv(script),
+      'user',
+    );
   }
 
-  private async run(kind: StepResult['kind'], description: string, argv: string[], user: 'user' | 'root'): Promise<void> {
+  private async run(
+    kind: StepResult['kind'],
+    description: string,
+    argv: string[],
+    user: 'user' | 'root',
+  ): Promise<void> {
     const output = new OutputCapture(TAIL_BYTES * 2);
     // Root steps see nothing the sandbox user controls: not its variables, not its home (backends also give root
     // runs a fixed environment of their own).
@@ -59,7 +69,13 @@ export class SetupRunner {
     });
     const text = output.text();
     const outputTail = text.length > TAIL_BYTES ? text.slice(-TAIL_BYTES) : text;
-    const result: StepResult = { kind, description, exitCode: outcome.exitCode, outputTail, durationS: seconds(outcome.durationMs) };
+    const result: StepResult = {
+      kind,
+      description,
+      exitCode: outcome.exitCode,
+      outputTail,
+      durationS: seconds(outcome.durationMs),
+    };
     this.steps.push(result);
     const ok = outcome.exitCode === 0 && !outcome.timedOut;
     const entry: HistoryEntry = {

@@ -80,9 +80,15 @@ export class TemplateCatalog {
     for (const dir of [builtinDir, sources.extraDir]) {
       if (!dir) continue;
       if (!existsSync(dir)) {
-        throw new ConfigError(dir === sources.extraDir ? `SANDBOX_TEMPLATES_DIR (got "${dir}"): no such directory` : `the built-in templates folder ${dir} is missing: reinstall the package`);
+        throw new ConfigError(
+          dir === sources.extraDir
+            ? `SANDBOX_TEMPLATES_DIR (got "${dir}"): no such directory`
+            : `the built-in templates folder ${dir} is missing: reinstall the package`,
+        );
       }
-      for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      for (const file of readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()) {
         const template = loadTemplateFile(path.join(dir, file));
         this.byName.set(template.name, template);
       }
@@ -141,7 +147,9 @@ function loadTemplateFile(file: string): Template {
   }
   const parsed = TemplateFile.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `template ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const t = parsed.data;
   return {

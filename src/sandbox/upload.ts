@@ -24,10 +24,12 @@ const MAX_PATH = 4096;
  */
 export function sandboxPath(filePath: string): string {
   if (filePath.includes('\0')) throw invalidArgument('file_path contains a NUL byte.');
-  if (filePath.length === 0 || filePath.length > MAX_PATH) throw invalidArgument(`file_path must be 1 to ${MAX_PATH} characters long.`);
+  if (filePath.length === 0 || filePath.length > MAX_PATH)
+    throw invalidArgument(`file_path must be 1 to ${MAX_PATH} characters long.`);
   const resolved = path.posix.resolve(HOME_DIR, filePath);
   if (resolved === '/' || filePath.endsWith('/')) throw invalidArgument('file_path must name a file, not a directory.');
-  if (resolved.split('/').some((part) => Buffer.byteLength(part) > 255)) throw invalidArgument('A part of file_path is longer than 255 bytes.');
+  if (resolved.split('/').some((part) => Buffer.byteLength(part) > 255))
+    throw invalidArgument('A part of file_path is longer than 255 bytes.');
   return resolved;
 }
 
@@ -35,7 +37,10 @@ function decode(content: string, encoding: 'utf8' | 'base64'): Buffer {
   if (encoding === 'utf8') return Buffer.from(content, 'utf8');
   const clean = content.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) {
-    throw invalidArgument('content is not valid base64.', 'Send standard base64 (A-Z, a-z, 0-9, +, /, = padding), or use encoding "utf8" for text.');
+    throw invalidArgument(
+      'content is not valid base64.',
+      'Send standard base64 (A-Z, a-z, 0-9, +, /, = padding), or use encoding "utf8" for text.',
+    );
   }
   return Buffer.from(clean, 'base64');
 }
@@ -44,14 +49,27 @@ export async function uploadFile(ctx: SandboxContext, req: UploadRequest): Promi
   const began = performance.now();
   const target = sandboxPath(req.filePath);
   const permissions = req.permissions ?? '644';
-  if (!/^[0-7]{3,4}$/.test(permissions)) throw invalidArgument(`permissions "${permissions.slice(0, 10)}" is not an octal mode.`, 'Use a string such as "644" or "755".');
+  if (!/^[0-7]{3,4}$/.test(permissions))
+    throw invalidArgument(
+      `permissions "${permissions.slice(0, 10)}" is not an octal mode.`,
+      'Use a string such as "644" or "755".',
+    );
   const data = decode(req.content, req.encoding ?? 'utf8');
   const limit = ctx.config.limits.uploadBytes;
-  if (data.length > limit) throw invalidArgument(`The file is ${data.length} bytes; the upload limit is ${limit}.`, 'Split it, compress it, or raise SANDBOX_MAX_UPLOAD_SIZE.');
+  if (data.length > limit)
+    throw invalidArgument(
+      `The file is ${data.length} bytes; the upload limit is ${limit}.`,
+      'Split it, compress it, or raise SANDBOX_MAX_UPLOAD_SIZE.',
+    );
 
   const written = await ctx.provider.writeFile(req.sandboxId, target, data, { mode: permissions, user: 'user' });
   await ctx.history.append(req.sandboxId, [
-    { ts: new Date().toISOString(), level: 'info', source: 'system', message: `uploaded ${target} (${written.sizeBytes} bytes, ${written.checksum})` },
+    {
+      ts: new Date().toISOString(),
+      level: 'info',
+      source: 'system',
+      message: `uploaded ${target} (${written.sizeBytes} bytes, ${written.checksum})`,
+    },
   ]);
   return { ...written, permissions, uploadTimeS: seconds(performance.now() - began) };
 }

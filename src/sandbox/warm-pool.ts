@@ -74,7 +74,8 @@ export class WarmPool implements WarmSandboxes {
     await this.filling;
     for (const members of this.ready.values()) {
       for (const m of members.splice(0)) {
-        if (await this.ctx.records.claim(m.id)) await deleteSandbox(this.ctx, m.id, 'warm pool closed').catch(() => undefined);
+        if (await this.ctx.records.claim(m.id))
+          await deleteSandbox(this.ctx, m.id, 'warm pool closed').catch(() => undefined);
       }
     }
   }
@@ -113,7 +114,8 @@ export class WarmPool implements WarmSandboxes {
     for (const m of [...members]) {
       if (now - m.createdAt < RECYCLE_AFTER_MS) continue;
       members.splice(members.indexOf(m), 1);
-      if (await this.ctx.records.claim(m.id)) await deleteSandbox(this.ctx, m.id, 'warm sandbox recycled').catch(() => undefined);
+      if (await this.ctx.records.claim(m.id))
+        await deleteSandbox(this.ctx, m.id, 'warm sandbox recycled').catch(() => undefined);
     }
   }
 
@@ -136,7 +138,16 @@ export class WarmPool implements WarmSandboxes {
       warm: true,
     });
     try {
-      await this.ctx.provider.create(specFor(template, resourcesFor(this.ctx, template), { id, name: 'warm', namespace: this.ctx.config.namespace, createdAt, expiresAt, metadata: {} }));
+      await this.ctx.provider.create(
+        specFor(template, resourcesFor(this.ctx, template), {
+          id,
+          name: 'warm',
+          namespace: this.ctx.config.namespace,
+          createdAt,
+          expiresAt,
+          metadata: {},
+        }),
+      );
     } catch (err) {
       await this.ctx.records.remove(id);
       throw err;
@@ -146,4 +157,5 @@ export class WarmPool implements WarmSandboxes {
   }
 }
 
-const sameResources = (a: Resources, b: Resources): boolean => a.cpus === b.cpus && a.memoryMb === b.memoryMb && a.network === b.network;
+const sameResources = (a: Resources, b: Resources): boolean =>
+  a.cpus === b.cpus && a.memoryMb === b.memoryMb && a.network === b.network;

@@ -40,7 +40,9 @@ const REDACTED = '[redacted]';
 /** Replaces every occurrence of each secret (longest first, so that one inside another goes whole). */
 export function scrub(text: string, secrets: string[]): string {
   let out = text;
-  for (const secret of [...new Set(secrets)].filter((s) => s.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length)) {
+  for (const secret of [...new Set(secrets)]
+    .filter((s) => s.length >= MIN_SECRET_LENGTH)
+    .sort((a, b) => b.length - a.length)) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;
@@ -122,7 +124,10 @@ export class HistoryStore {
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await fs.writeFile(tmp, '\n' + kept.join('\n'), { mode: 0o600 });
     await fs.rename(tmp, file);
-    this.options.log?.debug({ sandboxId, dropped: lines.length - kept.length }, 'history trimmed: oldest entries dropped');
+    this.options.log?.debug(
+      { sandboxId, dropped: lines.length - kept.length },
+      'history trimmed: oldest entries dropped',
+    );
   }
 
   async read(sandboxId: string): Promise<HistoryEntry[]> {

@@ -30,7 +30,9 @@ export class LeaseFile {
   private async read(): Promise<{ owner: string; until: number } | undefined> {
     try {
       const raw = JSON.parse(await fs.readFile(this.file, 'utf8')) as { owner?: unknown; until?: unknown };
-      return typeof raw.owner === 'string' && typeof raw.until === 'number' ? { owner: raw.owner, until: raw.until } : undefined;
+      return typeof raw.owner === 'string' && typeof raw.until === 'number'
+        ? { owner: raw.owner, until: raw.until }
+        : undefined;
     } catch {
       return undefined; // none yet, or unreadable: free
     }

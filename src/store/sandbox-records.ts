@@ -65,7 +65,9 @@ export class SandboxRecords {
     }
     const parsed = SandboxRecordSchema.safeParse(raw);
     if (!parsed.success || parsed.data.id !== id) {
-      const problems = parsed.success ? 'it names another sandbox' : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      const problems = parsed.success
+        ? 'it names another sandbox'
+        : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
       this.log?.warn({ sandboxId: id, problems }, 'sandbox record is invalid; ignoring it');
       return undefined;
     }
@@ -103,7 +105,9 @@ export class SandboxRecords {
   /** IDs of every sandbox with a record or a history. */
   async ids(): Promise<string[]> {
     try {
-      return (await fs.readdir(this.root, { withFileTypes: true })).filter((d) => d.isDirectory() && isSandboxId(d.name)).map((d) => d.name);
+      return (await fs.readdir(this.root, { withFileTypes: true }))
+        .filter((d) => d.isDirectory() && isSandboxId(d.name))
+        .map((d) => d.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
@@ -119,7 +123,8 @@ export class SandboxRecords {
       await fs.mkdir(path.join(sandboxDir(this.root, id), 'claimed'));
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST' || (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' || (err as NodeJS.ErrnoException).code === 'ENOENT')
+        return false;
       throw err;
     }
   }

@@ -16,14 +16,14 @@ import type { ToolDefinition } from './tool.js';
  * configuration are built from it, so tools/list states the real ones.
  */
 export const toolsFor = (config: Config): ToolDefinition[] => [
-    sandboxCreate(config),
-    sandboxExecute(config),
-    sandboxList,
-    sandboxStatus,
-    sandboxConfigure(config),
-    sandboxUpload(config),
-    sandboxDownload(config),
-    sandboxLogs,
-    sandboxStop,
-    sandboxDelete,
-  ];
+  sandboxCreate(config),
+  sandboxExecute(config),
+  sandboxList,
+  sandboxStatus,
+  sandboxConfigure(config),
+  sandboxUpload(config),
+  sandboxDownload(config),
+  sandboxLogs,
+  sandboxStop,
+  sandboxDelete,
+];

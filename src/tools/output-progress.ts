@@ -12,7 +12,10 @@ const FLUSH_DELAY_MS = 50;
  */
 export class OutputProgress {
   private readonly pending: Record<OutputStream, string> = { stdout: '', stderr: '' };
-  private readonly decoders: Record<OutputStream, StringDecoder> = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
+  private readonly decoders: Record<OutputStream, StringDecoder> = {
+    stdout: new StringDecoder('utf8'),
+    stderr: new StringDecoder('utf8'),
+  };
   private sent = 0;
   private exhausted = false;
   private timer: NodeJS.Timeout | undefined;

@@ -2,7 +2,12 @@
 // before our code sees them, where agents need an INVALID_ARGUMENT result naming the field and a hint; and it
 // declares one output schema per tool, where ours is anyOf [result, error shape], since clients validate errors too.
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { ErrorCode, SandboxError, isSandboxError } from '../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
@@ -91,7 +96,11 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
     const tool = byName.get(request.params.name);
     if (!tool) {
       return errorResult(
-        new SandboxError(ErrorCode.INVALID_ARGUMENT, `There is no tool named "${request.params.name.slice(0, 64)}".`, `Tools: ${[...byName.keys()].join(', ')}.`),
+        new SandboxError(
+          ErrorCode.INVALID_ARGUMENT,
+          `There is no tool named "${request.params.name.slice(0, 64)}".`,
+          `Tools: ${[...byName.keys()].join(', ')}.`,
+        ),
       );
     }
     const log = deps.log.child({ tool: tool.name });
@@ -100,7 +109,11 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
       limiter.take();
       const parsed = tool.inputSchema.safeParse(request.params.arguments ?? {});
       if (!parsed.success) {
-        throw new SandboxError(ErrorCode.INVALID_ARGUMENT, `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}.`, 'Check the tool\'s input schema (tools/list).');
+        throw new SandboxError(
+          ErrorCode.INVALID_ARGUMENT,
+          `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}.`,
+          "Check the tool's input schema (tools/list).",
+        );
       }
       const token = request.params._meta?.progressToken;
       let step = 0;
@@ -112,7 +125,10 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
             : (message: string) => {
                 step += 1;
                 extra
-                  .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: step, message } })
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: { progressToken: token, progress: step, message },
+                  })
                   .catch((err: unknown) => log.debug({ err }, 'progress notification not sent'));
               },
       };
@@ -131,7 +147,13 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
       }
       log.error({ err }, 'call failed');
       const message = isSandboxError(err) ? err.message : 'The operation failed unexpectedly.';
-      return errorResult(new SandboxError(ErrorCode.INTERNAL_ERROR, message, 'The server log has the details; try again, and report it if it persists.'));
+      return errorResult(
+        new SandboxError(
+          ErrorCode.INTERNAL_ERROR,
+          message,
+          'The server log has the details; try again, and report it if it persists.',
+        ),
+      );
     }
   });
 }

@@ -9,8 +9,23 @@ const inputSchemaFor = ({ lifetime }: Config) =>
     sandbox_id: sandboxId,
     env_vars: envVars.optional().describe('For later runs; never echoed or logged.'),
     install_packages: packages.optional(),
-    run_commands: z.array(z.string().min(1).max(100 * 1024)).max(50).optional().describe('Shell commands, in order; stops at the first failure.'),
-    timeout: z.number().int().min(10).max(lifetime.maxSeconds).optional().describe('New lifetime in seconds, from now.'),
+    run_commands: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(100 * 1024),
+      )
+      .max(50)
+      .optional()
+      .describe('Shell commands, in order; stops at the first failure.'),
+    timeout: z
+      .number()
+      .int()
+      .min(10)
+      .max(lifetime.maxSeconds)
+      .optional()
+      .describe('New lifetime in seconds, from now.'),
     ports: ports.optional(),
     restart: z.boolean().default(false).describe('First kill every process and start again; files are kept.'),
   });
@@ -39,43 +54,53 @@ const outputSchema = z.object({
   ),
 });
 
-export const sandboxConfigure = (config: Config) => defineTool({
-  name: 'sandbox_configure',
-  title: 'Configure sandbox',
-  description: 'Change a sandbox (variables, packages, commands, lifetime, ports, restart); a stopped one is started first.',
-  inputSchema: inputSchemaFor(config),
-  outputSchema,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler(args, { sandboxes }) {
-    const r = await sandboxes.configure({
-      sandboxId: args.sandbox_id,
-      envVars: args.env_vars,
-      installPackages: args.install_packages,
-      runCommands: args.run_commands,
-      timeout: args.timeout,
-      ports: args.ports,
-      restart: args.restart,
-    });
-    return {
-      structured: {
-        sandbox_id: args.sandbox_id,
-        env_vars_updated: r.envVarNames.length,
-        env_var_names: r.envVarNames,
-        packages_installed: r.packagesInstalled.length,
-        packages: r.packagesInstalled,
-        commands_executed: r.commandsExecuted,
-        configuration_time: r.configurationTimeS,
-        status: r.state,
-        started: r.started,
-        restarted: r.restarted,
-        ...(Object.keys(r.urls).length ? { urls: r.urls } : {}),
-        expires_at: iso(r.expiresAt),
-        steps: r.steps.map((s) => ({ type: s.kind, description: s.description, exit_code: s.exitCode, output_tail: s.outputTail, duration: s.durationS })),
-      },
-      text:
-        `Configured ${args.sandbox_id}${r.restarted ? ' (restarted: every process killed)' : r.started ? ' (started it again)' : ''}: ${r.envVarNames.length} variables, ` +
-        `${r.packagesInstalled.length} packages, ${r.commandsExecuted} commands in ${r.configurationTimeS}s; expires ${iso(r.expiresAt)}.` +
-        Object.entries(r.urls).map(([port, url]) => `\nport ${port}: ${url}`).join(''),
-    };
-  },
-});
+export const sandboxConfigure = (config: Config) =>
+  defineTool({
+    name: 'sandbox_configure',
+    title: 'Configure sandbox',
+    description:
+      'Change a sandbox (variables, packages, commands, lifetime, ports, restart); a stopped one is started first.',
+    inputSchema: inputSchemaFor(config),
+    outputSchema,
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    async handler(args, { sandboxes }) {
+      const r = await sandboxes.configure({
+        sandboxId: args.sandbox_id,
+        envVars: args.env_vars,
+        installPackages: args.install_packages,
+        runCommands: args.run_commands,
+        timeout: args.timeout,
+        ports: args.ports,
+        restart: args.restart,
+      });
+      return {
+        structured: {
+          sandbox_id: args.sandbox_id,
+          env_vars_updated: r.envVarNames.length,
+          env_var_names: r.envVarNames,
+          packages_installed: r.packagesInstalled.length,
+          packages: r.packagesInstalled,
+          commands_executed: r.commandsExecuted,
+          configuration_time: r.configurationTimeS,
+          status: r.state,
+          started: r.started,
+          restarted: r.restarted,
+          ...(Object.keys(r.urls).length ? { urls: r.urls } : {}),
+          expires_at: iso(r.expiresAt),
+          steps: r.steps.map((s) => ({
+            type: s.kind,
+            description: s.description,
+            exit_code: s.exitCode,
+            output_tail: s.outputTail,
+            duration: s.durationS,
+          })),
+        },
+        text:
+          `Configured ${args.sandbox_id}${r.restarted ? ' (restarted: every process killed)' : r.started ? ' (started it again)' : ''}: ${r.envVarNames.length} variables, ` +
+          `${r.packagesInstalled.length} packages, ${r.commandsExecuted} commands in ${r.configurationTimeS}s; expires ${iso(r.expiresAt)}.` +
+          Object.entries(r.urls)
+            .map(([port, url]) => `\nport ${port}: ${url}`)
+            .join(''),
+      };
+    },
+  });

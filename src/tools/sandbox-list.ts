@@ -25,7 +25,13 @@ export const sandboxList = defineTool({
   outputSchema,
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { sandboxes }) {
-    const r = await sandboxes.list({ status: args.status, template: args.template, limit: args.limit, sortBy: args.sort_by, order: args.order });
+    const r = await sandboxes.list({
+      status: args.status,
+      template: args.template,
+      limit: args.limit,
+      sortBy: args.sort_by,
+      order: args.order,
+    });
     const lines = r.sandboxes.map((s) => `${s.id}  ${s.state.padEnd(7)}  ${s.template}  ${s.name}`);
     return {
       structured: {

@@ -24,7 +24,9 @@ const outputSchema = z.object({
       sampled: z
         .boolean()
         .optional()
-        .describe('false when CPU and memory have not been measured yet (E2B samples every 5 s): cpu_percent and memory_used then read 0.'),
+        .describe(
+          'false when CPU and memory have not been measured yet (E2B samples every 5 s): cpu_percent and memory_used then read 0.',
+        ),
     }),
     environment: z.object({
       working_directory: z.string(),
@@ -37,7 +39,9 @@ const outputSchema = z.object({
       failed: z.number().int(),
       average_duration: z.number().describe('Seconds.'),
     }),
-    urls: urls.describe('URL of each port asked for with sandbox_create or sandbox_configure ports, while the sandbox runs.'),
+    urls: urls.describe(
+      'URL of each port asked for with sandbox_create or sandbox_configure ports, while the sandbox runs.',
+    ),
   }),
 });
 
@@ -73,7 +77,11 @@ export const sandboxStatus = defineTool({
             network_io: { rx_bytes: u?.network.rxBytes ?? 0, tx_bytes: u?.network.txBytes ?? 0 },
             ...(u?.sampled === false ? { sampled: false } : {}),
           },
-          environment: { working_directory: r.workingDirectory, env_vars: r.envVarCount, language_versions: r.languageVersions },
+          environment: {
+            working_directory: r.workingDirectory,
+            env_vars: r.envVarCount,
+            language_versions: r.languageVersions,
+          },
           executions: {
             total: r.executions.total,
             successful: r.executions.successful,
@@ -83,14 +91,17 @@ export const sandboxStatus = defineTool({
           urls: r.urls,
         },
       },
-      text: `${s.id} is ${s.state} (${s.template}), up ${r.uptimeS}s, expires ${iso(s.expiresAt)}; ` +
+      text:
+        `${s.id} is ${s.state} (${s.template}), up ${r.uptimeS}s, expires ${iso(s.expiresAt)}; ` +
         (u
           ? u.sampled === false
             ? `cpu and memory not sampled yet (limit ${mb(u.memoryLimitBytes)}), ${u.pids} processes; `
             : `cpu ${u.cpuPercent}%, memory ${mb(u.memoryUsedBytes)} of ${mb(u.memoryLimitBytes)}, ${u.pids} processes; `
           : '') +
         `${r.executions.total} executions (${r.executions.failed} failed).` +
-        Object.entries(r.urls).map(([port, url]) => `\nport ${port}: ${url}`).join(''),
+        Object.entries(r.urls)
+          .map(([port, url]) => `\nport ${port}: ${url}`)
+          .join(''),
     };
   },
 });

@@ -5,12 +5,7 @@ import { defineTool, iso } from './tool.js';
 
 const inputSchema = z.object({
   sandbox_id: sandboxId,
-  execution_id: z
-    .string()
-    .min(1)
-    .max(100)
-    .optional()
-    .describe('Only this background run; the sandbox keeps running.'),
+  execution_id: z.string().min(1).max(100).optional().describe('Only this background run; the sandbox keeps running.'),
 });
 
 const outputSchema = z.object({
@@ -20,21 +15,24 @@ const outputSchema = z.object({
   uptime: z.number().describe('Seconds it had been running.'),
   stopped_at: isoDate,
   data_preserved: z.boolean().describe('Always true: files are kept until sandbox_delete or expiry.'),
-  execution: executionState.optional().describe('With execution_id: the execution\'s state after the stop.'),
+  execution: executionState.optional().describe("With execution_id: the execution's state after the stop."),
 });
 
 export const sandboxStop = defineTool({
   name: 'sandbox_stop',
   title: 'Stop sandbox',
-  description:
-    'Stop a sandbox, keeping its files (E2B: paused with memory); sandbox_configure starts it again.',
+  description: 'Stop a sandbox, keeping its files (E2B: paused with memory); sandbox_configure starts it again.',
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async handler(args, { sandboxes }) {
     if (args.execution_id !== undefined) {
       const stopped = await sandboxes.stopExecution(args.sandbox_id, args.execution_id);
-      if (!stopped) throw invalidArgument(`Sandbox ${args.sandbox_id} has no execution "${args.execution_id.slice(0, 100)}".`, 'Use the execution_id that sandbox_execute returned for this sandbox.');
+      if (!stopped)
+        throw invalidArgument(
+          `Sandbox ${args.sandbox_id} has no execution "${args.execution_id.slice(0, 100)}".`,
+          'Use the execution_id that sandbox_execute returned for this sandbox.',
+        );
       return {
         structured: {
           sandbox_id: args.sandbox_id,
@@ -58,7 +56,10 @@ export const sandboxStop = defineTool({
         stopped_at: iso(r.stoppedAt),
         data_preserved: true,
       },
-      text: r.previousState === 'running' ? `Stopped ${args.sandbox_id} after ${r.uptimeS}s; its files are kept.` : `${args.sandbox_id} was already stopped.`,
+      text:
+        r.previousState === 'running'
+          ? `Stopped ${args.sandbox_id} after ${r.uptimeS}s; its files are kept.`
+          : `${args.sandbox_id} was already stopped.`,
     };
   },
 });

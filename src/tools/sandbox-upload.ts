@@ -10,7 +10,11 @@ const inputSchemaFor = ({ limits }: Config) =>
     file_path: z.string().min(1).max(4096).describe('Relative to /home/user; folders are made.'),
     content: z.string().describe(`Text, or base64; at most ${limits.uploadBytes} bytes.`),
     encoding: z.enum(['utf8', 'base64']).default('utf8').describe('Of content.'),
-    permissions: z.string().regex(/^[0-7]{3,4}$/, 'an octal mode such as "644"').default('644').describe('Octal file mode.'),
+    permissions: z
+      .string()
+      .regex(/^[0-7]{3,4}$/, 'an octal mode such as "644"')
+      .default('644')
+      .describe('Octal file mode.'),
   });
 
 const outputSchema = z.object({
@@ -21,24 +25,31 @@ const outputSchema = z.object({
   upload_time: z.number().describe('Seconds.'),
 });
 
-export const sandboxUpload = (config: Config) => defineTool({
-  name: 'sandbox_upload',
-  title: 'Upload a file',
-  description: 'Write a file as the sandbox user (replacing any); returns its sha256 computed inside.',
-  inputSchema: inputSchemaFor(config),
-  outputSchema,
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-  async handler(args, { sandboxes }) {
-    const r = await sandboxes.upload({
-      sandboxId: args.sandbox_id,
-      filePath: args.file_path,
-      content: args.content,
-      encoding: args.encoding,
-      permissions: args.permissions,
-    });
-    return {
-      structured: { file_path: r.path, size_bytes: r.sizeBytes, checksum: r.checksum, permissions: r.permissions, upload_time: r.uploadTimeS },
-      text: `Wrote ${r.path} (${r.sizeBytes} bytes, ${r.checksum}, mode ${r.permissions}).`,
-    };
-  },
-});
+export const sandboxUpload = (config: Config) =>
+  defineTool({
+    name: 'sandbox_upload',
+    title: 'Upload a file',
+    description: 'Write a file as the sandbox user (replacing any); returns its sha256 computed inside.',
+    inputSchema: inputSchemaFor(config),
+    outputSchema,
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
+    async handler(args, { sandboxes }) {
+      const r = await sandboxes.upload({
+        sandboxId: args.sandbox_id,
+        filePath: args.file_path,
+        content: args.content,
+        encoding: args.encoding,
+        permissions: args.permissions,
+      });
+      return {
+        structured: {
+          file_path: r.path,
+          size_bytes: r.sizeBytes,
+          checksum: r.checksum,
+          permissions: r.permissions,
+          upload_time: r.uploadTimeS,
+        },
+        text: `Wrote ${r.path} (${r.sizeBytes} bytes, ${r.checksum}, mode ${r.permissions}).`,
+      };
+    },
+  });

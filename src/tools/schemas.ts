@@ -14,7 +14,10 @@ export const envVars = z
       .string()
       .refine((k) => ENV_NAME.test(k), 'variable names are letters, digits and underscores, not starting with a digit')
       .refine((k) => k !== 'SANDBOX_RUN_ID', 'SANDBOX_RUN_ID is reserved'),
-    z.string().max(32 * 1024).refine((v) => !v.includes('\0'), 'values cannot contain NUL bytes'),
+    z
+      .string()
+      .max(32 * 1024)
+      .refine((v) => !v.includes('\0'), 'values cannot contain NUL bytes'),
   )
   .refine((r) => Object.keys(r).length <= 100, 'at most 100 variables');
 
@@ -27,7 +30,9 @@ export const language = z.enum(LANGUAGES);
 export const isoDate = z.string().describe('ISO-8601 timestamp');
 export const sandboxState = z.enum(['running', 'stopped']);
 
-export const metadata = z.record(z.string().max(128), z.string().max(1024)).refine((r) => Object.keys(r).length <= 32, 'at most 32 entries');
+export const metadata = z
+  .record(z.string().max(128), z.string().max(1024))
+  .refine((r) => Object.keys(r).length <= 32, 'at most 32 entries');
 
 /** How a sandbox appears in list results. */
 export const sandboxSummary = z.object({
@@ -60,7 +65,6 @@ export const summaryOf = (s: SandboxSummary, provider: string): z.input<typeof s
   metadata: s.metadata,
 });
 
-
 /** A file handed back with an execution's result. */
 export const returnedFile = z.object({
   path: z.string().describe('Absolute path inside the sandbox.'),
@@ -77,12 +81,16 @@ export const ports = z
   .max(20)
   .describe('Ports to expose (listen on 0.0.0.0); URLs come back in urls.');
 
-export const urls = z.record(z.string(), z.string()).describe('URL of each port, by port number: {"8000": "http://127.0.0.1:49153"}.');
+export const urls = z
+  .record(z.string(), z.string())
+  .describe('URL of each port, by port number: {"8000": "http://127.0.0.1:49153"}.');
 
 /** Where an execution stands (sandbox_logs and sandbox_stop with execution_id). */
 export const executionState = z.object({
   execution_id: z.string(),
-  status: z.enum(['running', 'completed', 'failed', 'timeout', 'cancelled']).describe('cancelled: ended early by sandbox_stop, or by the end of the server that ran it.'),
+  status: z
+    .enum(['running', 'completed', 'failed', 'timeout', 'cancelled'])
+    .describe('cancelled: ended early by sandbox_stop, or by the end of the server that ran it.'),
   exit_code: z.number().int().nullable(),
   started_at: isoDate.nullable(),
   ended_at: isoDate.nullable(),

@@ -38,7 +38,9 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
 }
 
 /** Keeps the tool's schema types attached to its handler. */
-export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(tool: ToolDefinition<I, O>): ToolDefinition<I, O> => tool;
+export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(
+  tool: ToolDefinition<I, O>,
+): ToolDefinition<I, O> => tool;
 
 /** ISO-8601 string of a date, the form every timestamp takes in results. */
 export const iso = (d: Date): string => d.toISOString();

@@ -105,7 +105,9 @@ export class StdioServerTransport implements Transport {
       const { head, tail, bytes } = this.skipping;
       this.skipping = undefined;
       const id = extractRequestId(head.toString('utf8'), tail.toString('utf8'));
-      this.onerror?.(new Error(`skipped a message of ${bytes} bytes, over the limit of ${this.options.maxMessageBytes}`));
+      this.onerror?.(
+        new Error(`skipped a message of ${bytes} bytes, over the limit of ${this.options.maxMessageBytes}`),
+      );
       void this.replyError(
         id,
         INVALID_REQUEST,
@@ -129,13 +131,21 @@ export class StdioServerTransport implements Transport {
     if (!parsed.success) {
       this.onerror?.(new Error(`invalid JSON-RPC message: ${parsed.error.message.slice(0, 200)}`));
       const id = (raw as { id?: unknown })?.id;
-      void this.replyError(typeof id === 'string' || typeof id === 'number' ? id : undefined, INVALID_REQUEST, 'Invalid Request: not a JSON-RPC 2.0 message.');
+      void this.replyError(
+        typeof id === 'string' || typeof id === 'number' ? id : undefined,
+        INVALID_REQUEST,
+        'Invalid Request: not a JSON-RPC 2.0 message.',
+      );
       return;
     }
     this.onmessage?.(parsed.data);
   }
 
   private replyError(id: string | number | undefined, code: number, message: string): Promise<void> {
-    return this.send({ jsonrpc: '2.0', ...(id === undefined ? {} : { id }), error: { code, message } } as JSONRPCMessage);
+    return this.send({
+      jsonrpc: '2.0',
+      ...(id === undefined ? {} : { id }),
+      error: { code, message },
+    } as JSONRPCMessage);
   }
 }

@@ -16,13 +16,21 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
     let server = await spawnServer(env);
     let id = '';
     try {
-      const created = await server.call('sandbox_create', { template: 'python', env_vars: { API_SECRET: SECRET }, timeout: 1200 });
+      const created = await server.call('sandbox_create', {
+        template: 'python',
+        env_vars: { API_SECRET: SECRET },
+        timeout: 1200,
+      });
       id = created.structuredContent.sandbox_id;
       await server.call('sandbox_execute', { sandbox_id: id, code: 'print("before")' });
-      const orphan = server.call('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo started; sleep 9191', timeout: 600 }).catch(() => undefined);
+      const orphan = server
+        .call('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo started; sleep 9191', timeout: 600 })
+        .catch(() => undefined);
       const [container] = await docker.listContainers({ filters: { label: [`${Labels.id}=${id}`] } });
       const psInside = async () => {
-        const exec = await docker.getContainer(container!.Id).exec({ Cmd: ['sh', '-c', PROCESS_LIST], AttachStdout: true });
+        const exec = await docker
+          .getContainer(container!.Id)
+          .exec({ Cmd: ['sh', '-c', PROCESS_LIST], AttachStdout: true });
         const stream = await exec.start({});
         let out = '';
         await new Promise<void>((resolve) => {
@@ -31,7 +39,8 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
         });
         return out;
       };
-      for (let i = 0; i < 100 && !(await psInside()).includes('sleep 9191'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && !(await psInside()).includes('sleep 9191'); i++)
+        await new Promise((r) => setTimeout(r, 100));
       expect(await psInside()).toContain('sleep 9191');
 
       process.kill(server.pid()!, 'SIGKILL');
@@ -50,7 +59,10 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
       expect(listed.structuredContent.sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toContain(id);
       const logs = await server.call('sandbox_logs', { sandbox_id: id });
       expect(logs.structuredContent.logs.map((l: { message: string }) => l.message)).toContain('before');
-      const after = await server.call('sandbox_execute', { sandbox_id: id, code: 'import os; print("after", len(os.environ["API_SECRET"]))' });
+      const after = await server.call('sandbox_execute', {
+        sandbox_id: id,
+        code: 'import os; print("after", len(os.environ["API_SECRET"]))',
+      });
       expect(after.structuredContent.output).toBe(`after ${SECRET.length}\n`);
       expect(JSON.stringify([listed, logs, after]) + server.stderr()).not.toContain(SECRET);
     } finally {
@@ -70,13 +82,17 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
     afterAll(async () => {
       s?.assertNoSecretLeaked();
       await s?.close();
-      const left = (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).filter((c) => (c.Labels[Labels.metadata] ?? '').includes(marker));
+      const left = (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).filter((c) =>
+        (c.Labels[Labels.metadata] ?? '').includes(marker),
+      );
       expect(left).toEqual([]);
     });
 
     it('serves or cleanly refuses 40 creates at once, and leaks nothing', async () => {
       const results = await Promise.all(
-        Array.from({ length: 40 }, () => s.call('sandbox_create', { template: 'python', metadata: { marker }, env_vars: { API_SECRET: SECRET } })),
+        Array.from({ length: 40 }, () =>
+          s.call('sandbox_create', { template: 'python', metadata: { marker }, env_vars: { API_SECRET: SECRET } }),
+        ),
       );
       const served = results.filter((r) => !r.isError);
       const refused = results.filter((r) => r.isError).map((r) => r.structuredContent.error.code);
@@ -85,9 +101,13 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
       expect(refused.length).toBeGreaterThanOrEqual(20);
       expect(new Set(refused)).toEqual(new Set(refused.length ? ['QUOTA_EXCEEDED'] : []));
       const ids = served.map((r) => r.structuredContent.sandbox_id);
-      const runs = await Promise.all(ids.map((sid) => s.ok('sandbox_execute', { sandbox_id: sid, code: 'print("ok")' })));
+      const runs = await Promise.all(
+        ids.map((sid) => s.ok('sandbox_execute', { sandbox_id: sid, code: 'print("ok")' })),
+      );
       expect(runs.every((r) => r.output === 'ok\n')).toBe(true);
-      const mine = (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).filter((c) => (c.Labels[Labels.metadata] ?? '').includes(marker));
+      const mine = (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).filter((c) =>
+        (c.Labels[Labels.metadata] ?? '').includes(marker),
+      );
       expect(mine.length).toBe(served.length);
     });
   }

@@ -27,14 +27,19 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
     expect(hostFiles.map(sha)).toEqual(hostBefore);
     s?.assertNoSecretLeaked();
     await s?.close();
-    for (const c of foreign) await docker.getContainer(c).remove({ force: true }).catch(() => undefined);
+    for (const c of foreign)
+      await docker
+        .getContainer(c)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
   const upload = (file_path: string, content = 'x', extra: Record<string, unknown> = {}) =>
     s.call('sandbox_upload', { sandbox_id: id, file_path, content, ...extra });
-  const inSandbox = async (script: string) => (await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: script })).output as string;
+  const inSandbox = async (script: string) =>
+    (await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: script })).output as string;
 
-  it('resolves .. segments inside the sandbox, where the sandbox user\'s permissions apply', async () => {
+  it("resolves .. segments inside the sandbox, where the sandbox user's permissions apply", async () => {
     expect(code(await upload('../../../../../../etc/passwd'))).toBe('PERMISSION_DENIED');
     expect(code(await upload('/etc/shadow'))).toBe('PERMISSION_DENIED');
     const landed = await upload('a/../../user/b/../c.txt', 'inside');
@@ -47,7 +52,9 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
     expect(code(await upload(`${'n'.repeat(300)}.txt`))).toBe('INVALID_ARGUMENT');
     expect(code(await upload(`d/${'p/'.repeat(2100)}f`))).toBe('INVALID_ARGUMENT');
     expect(code(await upload('/home/user/'))).toBe('INVALID_ARGUMENT');
-    expect(code(await upload('big.bin', Buffer.alloc(1048577).toString('base64'), { encoding: 'base64' }))).toBe('INVALID_ARGUMENT');
+    expect(code(await upload('big.bin', Buffer.alloc(1048577).toString('base64'), { encoding: 'base64' }))).toBe(
+      'INVALID_ARGUMENT',
+    );
     expect(code(await upload('bad.b64', '@@not base64@@', { encoding: 'base64' }))).toBe('INVALID_ARGUMENT');
   });
 
@@ -67,7 +74,11 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
     foreign.push(plain.id);
     // A container that borrows our naming scheme but not our labels.
     const impostorId = 'sbx-aaaaaaaaaaaa';
-    const impostor = await docker.createContainer({ Image: TEST_IMAGE, Cmd: ['sleep', 'infinity'], name: `sandbox-mcp-${impostorId}` });
+    const impostor = await docker.createContainer({
+      Image: TEST_IMAGE,
+      Cmd: ['sleep', 'infinity'],
+      name: `sandbox-mcp-${impostorId}`,
+    });
     await impostor.start();
     foreign.push(impostor.id);
 
@@ -75,7 +86,15 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
     expect(listed).toContain(id);
     expect(listed).not.toContain(impostorId);
     expect(listed.every((x: string) => /^sbx-[a-z0-9]{12}$/.test(x))).toBe(true);
-    for (const target of [plain.id, plain.id.slice(0, 12), impostorId, `sandbox-mcp-${impostorId}`, '--help', '-f', '$(id)']) {
+    for (const target of [
+      plain.id,
+      plain.id.slice(0, 12),
+      impostorId,
+      `sandbox-mcp-${impostorId}`,
+      '--help',
+      '-f',
+      '$(id)',
+    ]) {
       for (const tool of ['sandbox_status', 'sandbox_stop', 'sandbox_delete', 'sandbox_logs']) {
         const r = await s.call(tool, { sandbox_id: target });
         expect(r.structuredContent.error?.code, `${tool} ${target}`).toBe('SANDBOX_NOT_FOUND');

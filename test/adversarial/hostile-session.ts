@@ -35,7 +35,8 @@ export async function hostileSession(config: Config) {
   };
   /** A sandbox with the secret in its environment. */
   const sandbox = async (args: Record<string, unknown> = {}) =>
-    (await ok('sandbox_create', { template: 'python', env_vars: { API_SECRET: SECRET }, ...args })).sandbox_id as string;
+    (await ok('sandbox_create', { template: 'python', env_vars: { API_SECRET: SECRET }, ...args }))
+      .sandbox_id as string;
   const assertNoSecretLeaked = () => {
     for (const r of results) expect(r).not.toContain(SECRET);
     expect(logs.text).not.toContain(SECRET);

@@ -38,7 +38,8 @@ describeDocker('root inside a sandbox runs nothing the sandbox user planted', ()
   const config = testConfig();
   let s: Awaited<ReturnType<typeof hostileSession>>;
   let id: string;
-  const bash = async (code: string, session: Pick<typeof s, 'ok'> = s) => (await session.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code, timeout: 60 })).output as string;
+  const bash = async (code: string, session: Pick<typeof s, 'ok'> = s) =>
+    (await session.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code, timeout: 60 })).output as string;
 
   beforeAll(async () => {
     s = await hostileSession(config);
@@ -69,7 +70,9 @@ describeDocker('root inside a sandbox runs nothing the sandbox user planted', ()
   it('starts the run agent of a new server isolated from the home', async () => {
     const second = await dockerSession(config);
     try {
-      expect((await second.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo served' })).output).toBe('served\n');
+      expect(
+        (await second.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo served' })).output,
+      ).toBe('served\n');
       // The sandbox's own agent is started again too, as after a restart of the sandbox.
       await s.ok('sandbox_stop', { sandbox_id: id });
       await s.ok('sandbox_configure', { sandbox_id: id });
@@ -79,7 +82,7 @@ describeDocker('root inside a sandbox runs nothing the sandbox user planted', ()
     }
   });
 
-  it('installs packages as root with none of the user\'s files, variables or working directory', async () => {
+  it("installs packages as root with none of the user's files, variables or working directory", async () => {
     // A wheel made in the sandbox: pip installs it without an index (PyPI is not reachable from here).
     const wheel = await bash(String.raw`cd /tmp && python3 - <<'EOF'
 import zipfile

@@ -17,14 +17,22 @@ describeDocker(`docker provider${runtime ? ` (runtime ${runtime})` : ''}`, () =>
   }));
   // ... and through one exec each where it has not: both paths must behave the same.
   runProviderContract('docker, one exec per run', async () => ({
-    provider: new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, agent: false, runtime }, silentLogger()),
+    provider: new DockerProvider(
+      connectDocker(process.env.DOCKER_HOST),
+      { pidsLimit: 256, agent: false, runtime },
+      silentLogger(),
+    ),
     spec: (overrides) => baseSpec({ sources: { docker: { image: TEST_IMAGE } }, ...overrides }),
   }));
 
   // A run's processes are found by the kernel's help on either runtime: runc has child subreapers, gVisor has none,
   // so there the agent marks them with a group of their own (agent.py).
   describe('runs through the agent, on this runtime', () => {
-    const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, runtime }, silentLogger());
+    const provider = new DockerProvider(
+      connectDocker(process.env.DOCKER_HOST),
+      { pidsLimit: 256, runtime },
+      silentLogger(),
+    );
     const spec = baseSpec({ sources: { docker: { image: TEST_IMAGE } } });
     const PROCESS_LIST = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done";
     const run = async (script: string, extra: Partial<RunSpec> = {}) => {
@@ -52,19 +60,22 @@ describeDocker(`docker provider${runtime ? ` (runtime ${runtime})` : ''}`, () =>
     it.each([
       ['user', 'user'],
       ['root', 'root'],
-    ] as const)('kills the whole tree of a %s run at its timeout, whatever its processes do to their environment', async (_who, user) => {
-      const script = [
-        'setsid env -i /bin/sleep 3301 &',
-        // Non-dumpable, no variables, its own session.
-        'env -i /usr/bin/python3 -c "import ctypes, os, time; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); os.setsid(); time.sleep(600)  # zz3302" &',
-        // Double fork: the grandchild is orphaned at once (to the container's init, where there is no subreaper).
-        '( setsid env -i /bin/sh -c "/bin/sleep 3303 & exit" & )',
-        'sleep 1; echo spawned; sleep 600',
-      ].join('\n');
-      const r = await run(script, { timeoutMs: 4000, user });
-      expect(r).toMatchObject({ timedOut: true, stdout: 'spawned\n' });
-      expect((await run(PROCESS_LIST)).stdout).not.toMatch(/sleep 330[13]|zz3302/);
-    });
+    ] as const)(
+      'kills the whole tree of a %s run at its timeout, whatever its processes do to their environment',
+      async (_who, user) => {
+        const script = [
+          'setsid env -i /bin/sleep 3301 &',
+          // Non-dumpable, no variables, its own session.
+          'env -i /usr/bin/python3 -c "import ctypes, os, time; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); os.setsid(); time.sleep(600)  # zz3302" &',
+          // Double fork: the grandchild is orphaned at once (to the container's init, where there is no subreaper).
+          '( setsid env -i /bin/sh -c "/bin/sleep 3303 & exit" & )',
+          'sleep 1; echo spawned; sleep 600',
+        ].join('\n');
+        const r = await run(script, { timeoutMs: 4000, user });
+        expect(r).toMatchObject({ timedOut: true, stdout: 'spawned\n' });
+        expect((await run(PROCESS_LIST)).stdout).not.toMatch(/sleep 330[13]|zz3302/);
+      },
+    );
 
     it('keeps a background process that left its session running after a normal exit', async () => {
       const r = await run('( setsid env -i /bin/sleep 3311 & ); echo left');
@@ -76,7 +87,11 @@ describeDocker(`docker provider${runtime ? ` (runtime ${runtime})` : ''}`, () =>
   });
 
   describe('runs of one exec each, on this runtime', () => {
-    const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, agent: false, runtime }, silentLogger());
+    const provider = new DockerProvider(
+      connectDocker(process.env.DOCKER_HOST),
+      { pidsLimit: 256, agent: false, runtime },
+      silentLogger(),
+    );
     const spec = baseSpec({ sources: { docker: { image: TEST_IMAGE } } });
 
     beforeAll(async () => {

@@ -17,7 +17,12 @@ describeDocker('e2b provider through the real SDK', () => {
       const fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE, pageSize: 2, plan: plan.name });
       return {
         provider: new E2BProvider(Sandbox, fake.connectionOpts, silentLogger()),
-        spec: (overrides) => baseSpec({ sources: { e2b: { template: 'base' } }, expiresAt: new Date(Date.now() + 1800_000), ...overrides }),
+        spec: (overrides) =>
+          baseSpec({
+            sources: { e2b: { template: 'base' } },
+            expiresAt: new Date(Date.now() + 1800_000),
+            ...overrides,
+          }),
         cleanup: () => fake.close(),
       };
     });
@@ -54,8 +59,10 @@ describeDocker('e2b provider against envd as it is', () => {
     };
     const sh = (script: string, extra: Partial<RunSpec> = {}) => run(['sh', '-c', script], extra);
     const asRoot = (script: string) => sh(script, { user: 'root' });
-    const processes = async () => (await asRoot("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done")).stdout.toString();
-    const e2bId = () => [...fake.sandboxes.values()].find((s) => s.metadata['dev.sandbox-mcp.sandbox-id'] === id)!.sandboxId;
+    const processes = async () =>
+      (await asRoot("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done")).stdout.toString();
+    const e2bId = () =>
+      [...fake.sandboxes.values()].find((s) => s.metadata['dev.sandbox-mcp.sandbox-id'] === id)!.sandboxId;
 
     beforeAll(async () => {
       fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE, plan: plan.name });
@@ -99,9 +106,12 @@ describeDocker('e2b provider against envd as it is', () => {
     });
 
     it("kills a timed-out run's sudo children too, whatever session they moved to", async () => {
-      const r = await sh("sudo sleep 311 & sudo sh -c 'sleep 312 &'; sudo setsid sleep 313 & setsid sleep 314 & echo started; sleep 315", {
-        timeoutMs: 2000,
-      });
+      const r = await sh(
+        "sudo sleep 311 & sudo sh -c 'sleep 312 &'; sudo setsid sleep 313 & setsid sleep 314 & echo started; sleep 315",
+        {
+          timeoutMs: 2000,
+        },
+      );
       expect(r.timedOut).toBe(true);
       expect(r.stdout.toString()).toContain('started');
       expect(await processes()).not.toMatch(/sleep 31[1-5]/);
@@ -117,10 +127,22 @@ describeDocker('e2b provider against envd as it is', () => {
     });
 
     it('gives the program the variables as given, PATH included, despite the login profile', async () => {
-      const env = { PATH: '/opt/tools/bin:/usr/bin:/bin', GREETING: "it's $HOME", __sbx0: 'named like a carrier', __sbx_a: 'x', IFS: ':', a: '1' };
-      const r = await sh('echo "$PATH"; echo "$GREETING"; echo "$__sbx0"; echo "$__sbx_a$a"; env | grep -c "^__sbx" || true', { env });
+      const env = {
+        PATH: '/opt/tools/bin:/usr/bin:/bin',
+        GREETING: "it's $HOME",
+        __sbx0: 'named like a carrier',
+        __sbx_a: 'x',
+        IFS: ':',
+        a: '1',
+      };
+      const r = await sh(
+        'echo "$PATH"; echo "$GREETING"; echo "$__sbx0"; echo "$__sbx_a$a"; env | grep -c "^__sbx" || true',
+        { env },
+      );
       // As on Docker, user runs find the command-line tools of the home's npm packages last on PATH.
-      expect(r.stdout.toString()).toBe(`/opt/tools/bin:/usr/bin:/bin:${USER_PATH_SUFFIX}\nit's $HOME\nnamed like a carrier\nx1\n2\n`);
+      expect(r.stdout.toString()).toBe(
+        `/opt/tools/bin:/usr/bin:/bin:${USER_PATH_SUFFIX}\nit's $HOME\nnamed like a carrier\nx1\n2\n`,
+      );
       // A PATH without the directory of setsid and sh still runs the program.
       const bare = await run(['/bin/echo', 'found'], { env: { PATH: '/nowhere' } });
       expect(bare.stdout.toString()).toBe('found\n');

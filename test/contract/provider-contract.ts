@@ -21,7 +21,12 @@ interface Collected {
 }
 
 /** Runs argv as the sandbox user and collects its output. */
-async function run(provider: SandboxProvider, id: string, argv: string[], extra: Partial<RunSpec> = {}): Promise<Collected> {
+async function run(
+  provider: SandboxProvider,
+  id: string,
+  argv: string[],
+  extra: Partial<RunSpec> = {},
+): Promise<Collected> {
   let stdout = '';
   let stderr = '';
   const outcome = await provider.run(id, {
@@ -105,15 +110,18 @@ export function runProviderContract(
       expect(r).toMatchObject({ exitCode: 3, timedOut: false, stdout: 'out\n', stderr: 'err\n' });
     });
 
-    withPrograms('runs as the unprivileged user in the working directory, with the given environment and stdin', async () => {
-      const r = await run(provider, id, sh('id -u; pwd; echo "$GREETING"; cat'), {
-        env: { GREETING: 'hi there' },
-        cwd: '/tmp',
-        stdin: Buffer.from('from stdin'),
-      });
-      expect(r.exitCode).toBe(0);
-      expect(r.stdout).toBe('1000\n/tmp\nhi there\nfrom stdin');
-    });
+    withPrograms(
+      'runs as the unprivileged user in the working directory, with the given environment and stdin',
+      async () => {
+        const r = await run(provider, id, sh('id -u; pwd; echo "$GREETING"; cat'), {
+          env: { GREETING: 'hi there' },
+          cwd: '/tmp',
+          stdin: Buffer.from('from stdin'),
+        });
+        expect(r.exitCode).toBe(0);
+        expect(r.stdout).toBe('1000\n/tmp\nhi there\nfrom stdin');
+      },
+    );
 
     withPrograms('passes arguments through without a shell, quotes and all', async () => {
       const tricky = `it's "quoted" $HOME \`uname\` ; rm -rf / #`;
@@ -130,11 +138,19 @@ export function runProviderContract(
     withPrograms('streams output while the program is still running', async () => {
       // The program prints, then waits for a file that the test writes only once it has seen that output.
       let released: Promise<unknown> | undefined;
-      const r = await run(provider, id, sh('echo first; i=0; while [ ! -e /tmp/go ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; [ -e /tmp/go ] && echo second'), {
-        onOutput: (_s, chunk) => {
-          if (chunk.toString().includes('first')) released ??= provider.writeFile(id, '/tmp/go', Buffer.from(''), { mode: '644', user: 'user' });
+      const r = await run(
+        provider,
+        id,
+        sh(
+          'echo first; i=0; while [ ! -e /tmp/go ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done; [ -e /tmp/go ] && echo second',
+        ),
+        {
+          onOutput: (_s, chunk) => {
+            if (chunk.toString().includes('first'))
+              released ??= provider.writeFile(id, '/tmp/go', Buffer.from(''), { mode: '644', user: 'user' });
+          },
         },
-      });
+      );
       await released;
       expect(r).toMatchObject({ exitCode: 0, stdout: 'first\nsecond\n' });
     });
@@ -145,13 +161,18 @@ export function runProviderContract(
       await run(provider, id, sh('pkill -f "sleep 600" || kill $(pgrep -f "sleep 600") || true'));
     });
 
-    withPrograms('kills every process of a run that times out, even those in their own session, and returns what it printed', async () => {
-      const r = await run(provider, id, sh('sleep 301 & setsid sleep 302 & echo started; sleep 303'), { timeoutMs: 1500 });
-      expect(r.timedOut).toBe(true);
-      expect(r.stdout).toContain('started');
-      const ps = await run(provider, id, sh(PROCESS_LIST));
-      expect(ps.stdout).not.toMatch(/sleep 30[123]/);
-    });
+    withPrograms(
+      'kills every process of a run that times out, even those in their own session, and returns what it printed',
+      async () => {
+        const r = await run(provider, id, sh('sleep 301 & setsid sleep 302 & echo started; sleep 303'), {
+          timeoutMs: 1500,
+        });
+        expect(r.timedOut).toBe(true);
+        expect(r.stdout).toContain('started');
+        const ps = await run(provider, id, sh(PROCESS_LIST));
+        expect(ps.stdout).not.toMatch(/sleep 30[123]/);
+      },
+    );
 
     withPrograms('kills a run when its caller cancels', async () => {
       const controller = new AbortController();
@@ -199,7 +220,10 @@ export function runProviderContract(
     });
 
     withPrograms('refuses to write where the sandbox user may not', async () => {
-      await expectCode(provider.writeFile(id, '/etc/passwd', Buffer.from('x'), { mode: '644', user: 'user' }), ErrorCode.PERMISSION_DENIED);
+      await expectCode(
+        provider.writeFile(id, '/etc/passwd', Buffer.from('x'), { mode: '644', user: 'user' }),
+        ErrorCode.PERMISSION_DENIED,
+      );
     });
 
     withPrograms('restarts: kills every process, keeps files, and runs again', async () => {

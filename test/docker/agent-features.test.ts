@@ -8,7 +8,12 @@ import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
 import type { Structured } from '../helpers/tool-call.js';
 
-type Block = { type: string; data?: string; mimeType?: string; resource?: { uri: string; mimeType?: string; text?: string; blob?: string } };
+type Block = {
+  type: string;
+  data?: string;
+  mimeType?: string;
+  resource?: { uri: string; mimeType?: string; text?: string; blob?: string };
+};
 
 /** A PNG chart drawn with Python's standard library alone (zlib + struct), as an agent without matplotlib does. */
 const STDLIB_CHART = `
@@ -40,7 +45,11 @@ const until = async <T>(what: string, probe: () => Promise<T | undefined>, tries
 
 describeDocker('agent features on a real engine', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
-  const config = testConfig({ SANDBOX_PIDS_LIMIT: '96', SANDBOX_MAX_DOWNLOAD_SIZE: '200000', SANDBOX_RETURN_FILES_LIMIT: '100000' });
+  const config = testConfig({
+    SANDBOX_PIDS_LIMIT: '96',
+    SANDBOX_MAX_DOWNLOAD_SIZE: '200000',
+    SANDBOX_RETURN_FILES_LIMIT: '100000',
+  });
   let s: Awaited<ReturnType<typeof dockerSession>>;
   let id: string;
 
@@ -48,11 +57,20 @@ describeDocker('agent features on a real engine', () => {
   const run = (args: Record<string, unknown>) => s.ok('sandbox_execute', { sandbox_id: id, ...args });
   /** Containers of this engine that carry a sandbox ID label. */
   const containerExists = async (sandboxId: string) =>
-    (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).some((c) => c.Labels[Labels.id] === sandboxId);
+    (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).some(
+      (c) => c.Labels[Labels.id] === sandboxId,
+    );
 
   beforeAll(async () => {
     s = await dockerSession(config);
-    id = (await s.ok('sandbox_create', { template: 'python', name: 'agent-features', ports: [8000], env_vars: { KEPT: 'yes' } })).sandbox_id;
+    id = (
+      await s.ok('sandbox_create', {
+        template: 'python',
+        name: 'agent-features',
+        ports: [8000],
+        env_vars: { KEPT: 'yes' },
+      })
+    ).sandbox_id;
   });
 
   afterAll(async () => {
@@ -75,10 +93,15 @@ describeDocker('agent features on a real engine', () => {
     });
 
     it('returns other files matched by globs as embedded resources, and lists those over the cap', async () => {
-      const code = 'mkdir -p out\nprintf "a,b\\n1,2\\n" > "out/first table.csv"\nprintf "x\\n" > out/second.csv\nhead -c 150000 /dev/urandom > out/big.bin\necho done';
+      const code =
+        'mkdir -p out\nprintf "a,b\\n1,2\\n" > "out/first table.csv"\nprintf "x\\n" > out/second.csv\nhead -c 150000 /dev/urandom > out/big.bin\necho done';
       const r = await exec({ language: 'bash', code, return_files: ['out/*.csv', 'out/big.bin'] });
       const files = r.structuredContent.files as Structured[];
-      expect(files.map((f) => f.path)).toEqual(['/home/user/out/first table.csv', '/home/user/out/second.csv', '/home/user/out/big.bin']);
+      expect(files.map((f) => f.path)).toEqual([
+        '/home/user/out/first table.csv',
+        '/home/user/out/second.csv',
+        '/home/user/out/big.bin',
+      ]);
       expect(files[2]).toMatchObject({ included: false, size_bytes: 150000 });
       expect(files[2]!.note).toMatch(/sandbox_download/);
       const resources = (r.content as Block[]).filter((b) => b.type === 'resource').map((b) => b.resource!);
@@ -88,10 +111,20 @@ describeDocker('agent features on a real engine', () => {
 
     it('downloads text, binary as base64 with its checksum, images as image blocks, and directories as entries', async () => {
       const text = await s.ok('sandbox_download', { sandbox_id: id, file_path: 'out/second.csv' });
-      expect(text).toMatchObject({ type: 'file', file_path: '/home/user/out/second.csv', encoding: 'utf8', content: 'x\n', size_bytes: 2, mime_type: 'text/csv' });
+      expect(text).toMatchObject({
+        type: 'file',
+        file_path: '/home/user/out/second.csv',
+        encoding: 'utf8',
+        content: 'x\n',
+        size_bytes: 2,
+        mime_type: 'text/csv',
+      });
       expect(text.checksum).toBe(`sha256:${createHash('sha256').update('x\n').digest('hex')}`);
 
-      const check = await run({ language: 'bash', code: 'head -c 5000 /dev/urandom > blob.bin; sha256sum blob.bin | cut -d" " -f1' });
+      const check = await run({
+        language: 'bash',
+        code: 'head -c 5000 /dev/urandom > blob.bin; sha256sum blob.bin | cut -d" " -f1',
+      });
       const blob = await s.ok('sandbox_download', { sandbox_id: id, file_path: '/home/user/blob.bin' });
       expect(blob).toMatchObject({ encoding: 'base64', size_bytes: 5000, mime_type: 'application/octet-stream' });
       expect(blob.checksum).toBe(`sha256:${check.output.trim()}`);
@@ -99,7 +132,9 @@ describeDocker('agent features on a real engine', () => {
 
       const chart = await s.call('sandbox_download', { sandbox_id: id, file_path: 'chart.png' });
       expect(chart.structuredContent).toMatchObject({ mime_type: 'image/png', encoding: 'base64' });
-      expect((chart.content as Block[]).some((b) => b.type === 'image' && b.data === chart.structuredContent.content)).toBe(true);
+      expect(
+        (chart.content as Block[]).some((b) => b.type === 'image' && b.data === chart.structuredContent.content),
+      ).toBe(true);
 
       const dir = await s.ok('sandbox_download', { sandbox_id: id, file_path: 'out' });
       expect(dir.type).toBe('directory');
@@ -125,7 +160,10 @@ describeDocker('agent features on a real engine', () => {
 
   describe('background executions', () => {
     it('returns at once, writes output to the history as printed, and is polled to completion', async () => {
-      const started = await run({ background: true, code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(1)\nraise SystemExit(4)' });
+      const started = await run({
+        background: true,
+        code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(1)\nraise SystemExit(4)',
+      });
       expect(started).toMatchObject({ status: 'running', exit_code: null });
       const execution = started.execution_id as string;
       // Printed lines show up while the execution still runs.
@@ -140,7 +178,9 @@ describeDocker('agent features on a real engine', () => {
       });
       expect(done.execution).toMatchObject({ execution_id: execution, status: 'failed', exit_code: 4 });
       expect(done.execution.ended_at >= done.execution.started_at).toBe(true);
-      expect(done.logs.filter((e: { source: string }) => e.source === 'stdout').map((e: { message: string }) => e.message)).toEqual(['tick 0', 'tick 1', 'tick 2']);
+      expect(
+        done.logs.filter((e: { source: string }) => e.source === 'stdout').map((e: { message: string }) => e.message),
+      ).toEqual(['tick 0', 'tick 1', 'tick 2']);
       expect(done.logs.every((e: { execution_id: string }) => e.execution_id === execution)).toBe(true);
     });
 
@@ -152,7 +192,10 @@ describeDocker('agent features on a real engine', () => {
       });
       const stopped = await s.ok('sandbox_stop', { sandbox_id: id, execution_id: started.execution_id });
       expect(stopped).toMatchObject({ current_status: 'running', execution: { status: 'cancelled' } });
-      const ps = await run({ language: 'bash', code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done" });
+      const ps = await run({
+        language: 'bash',
+        code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done",
+      });
       expect(ps.output).not.toContain('sleep 4321');
       const logs = await s.ok('sandbox_logs', { sandbox_id: id, execution_id: started.execution_id });
       expect(logs.execution.status).toBe('cancelled');
@@ -171,19 +214,43 @@ describeDocker('agent features on a real engine', () => {
 
   describe('ports', () => {
     it('serves a port published at create, and one added by configure, at URLs on 127.0.0.1', async () => {
-      await run({ background: true, language: 'bash', code: 'cd /tmp && echo published > index.html && exec python3 -m http.server 8000 --bind 0.0.0.0', timeout: 120 });
-      await run({ background: true, language: 'bash', code: 'mkdir -p /tmp/later && cd /tmp/later && echo forwarded > index.html && exec python3 -m http.server 8001 --bind 0.0.0.0', timeout: 120 });
+      await run({
+        background: true,
+        language: 'bash',
+        code: 'cd /tmp && echo published > index.html && exec python3 -m http.server 8000 --bind 0.0.0.0',
+        timeout: 120,
+      });
+      await run({
+        background: true,
+        language: 'bash',
+        code: 'mkdir -p /tmp/later && cd /tmp/later && echo forwarded > index.html && exec python3 -m http.server 8001 --bind 0.0.0.0',
+        timeout: 120,
+      });
       const status = await s.ok('sandbox_status', { sandbox_id: id });
       const first = status.sandbox.urls['8000'] as string;
       expect(first).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      const fetched = await until('the published port', async () => (await fetch(`${first}/index.html`).then((r) => r.text(), () => undefined)));
+      const fetched = await until(
+        'the published port',
+        async () =>
+          await fetch(`${first}/index.html`).then(
+            (r) => r.text(),
+            () => undefined,
+          ),
+      );
       expect(fetched).toBe('published\n');
 
       const configured = await s.ok('sandbox_configure', { sandbox_id: id, ports: [8001] });
       const second = configured.urls['8001'] as string;
       expect(second).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(configured.urls['8000']).toBe(first);
-      const forwarded = await until('the forwarded port', async () => (await fetch(`${second}/index.html`).then((r) => r.text(), () => undefined)));
+      const forwarded = await until(
+        'the forwarded port',
+        async () =>
+          await fetch(`${second}/index.html`).then(
+            (r) => r.text(),
+            () => undefined,
+          ),
+      );
       expect(forwarded).toBe('forwarded\n');
     });
   });
@@ -191,12 +258,20 @@ describeDocker('agent features on a real engine', () => {
   describe('restart', () => {
     it('says at once that a sandbox is out of processes, naming restart, and restart revives it with files and variables', async () => {
       await run({ language: 'bash', code: 'echo kept > keep.txt' });
-      const bomb = await exec({ language: 'bash', code: 'zz8bomb() { zz8bomb | zz8bomb & }; (zz8bomb > /dev/null 2>&1 &) ; echo launched', timeout: 10 });
+      const bomb = await exec({
+        language: 'bash',
+        code: 'zz8bomb() { zz8bomb | zz8bomb & }; (zz8bomb > /dev/null 2>&1 &) ; echo launched',
+        timeout: 10,
+      });
       expect(bomb.isError).toBeFalsy();
-      const wedged = await until('the bomb to fill the table', async () => {
-        const r = await exec({ code: 'print("hello")', timeout: 20 });
-        return r.structuredContent.status === 'failed' ? r : undefined;
-      }, 40);
+      const wedged = await until(
+        'the bomb to fill the table',
+        async () => {
+          const r = await exec({ code: 'print("hello")', timeout: 20 });
+          return r.structuredContent.status === 'failed' ? r : undefined;
+        },
+        40,
+      );
       expect(wedged.structuredContent.hint, JSON.stringify(wedged.structuredContent)).toMatch(/restart: true/);
       const restarted = await s.ok('sandbox_configure', { sandbox_id: id, restart: true });
       expect(restarted).toMatchObject({ restarted: true, status: 'running' });

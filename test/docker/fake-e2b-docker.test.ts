@@ -5,7 +5,15 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { CommandExitError, FileNotFoundError, InvalidArgumentError, Sandbox, SandboxError, SandboxNotFoundError, TimeoutError } from 'e2b';
+import {
+  CommandExitError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  Sandbox,
+  SandboxError,
+  SandboxNotFoundError,
+  TimeoutError,
+} from 'e2b';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FAKE_E2B_LABEL, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
@@ -14,7 +22,15 @@ const run = promisify(execFile);
 
 /** IDs of the containers (any state) with the fake's label, optionally only this one. */
 async function fakeContainers(id?: string): Promise<string[]> {
-  const { stdout } = await run('docker', ['ps', '-a', '-q', '--no-trunc', '--filter', `label=${FAKE_E2B_LABEL}=true`, ...(id ? ['--filter', `id=${id}`] : [])]);
+  const { stdout } = await run('docker', [
+    'ps',
+    '-a',
+    '-q',
+    '--no-trunc',
+    '--filter',
+    `label=${FAKE_E2B_LABEL}=true`,
+    ...(id ? ['--filter', `id=${id}`] : []),
+  ]);
   return stdout.split('\n').filter((l) => l !== '');
 }
 
@@ -48,14 +64,21 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
     expect(state.rootDir).toBe('');
     expect(await fakeContainers(state.container)).toEqual([state.container]);
     expect(await containerState(state.container!)).toBe('running');
-    const { stdout } = await run('docker', ['inspect', '-f', '{{.Config.Image}} {{.HostConfig.Init}}', state.container!]);
+    const { stdout } = await run('docker', [
+      'inspect',
+      '-f',
+      '{{.Config.Image}} {{.HostConfig.Init}}',
+      state.container!,
+    ]);
     expect(stdout.trim()).toMatch(/^sandbox-mcp-test\/fake-e2b-template:[0-9a-f]{16} true$/);
   });
 
   it("has an E2B template's shape: passwordless sudo for user, /usr/local writable, a login profile that sets PATH", async () => {
     // finalize/configure.sh in e2b-dev/infra's template build.
     expect((await sbx.commands.run('sudo -n id -u')).stdout).toBe('0\n');
-    expect((await sbx.commands.run('touch /usr/local/bin/mine && stat -c %U /usr/local/bin/mine')).stdout).toBe('user\n');
+    expect((await sbx.commands.run('touch /usr/local/bin/mine && stat -c %U /usr/local/bin/mine')).stdout).toBe(
+      'user\n',
+    );
     // The SDK runs `bash -l -c`: Debian's /etc/profile replaces the PATH envd passes.
     const path = await sbx.commands.run('echo "$PATH"', { envs: { PATH: '/opt/given' } });
     expect(path.stdout.trim()).not.toBe('/opt/given');
@@ -63,7 +86,9 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
 
   it('runs user code as uid 1000 in /home/user, and as root when asked', async () => {
     expect((await sbx.commands.run('id -u && pwd', { cwd: '/home/user' })).stdout.trim()).toBe('1000\n/home/user');
-    expect((await sbx.commands.run('id -un; pwd; echo "$HOME $USER"')).stdout).toBe('user\n/home/user\n/home/user user\n');
+    expect((await sbx.commands.run('id -un; pwd; echo "$HOME $USER"')).stdout).toBe(
+      'user\n/home/user\n/home/user user\n',
+    );
     expect((await sbx.commands.run('id -u', { user: 'root' })).stdout.trim()).toBe('0');
     expect((await sbx.commands.run('pwd; echo "$HOME $USER"', { user: 'root' })).stdout).toBe('/root\n/root root\n');
   });
@@ -83,7 +108,9 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
 
   it('streams stdout and stderr, reports the exit code, honours envs and a missing cwd', async () => {
     const out: string[] = [];
-    const result = await sbx.commands.run('for i in 1 2 3; do echo line$i; sleep 0.2; done; echo oops >&2', { onStdout: (d) => void out.push(d) });
+    const result = await sbx.commands.run('for i in 1 2 3; do echo line$i; sleep 0.2; done; echo oops >&2', {
+      onStdout: (d) => void out.push(d),
+    });
     expect(result).toMatchObject({ exitCode: 0, stdout: 'line1\nline2\nline3\n', stderr: 'oops\n' });
     expect(out.length).toBeGreaterThanOrEqual(2); // chunks as they come, not one blob at the end
 
@@ -114,7 +141,9 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
     expect(error).toMatchObject({ exitCode: -1, error: 'signal: killed' });
 
     // Really gone inside the container, not just its `docker exec` client.
-    const after = await sbx.commands.run(`test -e /proc/${handle.pid} && echo alive || echo gone; ps -eo args | grep -c "^sleep 600" || true`);
+    const after = await sbx.commands.run(
+      `test -e /proc/${handle.pid} && echo alive || echo gone; ps -eo args | grep -c "^sleep 600" || true`,
+    );
     expect(after.stdout).toBe('gone\n0\n');
     expect(await sbx.commands.kill(handle.pid)).toBe(false);
   });
@@ -126,7 +155,10 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
       timeoutMs: 2000,
     });
     let ended = false;
-    const done = handle.wait().catch((e: unknown) => e).finally(() => (ended = true));
+    const done = handle
+      .wait()
+      .catch((e: unknown) => e)
+      .finally(() => (ended = true));
     await new Promise((r) => setTimeout(r, 1000));
     expect(ended).toBe(false); // the shell exited long ago; the ticker holds the pipes
     await done;
@@ -155,17 +187,21 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
   it('moves files both ways between files.* and commands', async () => {
     const info = await sbx.files.write('/home/user/a/b.txt', 'written by files.write\n');
     expect(info).toMatchObject({ name: 'b.txt', type: 'file', path: '/home/user/a/b.txt' });
-    expect((await sbx.commands.run('cat /home/user/a/b.txt; stat -c "%U %a" /home/user/a /home/user/a/b.txt')).stdout).toBe(
-      'written by files.write\nuser 755\nuser 644\n',
-    );
+    expect(
+      (await sbx.commands.run('cat /home/user/a/b.txt; stat -c "%U %a" /home/user/a /home/user/a/b.txt')).stdout,
+    ).toBe('written by files.write\nuser 755\nuser 644\n');
     await sbx.commands.run('mkdir -p /tmp/go && echo "from a command" > /tmp/go/c.txt');
     expect(await sbx.files.read('/tmp/go/c.txt')).toBe('from a command\n');
     expect(await sbx.files.read('a/b.txt')).toBe('written by files.write\n'); // relative to /home/user
 
     const bytes = new Uint8Array(1024).map((_, i) => i % 256);
     await sbx.files.write('/home/user/bin/all.bytes', bytes.buffer);
-    expect(Buffer.from(await sbx.files.read('/home/user/bin/all.bytes', { format: 'bytes' })).equals(Buffer.from(bytes))).toBe(true);
-    expect((await sbx.commands.run('sha256sum < /home/user/bin/all.bytes | cut -c1-16')).stdout.trim()).toMatch(/^[0-9a-f]{16}$/);
+    expect(
+      Buffer.from(await sbx.files.read('/home/user/bin/all.bytes', { format: 'bytes' })).equals(Buffer.from(bytes)),
+    ).toBe(true);
+    expect((await sbx.commands.run('sha256sum < /home/user/bin/all.bytes | cut -c1-16')).stdout.trim()).toMatch(
+      /^[0-9a-f]{16}$/,
+    );
     await sbx.commands.run("printf '\\x00\\xff\\x80' > /home/user/made.bin");
     expect([...(await sbx.files.read('/home/user/made.bin', { format: 'bytes' }))]).toEqual([0, 255, 128]);
 
@@ -178,12 +214,16 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
     expect((error as Error).constructor).toBe(SandboxError); // no subclass maps a 500
     expect((error as Error).message).toBe('500: error opening file: open /etc/passwd: permission denied');
     const dirError = await sbx.files.write('/etc/new-dir/x.txt', 'x').catch((e: unknown) => e);
-    expect((dirError as Error).message).toBe('500: error ensuring directories: failed to create directory: mkdir /etc/new-dir: permission denied');
+    expect((dirError as Error).message).toBe(
+      '500: error ensuring directories: failed to create directory: mkdir /etc/new-dir: permission denied',
+    );
     expect((await sbx.commands.run('head -1 /etc/passwd')).stdout).toMatch(/^root:x:0:0:/);
 
     // root may write there; the file is then root's.
     await sbx.files.write('/etc/fake-e2b-root.txt', 'by root', { user: 'root' });
-    expect((await sbx.commands.run('stat -c %U /etc/fake-e2b-root.txt; cat /etc/fake-e2b-root.txt')).stdout).toBe('root\nby root');
+    expect((await sbx.commands.run('stat -c %U /etc/fake-e2b-root.txt; cat /etc/fake-e2b-root.txt')).stdout).toBe(
+      'root\nby root',
+    );
   });
 
   it('pauses keeping memory (container frozen, processes carry on after resume) and Sandbox.connect resumes it with its files', async () => {
@@ -203,7 +243,9 @@ describeDocker('fake E2B with the Docker runtime, through the real SDK', () => {
       const resumed = await Sandbox.connect(paused.sandboxId, fake.connectionOpts);
       expect(await containerState(container)).toBe('running');
       expect(await resumed.files.read('/home/user/keep.txt')).toBe('still here');
-      expect((await resumed.commands.run('cat /tmp/kept.txt; ps -eo args | grep -c "^sleep 600" || true')).stdout).toBe('also\n1\n');
+      expect((await resumed.commands.run('cat /tmp/kept.txt; ps -eo args | grep -c "^sleep 600" || true')).stdout).toBe(
+        'also\n1\n',
+      );
     } finally {
       await paused.kill();
     }

@@ -33,7 +33,11 @@ describeDocker('smaller hardening on a real engine', () => {
 
   afterAll(async () => {
     await s?.close();
-    for (const name of foreign) await docker.getContainer(name).remove({ force: true }).catch(() => undefined);
+    for (const name of foreign)
+      await docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
   it('refuses to upload onto a FIFO at once, with INVALID_ARGUMENT, instead of hanging', async () => {
@@ -55,7 +59,10 @@ describeDocker('smaller hardening on a real engine', () => {
   });
 
   it('keeps setup output out of the server log', async () => {
-    const r = await s.call('sandbox_configure', { sandbox_id: id, run_commands: ["printf 'leaked-%s' step-output-4711; exit 3"] });
+    const r = await s.call('sandbox_configure', {
+      sandbox_id: id,
+      run_commands: ["printf 'leaked-%s' step-output-4711; exit 3"],
+    });
     expect(code(r)).toBe(ErrorCode.EXECUTION_ERROR);
     expect(r.structuredContent.error.message).toContain('leaked-step-output-4711'); // the caller sees its own output
     expect(s.logs.text).toContain('call refused');
@@ -69,12 +76,27 @@ describeDocker('smaller hardening on a real engine', () => {
     ] as const) {
       const fake = newSandboxId();
       const labels = labelsFor({
-        id: fake, name: why, template: 'base', language: 'bash', sources: { docker: { image: TEST_IMAGE } }, cpus: 1, memoryMb: 256, network: 'none',
-        namespace: TEST_NAMESPACE, createdAt: new Date(), expiresAt: new Date(Date.now() + 3600_000), metadata: {}, env: {},
+        id: fake,
+        name: why,
+        template: 'base',
+        language: 'bash',
+        sources: { docker: { image: TEST_IMAGE } },
+        cpus: 1,
+        memoryMb: 256,
+        network: 'none',
+        namespace: TEST_NAMESPACE,
+        createdAt: new Date(),
+        expiresAt: new Date(Date.now() + 3600_000),
+        metadata: {},
+        env: {},
       });
       const base = hostConfig({ cpus: 1, memoryMb: 256, pidsLimit: 64, network: 'none', maxFileBytes: 0 });
       const c = await docker.createContainer({
-        name: containerName(fake), Image: TEST_IMAGE, Entrypoint: ['sleep'], Cmd: ['infinity'], Labels: labels,
+        name: containerName(fake),
+        Image: TEST_IMAGE,
+        Entrypoint: ['sleep'],
+        Cmd: ['infinity'],
+        Labels: labels,
         HostConfig: { ...base, ...extra } as Docker.HostConfig,
       });
       foreign.push(c.id);
@@ -88,7 +110,7 @@ describeDocker('smaller hardening on a real engine', () => {
     expect(list.sandboxes.map((x: { name: string }) => x.name)).not.toContain('host mount');
   });
 
-  it('asks the engine for sizes only of its namespace\'s sandboxes, every 30 s by default', async () => {
+  it("asks the engine for sizes only of its namespace's sandboxes, every 30 s by default", async () => {
     expect(loadConfig({}).limits.diskCheckIntervalSeconds).toBe(30);
     const asked: unknown[] = [];
     const spy = Object.create(docker) as Docker;
@@ -97,7 +119,12 @@ describeDocker('smaller hardening on a real engine', () => {
       return docker.listContainers(options as Docker.ContainerListOptions);
     }) as Docker['listContainers'];
     await new DiskWatchdog(spy, TEST_NAMESPACE, 1024 * 1024 * 1024, 30_000, silentLogger(), () => undefined).check();
-    expect(asked).toEqual([expect.objectContaining({ size: true, filters: expect.objectContaining({ label: expect.arrayContaining([`${Labels.namespace}=${TEST_NAMESPACE}`]) }) })]);
+    expect(asked).toEqual([
+      expect.objectContaining({
+        size: true,
+        filters: expect.objectContaining({ label: expect.arrayContaining([`${Labels.namespace}=${TEST_NAMESPACE}`]) }),
+      }),
+    ]);
   });
 
   it('lets one of several servers sharing a state folder do the disk check', async () => {
@@ -112,7 +139,16 @@ describeDocker('smaller hardening on a real engine', () => {
     };
     const leaseFile = path.join(tempStateDir(), 'disk-watchdog.lease');
     const watchdogs = ['a', 'b'].map(
-      (who) => new DiskWatchdog(spyFor(who), TEST_NAMESPACE, 1024 * 1024 * 1024, 30_000, silentLogger(), () => undefined, new LeaseFile(leaseFile, 90_000)),
+      (who) =>
+        new DiskWatchdog(
+          spyFor(who),
+          TEST_NAMESPACE,
+          1024 * 1024 * 1024,
+          30_000,
+          silentLogger(),
+          () => undefined,
+          new LeaseFile(leaseFile, 90_000),
+        ),
     );
     for (let round = 0; round < 3; round++) for (const w of watchdogs) await w.check();
     expect(asked).toEqual(['a', 'a', 'a']);
@@ -124,10 +160,18 @@ describeDocker('smaller hardening on a real engine', () => {
     try {
       const sid = (await full.ok('sandbox_create', { template: 'base' })).sandbox_id;
       // Fill the pids limit (32) with processes that outlive the run.
-      await full.call('sandbox_execute', { sandbox_id: sid, code: 'for i in $(seq 60); do sleep 600 & done 2>/dev/null; true', language: 'bash', timeout: 20 });
+      await full.call('sandbox_execute', {
+        sandbox_id: sid,
+        code: 'for i in $(seq 60); do sleep 600 & done 2>/dev/null; true',
+        language: 'bash',
+        timeout: 20,
+      });
       const upload = await full.call('sandbox_upload', { sandbox_id: sid, file_path: 'x.txt', content: 'x' });
       expect(code(upload)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
-      const configure = await full.call('sandbox_configure', { sandbox_id: sid, env_vars: { SOME_NAME: 'some-value' } });
+      const configure = await full.call('sandbox_configure', {
+        sandbox_id: sid,
+        env_vars: { SOME_NAME: 'some-value' },
+      });
       expect(code(configure)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
     } finally {
       await full.close();

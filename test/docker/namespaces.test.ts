@@ -40,7 +40,9 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
 
   it('does not list, show or touch the sandboxes of another namespace', async () => {
     expect((await a.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(idA);
-    expect((await b.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).not.toContain(idA);
+    expect((await b.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).not.toContain(
+      idA,
+    );
     for (const [tool, args] of [
       ['sandbox_status', {}],
       ['sandbox_execute', { code: 'true' }],
@@ -53,14 +55,14 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
     expect((await a.ok('sandbox_status', { sandbox_id: idA })).sandbox.status).toBe('running');
   });
 
-  it('does not count another namespace\'s sandboxes against its quota', async () => {
+  it("does not count another namespace's sandboxes against its quota", async () => {
     // B may have one sandbox; A's does not take that place.
     await b.ok('sandbox_create', { template: 'base' });
     const second = await b.call('sandbox_create', { template: 'base' });
     expect(second.structuredContent.error.code).toBe(ErrorCode.QUOTA_EXCEEDED);
   });
 
-  it('does not reap another namespace\'s sandboxes', async () => {
+  it("does not reap another namespace's sandboxes", async () => {
     const reaped = await reapExpired(b.sandboxes.ctx, new Date(Date.now() + 48 * HOUR));
     expect(reaped).not.toContain(idA);
     expect(reaped).toHaveLength(1); // B's own
@@ -69,7 +71,9 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
 
   it('shares one lifetime, extensions included, between servers of a namespace with different state folders', async () => {
     const other = await open(nsA); // same namespace, a state folder of its own
-    expect((await other.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(idA);
+    expect((await other.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(
+      idA,
+    );
     const extended = await a.ok('sandbox_configure', { sandbox_id: idA, timeout: 7200 });
     const status = await other.ok('sandbox_status', { sandbox_id: idA });
     expect(status.sandbox.expires_at).toBe(extended.expires_at);
@@ -85,12 +89,27 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
     const c = await open(ns);
     const id = newSandboxId();
     const labels = labelsFor({
-      id, name: 'bad-date', template: 'base', language: 'bash', sources: { docker: { image: TEST_IMAGE } }, cpus: 1, memoryMb: 256, network: 'none',
-      namespace: ns, createdAt: new Date(Date.now() - 48 * HOUR), expiresAt: new Date(), metadata: {}, env: {},
+      id,
+      name: 'bad-date',
+      template: 'base',
+      language: 'bash',
+      sources: { docker: { image: TEST_IMAGE } },
+      cpus: 1,
+      memoryMb: 256,
+      network: 'none',
+      namespace: ns,
+      createdAt: new Date(Date.now() - 48 * HOUR),
+      expiresAt: new Date(),
+      metadata: {},
+      env: {},
     });
     labels[Labels.expiresAt] = 'not a date';
     await docker.createContainer({
-      name: containerName(id), Image: TEST_IMAGE, Entrypoint: ['sleep'], Cmd: ['infinity'], Labels: labels,
+      name: containerName(id),
+      Image: TEST_IMAGE,
+      Entrypoint: ['sleep'],
+      Cmd: ['infinity'],
+      Labels: labels,
       HostConfig: hostConfig({ cpus: 1, memoryMb: 256, pidsLimit: 64, network: 'none', maxFileBytes: 0 }),
     });
     c.created.add(id);

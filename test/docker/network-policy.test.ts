@@ -35,7 +35,10 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
       `import socket\ntry:\n    c = socket.create_connection((${JSON.stringify(host)}, ${port}), timeout=5)\n    print('connected', c.recv(100).decode())\nexcept OSError as e:\n    print('failed', e)`,
       'python',
     );
-  const networkOf = async (session: typeof s) => docker.getNetwork((session.provider as unknown as { network: { names: { network: string } } }).network.names.network).inspect();
+  const networkOf = async (session: typeof s) =>
+    docker
+      .getNetwork((session.provider as unknown as { network: { names: { network: string } } }).network.names.network)
+      .inspect();
   const ipOf = async (id: string) => {
     const info = await docker.getContainer(`sandbox-mcp-${id}`).inspect();
     return Object.values(info.NetworkSettings.Networks)[0]!.IPAddress;
@@ -54,7 +57,10 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
     if (open) {
       const name = (open.provider as unknown as { network: { names: { network: string } } }).network.names.network;
       await open.close();
-      await docker.getNetwork(name).remove().catch(() => undefined);
+      await docker
+        .getNetwork(name)
+        .remove()
+        .catch(() => undefined);
     }
     hostService?.close();
   });
@@ -64,7 +70,9 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
     expect(network.Labels?.['dev.sandbox-mcp.managed']).toBe('true');
     expect(network.Options?.['com.docker.network.bridge.enable_icc']).toBe('false');
     // Both sandboxes are on it (other test files' sandboxes may share it: the network is per policy, not per server).
-    const attached = await Promise.all([a, b].map(async (id) => (await docker.getContainer(`sandbox-mcp-${id}`).inspect()).Id));
+    const attached = await Promise.all(
+      [a, b].map(async (id) => (await docker.getContainer(`sandbox-mcp-${id}`).inspect()).Id),
+    );
     expect(Object.keys(network.Containers ?? {})).toEqual(expect.arrayContaining(attached));
   });
 
@@ -83,14 +91,20 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
   });
 
   it('keeps sandboxes from reaching each other', async () => {
-    await run(s, a, 'nohup python3 -c "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\\"0.0.0.0\\", 8000)); s.listen()\nwhile True:\n    c,_=s.accept(); c.sendall(b\\"hi from a\\"); c.close()" >/dev/null 2>&1 &\nsleep 1');
+    await run(
+      s,
+      a,
+      'nohup python3 -c "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\\"0.0.0.0\\", 8000)); s.listen()\nwhile True:\n    c,_=s.accept(); c.sendall(b\\"hi from a\\"); c.close()" >/dev/null 2>&1 &\nsleep 1',
+    );
     const ipA = await ipOf(a);
     expect(await connectFrom(s, a, ipA, 8000)).toBe('connected hi from a\n'); // the service is up
     expect(await connectFrom(s, b, ipA, 8000)).toMatch(/^failed/);
   });
 
   it('installs rules that reject private, carrier-grade NAT and link-local (metadata) ranges but allow the resolvers', async () => {
-    const rules = await (s.provider as unknown as { network: { installedRules(image: string): Promise<string> } }).network.installedRules(TEST_IMAGE);
+    const rules = await (
+      s.provider as unknown as { network: { installedRules(image: string): Promise<string> } }
+    ).network.installedRules(TEST_IMAGE);
     for (const cidr of BLOCKED_IPV4) expect(rules).toMatch(new RegExp(`-d ${cidr.replace(/\./g, '\\.')} .*-j REJECT`));
     expect(rules).toMatch(/-A INPUT -i sbxmcp-[0-9a-f]{8} -j SBXMCP-[0-9a-f]{8}-IN/);
     expect(rules).toMatch(/-A DOCKER-USER -i sbxmcp-[0-9a-f]{8} -j SBXMCP-[0-9a-f]{8}-FWD/);

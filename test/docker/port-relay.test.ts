@@ -9,7 +9,11 @@ import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 // Where the container's bridge address is out of reach (Docker Desktop, a remote engine), ports added after
 // create go through an exec relay; `portForward: 'exec'` forces that path on this Linux engine.
 describeDocker('port forwards through an exec relay', () => {
-  const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { pidsLimit: 256, portForward: 'exec' }, silentLogger());
+  const provider = new DockerProvider(
+    connectDocker(process.env.DOCKER_HOST),
+    { pidsLimit: 256, portForward: 'exec' },
+    silentLogger(),
+  );
   const spec = baseSpec({ sources: { docker: { image: TEST_IMAGE } }, name: 'relay' });
   const server = new AbortController();
   let served: Promise<unknown>;
@@ -18,7 +22,11 @@ describeDocker('port forwards through an exec relay', () => {
     await provider.create(spec);
     // Bound to 127.0.0.1 inside: only a path from inside the container reaches it.
     served = provider.run(spec.id, {
-      argv: ['sh', '-c', 'mkdir -p /tmp/www && cd /tmp/www && echo relayed > index.html && head -c 300000 /dev/urandom > blob && exec python3 -m http.server 8002 --bind 127.0.0.1'],
+      argv: [
+        'sh',
+        '-c',
+        'mkdir -p /tmp/www && cd /tmp/www && echo relayed > index.html && head -c 300000 /dev/urandom > blob && exec python3 -m http.server 8002 --bind 127.0.0.1',
+      ],
       user: 'user',
       env: {},
       cwd: '/home/user',
@@ -40,7 +48,10 @@ describeDocker('port forwards through an exec relay', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     let text: string | undefined;
     for (let i = 0; i < 60 && text === undefined; i++) {
-      text = await fetch(`${url}/index.html`).then((r) => (r.ok ? r.text() : undefined), () => undefined);
+      text = await fetch(`${url}/index.html`).then(
+        (r) => (r.ok ? r.text() : undefined),
+        () => undefined,
+      );
       if (text === undefined) await new Promise((done) => setTimeout(done, 500));
     }
     expect(text).toBe('relayed\n');

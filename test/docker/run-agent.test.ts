@@ -51,7 +51,9 @@ describeDocker('the in-sandbox run agent', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'image-'));
     writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
     const stream = await docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: image });
-    await new Promise((resolve, reject) => docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve(undefined))));
+    await new Promise((resolve, reject) =>
+      docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve(undefined))),
+    );
   };
 
   beforeAll(async () => {
@@ -62,7 +64,11 @@ describeDocker('the in-sandbox run agent', () => {
   afterAll(async () => {
     for (const [p, id] of sandboxes) await p.remove(id).catch(() => undefined);
     for (const p of providers) await p.close();
-    for (const image of [noPython, noUser]) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
+    for (const image of [noPython, noUser])
+      await docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
   });
 
   it('serves runs from a root agent that user code cannot signal', async () => {
@@ -97,10 +103,11 @@ describeDocker('the in-sandbox run agent', () => {
   it.each([
     ['through the agent', true],
     ['with one exec per run', false],
-  ])('gives root runs a fixed environment in / without the run\'s variables, %s', async (_how, agent) => {
+  ])("gives root runs a fixed environment in / without the run's variables, %s", async (_how, agent) => {
     const p = provider(agent);
     const id = await create(p);
-    const plant = 'mkdir -p bin && for p in sh timeout; do printf "#!/bin/sh\\ntouch /tmp/planted-\\$(id -u)\\nexec /bin/$p \\"\\$@\\"\\n" > bin/$p; chmod +x bin/$p; done';
+    const plant =
+      'mkdir -p bin && for p in sh timeout; do printf "#!/bin/sh\\ntouch /tmp/planted-\\$(id -u)\\nexec /bin/$p \\"\\$@\\"\\n" > bin/$p; chmod +x bin/$p; done';
     await run(p, id, plant);
     const r = await run(p, id, 'echo "$HOME $PATH $(pwd) ${EXTRA:-unset}"', {
       user: 'root',
@@ -109,59 +116,73 @@ describeDocker('the in-sandbox run agent', () => {
     expect(r.stdout).toBe('/root /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin / unset\n');
     expect(r.stderr).toBe('');
     // The same variables do reach the user's own runs (and the planted programs run there, as the user).
-    const own = await run(p, id, 'echo "$PATH ${EXTRA:-unset}"; ls /tmp | grep planted', { env: { PATH: '/home/user/bin:/usr/bin:/bin', EXTRA: 'from the run' } });
+    const own = await run(p, id, 'echo "$PATH ${EXTRA:-unset}"; ls /tmp | grep planted', {
+      env: { PATH: '/home/user/bin:/usr/bin:/bin', EXTRA: 'from the run' },
+    });
     expect(own.stdout).toBe('/home/user/bin:/usr/bin:/bin:/home/user/node_modules/.bin from the run\nplanted-1000\n');
   });
 
   it.each([
     ['through the agent', true],
     ['with one exec per run', false],
-  ])('kills the whole tree of a run at its timeout, whatever its processes do to their environment, %s', async (_how, agent) => {
-    const p = provider(agent);
-    const id = await create(p);
-    const script = [
-      'setsid env -i /bin/sleep 3201 &',
-      // Non-dumpable (its environ unreadable), no variables, its own session.
-      'env -i /usr/bin/python3 -c "import ctypes, os, time; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); os.setsid(); time.sleep(600)  # zz3202" &',
-      // Double fork: the grandchild is orphaned at once.
-      '( setsid env -i /bin/sh -c "/bin/sleep 3203 & exit" & )',
-      'sleep 1; echo spawned; sleep 600',
-    ].join('\n');
-    const r = await run(p, id, script, { timeoutMs: 4000 });
-    expect(r).toMatchObject({ timedOut: true, stdout: 'spawned\n' });
-    expect((await run(p, id, PROCESS_LIST)).stdout).not.toMatch(/sleep 320[13]|zz3202/);
-  });
+  ])(
+    'kills the whole tree of a run at its timeout, whatever its processes do to their environment, %s',
+    async (_how, agent) => {
+      const p = provider(agent);
+      const id = await create(p);
+      const script = [
+        'setsid env -i /bin/sleep 3201 &',
+        // Non-dumpable (its environ unreadable), no variables, its own session.
+        'env -i /usr/bin/python3 -c "import ctypes, os, time; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); os.setsid(); time.sleep(600)  # zz3202" &',
+        // Double fork: the grandchild is orphaned at once.
+        '( setsid env -i /bin/sh -c "/bin/sleep 3203 & exit" & )',
+        'sleep 1; echo spawned; sleep 600',
+      ].join('\n');
+      const r = await run(p, id, script, { timeoutMs: 4000 });
+      expect(r).toMatchObject({ timedOut: true, stdout: 'spawned\n' });
+      expect((await run(p, id, PROCESS_LIST)).stdout).not.toMatch(/sleep 320[13]|zz3202/);
+    },
+  );
 
   it.concurrent.each([
     ['through the agent', true],
     ['with one exec per run', false],
-  ])('keeps processes left in the background running after their run, printing or not, %s', async (_how, agent) => {
-    const p = provider(agent);
-    const id = await create(p);
-    const first = await run(p, id, [
-      'cd /tmp',
-      'python3 -m http.server 8010 --bind 127.0.0.1 &',
-      'nohup python3 -m http.server 8011 --bind 127.0.0.1 &',
-      'sh -c "while true; do sleep 1; echo x; done" & echo $! > /tmp/loop.pid',
-      'echo started',
-    ].join('\n'));
-    expect(first).toMatchObject({ exitCode: 0, timedOut: false });
-    expect(first.stdout).toMatch(/^started\n/);
-    const fetch = (port: number) =>
-      `python3 -c "import urllib.request as u\nfor _ in range(3): print(u.urlopen('http://127.0.0.1:${port}/', timeout=10).status)"`;
-    await new Promise((resolve) => setTimeout(resolve, 10_000));
-    expect((await run(p, id, 'kill -0 "$(cat /tmp/loop.pid)" && echo alive')).stdout).toBe('alive\n');
-    await new Promise((resolve) => setTimeout(resolve, 50_000));
-    const second = await run(p, id, `${fetch(8010)}; ${fetch(8011)}; kill -0 "$(cat /tmp/loop.pid)" && echo alive`);
-    expect(second.stdout).toBe('200\n200\n200\n200\n200\n200\nalive\n');
-    // Their output after the first run joins no later run.
-    expect(second.stderr).not.toContain('GET /');
-  }, 120_000);
+  ])(
+    'keeps processes left in the background running after their run, printing or not, %s',
+    async (_how, agent) => {
+      const p = provider(agent);
+      const id = await create(p);
+      const first = await run(
+        p,
+        id,
+        [
+          'cd /tmp',
+          'python3 -m http.server 8010 --bind 127.0.0.1 &',
+          'nohup python3 -m http.server 8011 --bind 127.0.0.1 &',
+          'sh -c "while true; do sleep 1; echo x; done" & echo $! > /tmp/loop.pid',
+          'echo started',
+        ].join('\n'),
+      );
+      expect(first).toMatchObject({ exitCode: 0, timedOut: false });
+      expect(first.stdout).toMatch(/^started\n/);
+      const fetch = (port: number) =>
+        `python3 -c "import urllib.request as u\nfor _ in range(3): print(u.urlopen('http://127.0.0.1:${port}/', timeout=10).status)"`;
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      expect((await run(p, id, 'kill -0 "$(cat /tmp/loop.pid)" && echo alive')).stdout).toBe('alive\n');
+      await new Promise((resolve) => setTimeout(resolve, 50_000));
+      const second = await run(p, id, `${fetch(8010)}; ${fetch(8011)}; kill -0 "$(cat /tmp/loop.pid)" && echo alive`);
+      expect(second.stdout).toBe('200\n200\n200\n200\n200\n200\nalive\n');
+      // Their output after the first run joins no later run.
+      expect(second.stderr).not.toContain('GET /');
+    },
+    120_000,
+  );
 
-  it('leaves no supervisor behind once a run\'s background processes are gone', async () => {
+  it("leaves no supervisor behind once a run's background processes are gone", async () => {
     const p = provider();
     const id = await create(p);
-    const agents = async () => (await run(p, id, PROCESS_LIST)).stdout.split('\n').filter((l) => l.includes('sandbox-mcp run agent')).length;
+    const agents = async () =>
+      (await run(p, id, PROCESS_LIST)).stdout.split('\n').filter((l) => l.includes('sandbox-mcp run agent')).length;
     const idle = await agents(); // the agent and the supervisor of the run that counts
     await run(p, id, 'sleep 3 &');
     expect(await agents()).toBe(idle + 1); // the background sleep's supervisor stays with it
@@ -178,7 +199,8 @@ describeDocker('the in-sandbox run agent', () => {
     const id = await create(first);
     const orphan = run(first, id, 'echo started; sleep 501', { timeoutMs: 600_000 });
     await new Promise<void>((resolve) => {
-      const check = async () => ((await run(first, id, PROCESS_LIST)).stdout.includes('sleep 501') ? resolve() : setTimeout(check, 100));
+      const check = async () =>
+        (await run(first, id, PROCESS_LIST)).stdout.includes('sleep 501') ? resolve() : setTimeout(check, 100);
       void check();
     });
     await first.close(); // what a crash does: the connection to the agent closes

@@ -34,14 +34,21 @@ describeDocker('sandbox features on a real engine', () => {
     return r;
   };
   const processes = async () =>
-    (await exec({ language: 'bash', code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done" })).output as string;
+    (await exec({ language: 'bash', code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done" }))
+      .output as string;
   /** Whether any container, in any state, carries this metadata marker. */
   const leftBehind = async (marker: string) =>
-    (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).some((c) => (c.Labels[Labels.metadata] ?? '').includes(marker));
+    (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).some((c) =>
+      (c.Labels[Labels.metadata] ?? '').includes(marker),
+    );
 
   beforeAll(async () => {
     s = await dockerSession(config, logs);
-    const created = await s.ok('sandbox_create', { template: 'python', name: 'features', env_vars: { SECRET_TOKEN: SECRET } });
+    const created = await s.ok('sandbox_create', {
+      template: 'python',
+      name: 'features',
+      env_vars: { SECRET_TOKEN: SECRET },
+    });
     results.push(JSON.stringify(created));
     id = created.sandbox_id;
   });
@@ -50,11 +57,16 @@ describeDocker('sandbox features on a real engine', () => {
     await s?.close();
   });
 
-  it('keeps environment variables for every run, and a run\'s own on top', async () => {
-    const first = await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]), os.environ.get("EXTRA"))', env_vars: { EXTRA: 'once' } });
+  it("keeps environment variables for every run, and a run's own on top", async () => {
+    const first = await exec({
+      code: 'import os; print(len(os.environ["SECRET_TOKEN"]), os.environ.get("EXTRA"))',
+      env_vars: { EXTRA: 'once' },
+    });
     expect(first.output).toBe(`${SECRET.length} once\n`);
     await s.ok('sandbox_configure', { sandbox_id: id, env_vars: { LATER: 'added' } });
-    const second = await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]), os.environ.get("EXTRA"), os.environ["LATER"])' });
+    const second = await exec({
+      code: 'import os; print(len(os.environ["SECRET_TOKEN"]), os.environ.get("EXTRA"), os.environ["LATER"])',
+    });
     expect(second.output).toBe(`${SECRET.length} None added\n`);
   });
 
@@ -64,9 +76,17 @@ describeDocker('sandbox features on a real engine', () => {
     expect(up).toMatchObject({ file_path: '/home/user/data/temps.csv', size_bytes: csv.length, permissions: '644' });
     expect(up.checksum).toBe(`sha256:${createHash('sha256').update(csv).digest('hex')}`);
     const binary = randomBytes(4096);
-    const bin = await s.ok('sandbox_upload', { sandbox_id: id, file_path: '/tmp/blob.bin', content: binary.toString('base64'), encoding: 'base64', permissions: '600' });
+    const bin = await s.ok('sandbox_upload', {
+      sandbox_id: id,
+      file_path: '/tmp/blob.bin',
+      content: binary.toString('base64'),
+      encoding: 'base64',
+      permissions: '600',
+    });
     expect(bin.checksum).toBe(`sha256:${createHash('sha256').update(binary).digest('hex')}`);
-    const r = await exec({ code: 'import csv\nrows = list(csv.DictReader(open("data/temps.csv")))\nprint(sum(int(r["temp"]) for r in rows if r["city"] == "Oslo"))' });
+    const r = await exec({
+      code: 'import csv\nrows = list(csv.DictReader(open("data/temps.csv")))\nprint(sum(int(r["temp"]) for r in rows if r["city"] == "Oslo"))',
+    });
     expect(r.output).toBe('8\n');
   });
 
@@ -85,7 +105,10 @@ describeDocker('sandbox features on a real engine', () => {
   });
 
   it('caps a flood of output, keeping head and tail and counting every byte', async () => {
-    const r = await exec({ language: 'bash', code: 'echo BEGIN; head -c 30000000 /dev/zero | tr "\\0" x; echo; echo END' });
+    const r = await exec({
+      language: 'bash',
+      code: 'echo BEGIN; head -c 30000000 /dev/zero | tr "\\0" x; echo; echo END',
+    });
     expect(r.status).toBe('completed');
     expect(r.output_truncated).toBe(true);
     expect(r.output_bytes).toBe(30_000_000 + 'BEGIN\n\nEND\n'.length);
@@ -94,15 +117,20 @@ describeDocker('sandbox features on a real engine', () => {
     expect(r.output.endsWith('xxx\nEND\n')).toBe(true);
   });
 
-  it('streams a run\'s output as progress notifications', async () => {
+  it("streams a run's output as progress notifications", async () => {
     const messages: string[] = [];
-    await exec({ code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(0.3)' }, { onprogress: (p) => messages.push(p.message ?? '') });
+    await exec(
+      { code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(0.3)' },
+      { onprogress: (p) => messages.push(p.message ?? '') },
+    );
     expect(messages.join('')).toMatch(/stdout: tick 0[\s\S]*tick 1[\s\S]*tick 2/);
     expect(messages.length).toBeGreaterThanOrEqual(3);
   });
 
   it('runs javascript and shells as well as python', async () => {
-    expect((await exec({ language: 'javascript', code: 'console.log([1,2,3].map(x => x * 2).join(","))' })).output).toBe('2,4,6\n');
+    expect(
+      (await exec({ language: 'javascript', code: 'console.log([1,2,3].map(x => x * 2).join(","))' })).output,
+    ).toBe('2,4,6\n');
     expect((await exec({ language: 'sh', code: 'echo "$0" | grep -c sh' })).output).toBe('1\n');
     const stdin = await exec({ language: 'python', code: 'import sys; print(sys.stdin.read()[::-1])', stdin: 'abc' });
     expect(stdin.output).toBe('cba\n');
@@ -115,7 +143,10 @@ describeDocker('sandbox features on a real engine', () => {
 
   it('reports a memory bomb as killed with exit 137 and a hint', async () => {
     const small = (await s.ok('sandbox_create', { template: 'python', memory_mb: 128 })).sandbox_id;
-    const r = await s.ok('sandbox_execute', { sandbox_id: small, code: 'x = []\nwhile True: x.append(bytearray(10 * 1024 * 1024))' });
+    const r = await s.ok('sandbox_execute', {
+      sandbox_id: small,
+      code: 'x = []\nwhile True: x.append(bytearray(10 * 1024 * 1024))',
+    });
     expect(r).toMatchObject({ status: 'failed', exit_code: 137 });
     expect(r.hint).toMatch(/memory limit of 128 MB/);
   });
@@ -133,17 +164,31 @@ describeDocker('sandbox features on a real engine', () => {
 
   it('leaves npm packages usable by the user: require and import, nothing root-owned in the home, its own npm install', async () => {
     const r = await s.ok('sandbox_create', { template: 'node', install_packages: ['npm:ms', 'npm:semver@7.6.3'] });
-    const bash = async (code: string) => (await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code, timeout: 120 })).output as string;
-    expect(await bash(`node -e "console.log(require('ms')('2h'))"; node --input-type=module -e "import ms from 'ms'; console.log(ms('1m'))"`)).toBe('7200000\n60000\n');
-    expect(await bash(`mkdir -p app && cd app && echo "import ms from 'ms'; console.log(ms('1s'))" > main.mjs && node main.mjs`)).toBe('1000\n');
+    const bash = async (code: string) =>
+      (await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code, timeout: 120 }))
+        .output as string;
+    expect(
+      await bash(
+        `node -e "console.log(require('ms')('2h'))"; node --input-type=module -e "import ms from 'ms'; console.log(ms('1m'))"`,
+      ),
+    ).toBe('7200000\n60000\n');
+    expect(
+      await bash(
+        `mkdir -p app && cd app && echo "import ms from 'ms'; console.log(ms('1s'))" > main.mjs && node main.mjs`,
+      ),
+    ).toBe('1000\n');
     expect(await bash('find /home/user ! -user 1000 -o ! -group 1000 | head -5; echo end')).toBe('end\n');
     expect(await bash('semver -i minor 1.2.3')).toBe('1.3.0\n'); // their command-line tools are on PATH
-    const later = await bash(`npm install --no-audit --no-fund is-number >/dev/null 2>&1; echo "exit $?"; node -e "console.log(require('is-number')(5), require('ms')('1s'))"`);
+    const later = await bash(
+      `npm install --no-audit --no-fund is-number >/dev/null 2>&1; echo "exit $?"; node -e "console.log(require('is-number')(5), require('ms')('1s'))"`,
+    );
     expect(later).toBe('exit 0\ntrue 1000\n');
   });
 
   it('installs pip packages for real where PyPI is reachable', async (ctx) => {
-    const probe = await exec({ code: 'import socket\ntry:\n    socket.getaddrinfo("pypi.org", 443); print("yes")\nexcept OSError: print("no")' });
+    const probe = await exec({
+      code: 'import socket\ntry:\n    socket.getaddrinfo("pypi.org", 443); print("yes")\nexcept OSError: print("no")',
+    });
     if (probe.output !== 'yes\n') ctx.skip('PyPI is not reachable from sandboxes on this machine');
     const r = await s.ok('sandbox_create', { template: 'python', install_packages: ['six==1.16.0'] });
     const out = await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, code: 'import six; print(six.__version__)' });
@@ -152,32 +197,55 @@ describeDocker('sandbox features on a real engine', () => {
 
   it('leaves no sandbox behind when an install or the startup script fails', async () => {
     const marker = `probe-${randomBytes(6).toString('hex')}`;
-    const badInstall = await s.call('sandbox_create', { template: 'base', install_packages: ['apt:no-such-package-zzz'], metadata: { marker } });
+    const badInstall = await s.call('sandbox_create', {
+      template: 'base',
+      install_packages: ['apt:no-such-package-zzz'],
+      metadata: { marker },
+    });
     expect(badInstall.structuredContent.error.code).toBe('EXECUTION_ERROR');
     expect(badInstall.structuredContent.error.message).toMatch(/no-such-package-zzz/);
-    const badScript = await s.call('sandbox_create', { template: 'python', startup_script: 'echo preparing; exit 3', metadata: { marker } });
+    const badScript = await s.call('sandbox_create', {
+      template: 'python',
+      startup_script: 'echo preparing; exit 3',
+      metadata: { marker },
+    });
     expect(badScript.structuredContent.error.code).toBe('EXECUTION_ERROR');
     expect(badScript.structuredContent.error.message).toMatch(/exit code 3[\s\S]*preparing/);
     expect(await leftBehind(marker)).toBe(false);
   });
 
   it('runs the startup script once, as the sandbox user', async () => {
-    const r = await s.ok('sandbox_create', { template: 'python', startup_script: 'mkdir -p project && id -un > project/who.txt' });
+    const r = await s.ok('sandbox_create', {
+      template: 'python',
+      startup_script: 'mkdir -p project && id -un > project/who.txt',
+    });
     expect(r.startup_script_configured).toBe(true);
-    const out = await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code: 'cat project/who.txt', working_dir: '/home/user' });
+    const out = await s.ok('sandbox_execute', {
+      sandbox_id: r.sandbox_id,
+      language: 'bash',
+      code: 'cat project/who.txt',
+      working_dir: '/home/user',
+    });
     expect(out.output).toBe('user\n');
   });
 
   it('configures: runs commands with their steps, extends the lifetime, and reports a failing command', async () => {
     const before = (await s.ok('sandbox_status', { sandbox_id: id })).sandbox.expires_at;
-    const r = await s.ok('sandbox_configure', { sandbox_id: id, run_commands: ['echo one > one.txt', 'cat one.txt'], timeout: 7200 });
+    const r = await s.ok('sandbox_configure', {
+      sandbox_id: id,
+      run_commands: ['echo one > one.txt', 'cat one.txt'],
+      timeout: 7200,
+    });
     expect(r.commands_executed).toBe(2);
     expect(r.steps.map((x: { exit_code: number }) => x.exit_code)).toEqual([0, 0]);
     expect(r.steps[1].output_tail).toBe('one\n');
     expect(Date.parse(r.expires_at)).toBeGreaterThan(Date.parse(before));
     const status = await s.ok('sandbox_status', { sandbox_id: id });
     expect(status.sandbox.expires_at).toBe(r.expires_at);
-    const bad = await s.call('sandbox_configure', { sandbox_id: id, run_commands: ['echo about to fail; false', 'echo never'] });
+    const bad = await s.call('sandbox_configure', {
+      sandbox_id: id,
+      run_commands: ['echo about to fail; false', 'echo never'],
+    });
     expect(bad.structuredContent.error.code).toBe('EXECUTION_ERROR');
     expect(bad.structuredContent.error.message).toMatch(/about to fail/);
   });
@@ -206,7 +274,9 @@ describeDocker('sandbox features on a real engine', () => {
     const back = await s.ok('sandbox_configure', { sandbox_id: id });
     expect(back).toMatchObject({ started: true, status: 'running' });
     expect((await exec({ language: 'bash', code: 'cat keep.txt' })).output).toBe('still here\n');
-    expect((await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]))' })).output).toBe(`${SECRET.length}\n`);
+    expect((await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]))' })).output).toBe(
+      `${SECRET.length}\n`,
+    );
   });
 
   it('is seen whole by a restarted server: the sandbox, its history, its variables and its expiry', async () => {
@@ -219,20 +289,26 @@ describeDocker('sandbox features on a real engine', () => {
     const messages = history.logs.map((l: { message: string }) => l.message);
     expect(messages).toContain('8'); // the CSV computation's output, from before the restart
     expect(messages.some((m: string) => m.startsWith('sandbox created from template python'))).toBe(true);
-    expect((await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]))' })).output).toBe(`${SECRET.length}\n`);
+    expect((await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]))' })).output).toBe(
+      `${SECRET.length}\n`,
+    );
   });
 
   it('shares sandboxes and history with a second server running side by side', async () => {
     const other = await dockerSession(config, logs, s.created);
     try {
       const mine = (await s.ok('sandbox_create', { template: 'python', name: 'shared' })).sandbox_id;
-      expect((await other.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(mine);
+      expect((await other.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(
+        mine,
+      );
       await Promise.all([
         s.ok('sandbox_execute', { sandbox_id: mine, code: 'print("from the first server")' }),
         other.ok('sandbox_execute', { sandbox_id: mine, code: 'print("from the second server")' }),
       ]);
       for (const session of [s, other]) {
-        const messages = (await session.ok('sandbox_logs', { sandbox_id: mine, log_level: 'info' })).logs.map((l: { message: string }) => l.message);
+        const messages = (await session.ok('sandbox_logs', { sandbox_id: mine, log_level: 'info' })).logs.map(
+          (l: { message: string }) => l.message,
+        );
         expect(messages).toEqual(expect.arrayContaining(['from the first server', 'from the second server']));
       }
       expect((await other.ok('sandbox_status', { sandbox_id: mine })).sandbox.executions.total).toBe(2);
@@ -248,7 +324,9 @@ describeDocker('sandbox features on a real engine', () => {
     const reaped = await reapExpired(s.sandboxes.ctx, new Date(Date.now() + 11_000));
     expect(reaped).toContain(short);
     expect(reaped).not.toContain(id);
-    expect((await s.call('sandbox_status', { sandbox_id: short })).structuredContent.error.code).toBe('SANDBOX_NOT_FOUND');
+    expect((await s.call('sandbox_status', { sandbox_id: short })).structuredContent.error.code).toBe(
+      'SANDBOX_NOT_FOUND',
+    );
     expect(await docker.listContainers({ all: true, filters: { label: [`${Labels.id}=${short}`] } })).toEqual([]);
   });
 

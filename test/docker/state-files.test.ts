@@ -14,14 +14,15 @@ describeDocker('state files on the host: bounded, scrubbed, never trusted', () =
 
   beforeAll(async () => {
     s = await dockerSession(config);
-    id = (await s.ok('sandbox_create', { template: 'base', timeout: 600, env_vars: { API_TOKEN: 'tok-0123456789' } })).sandbox_id;
+    id = (await s.ok('sandbox_create', { template: 'base', timeout: 600, env_vars: { API_TOKEN: 'tok-0123456789' } }))
+      .sandbox_id;
   });
 
   afterAll(async () => {
     await s?.close();
   });
 
-  it('keeps env_vars values (the sandbox\'s and the run\'s) out of the stored history', async () => {
+  it("keeps env_vars values (the sandbox's and the run's) out of the stored history", async () => {
     const run = await s.ok('sandbox_execute', {
       sandbox_id: id,
       code: 'echo "token=$API_TOKEN run=$RUN_PASSWORD"',
@@ -58,7 +59,10 @@ describeDocker('state files on the host: bounded, scrubbed, never trusted', () =
 
   it('serves list, logs and status, and reaps nothing, when the record and history hold garbage', async () => {
     writeFileSync(stateFile('record.json'), '{}');
-    appendFileSync(stateFile('history.jsonl'), '\n{"ts":"2026-01-01T00:00:00Z","level":"loud","source":"system","message":7}');
+    appendFileSync(
+      stateFile('history.jsonl'),
+      '\n{"ts":"2026-01-01T00:00:00Z","level":"loud","source":"system","message":7}',
+    );
     const list = await s.ok('sandbox_list', {});
     expect(list.sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(id);
     const logs = await s.ok('sandbox_logs', { sandbox_id: id });

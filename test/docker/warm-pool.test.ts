@@ -43,7 +43,11 @@ describeDocker('warm pool on a real engine', () => {
     const logs = await s.ok('sandbox_logs', { sandbox_id: warm });
     expect(logs.logs[0].message).toMatch(/\(warm pool\)/);
     const status = await s.ok('sandbox_status', { sandbox_id: warm });
-    expect(status.sandbox).toMatchObject({ name: 'from-pool', created_at: created.created_at, expires_at: created.expires_at });
+    expect(status.sandbox).toMatchObject({
+      name: 'from-pool',
+      created_at: created.created_at,
+      expires_at: created.expires_at,
+    });
 
     await s.sandboxes.ctx.pool!.settled();
     const [next] = await warmIds();

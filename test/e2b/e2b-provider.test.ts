@@ -98,7 +98,10 @@ describe('e2b provider: errors and lifecycle over the wire', () => {
 
   it('maps a bad key to PERMISSION_DENIED naming E2B_API_KEY', async () => {
     const wrong = new E2BProvider(Sandbox, { ...fake.connectionOpts, apiKey: 'e2b_wrong' }, silentLogger());
-    await expect(wrong.ping()).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED, hint: expect.stringMatching(/E2B_API_KEY/) });
+    await expect(wrong.ping()).rejects.toMatchObject({
+      code: ErrorCode.PERMISSION_DENIED,
+      hint: expect.stringMatching(/E2B_API_KEY/),
+    });
   });
 
   it('maps 429 to RATE_LIMITED and 503 to PROVIDER_UNAVAILABLE', async () => {
@@ -109,7 +112,11 @@ describe('e2b provider: errors and lifecycle over the wire', () => {
   });
 
   it('maps an unreachable API to PROVIDER_UNAVAILABLE', async () => {
-    const nowhere = new E2BProvider(Sandbox, { apiKey: fake.apiKey, apiUrl: 'http://127.0.0.1:9', sandboxUrl: 'http://127.0.0.1:9' }, silentLogger());
+    const nowhere = new E2BProvider(
+      Sandbox,
+      { apiKey: fake.apiKey, apiUrl: 'http://127.0.0.1:9', sandboxUrl: 'http://127.0.0.1:9' },
+      silentLogger(),
+    );
     await expect(nowhere.ping()).rejects.toMatchObject({ code: ErrorCode.PROVIDER_UNAVAILABLE });
   });
 });
@@ -120,9 +127,14 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
   let provider: E2BProvider;
   const made: string[] = [];
   const maxMs = plan.maxLengthHours * 3600_000;
-  const e2bOf = (id: string) => [...fake.sandboxes.values()].find((s) => s.metadata['dev.sandbox-mcp.sandbox-id'] === id)!;
+  const e2bOf = (id: string) =>
+    [...fake.sandboxes.values()].find((s) => s.metadata['dev.sandbox-mcp.sandbox-id'] === id)!;
   const create = async (overrides = {}) => {
-    const spec = baseSpec({ sources: { e2b: { template: 'base' } }, expiresAt: new Date(Date.now() + 600_000), ...overrides });
+    const spec = baseSpec({
+      sources: { e2b: { template: 'base' } },
+      expiresAt: new Date(Date.now() + 600_000),
+      ...overrides,
+    });
     made.push(spec.id);
     await provider.create(spec);
     return spec;
@@ -139,7 +151,10 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
 
   it(`refuses a lifetime above ${plan.maxLengthHours} h at create as INVALID_ARGUMENT naming the plan's cap`, async () => {
     const refused = create({ expiresAt: new Date(Date.now() + maxMs + 60_000) });
-    await expect(refused).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT, hint: expect.stringMatching(/plan/) });
+    await expect(refused).rejects.toMatchObject({
+      code: ErrorCode.INVALID_ARGUMENT,
+      hint: expect.stringMatching(/plan/),
+    });
     await create({ expiresAt: new Date(Date.now() + maxMs - 60_000) });
   });
 
@@ -154,11 +169,16 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
   });
 
   it('maps an unknown template to TEMPLATE_NOT_FOUND and other statuses to what they mean', async () => {
-    await expect(create({ sources: { e2b: { template: 'no-such-template' } } })).rejects.toMatchObject({ code: ErrorCode.TEMPLATE_NOT_FOUND });
+    await expect(create({ sources: { e2b: { template: 'no-such-template' } } })).rejects.toMatchObject({
+      code: ErrorCode.TEMPLATE_NOT_FOUND,
+    });
     fake.failNext(400);
     await expect(provider.list()).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
     fake.failNext(403);
-    await expect(provider.list()).rejects.toMatchObject({ code: ErrorCode.PERMISSION_DENIED, hint: expect.stringMatching(/E2B_API_KEY/) });
+    await expect(provider.list()).rejects.toMatchObject({
+      code: ErrorCode.PERMISSION_DENIED,
+      hint: expect.stringMatching(/E2B_API_KEY/),
+    });
     const { id } = await create();
     await provider.get(id); // remembered: the next call is getInfo
     fake.failNext(409);
@@ -169,9 +189,14 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
     const { id: stopped } = await create();
     await provider.stop(stopped);
     const running = [...fake.sandboxes.values()].filter((s) => s.state === 'running').length;
-    const others = await Promise.all(Array.from({ length: plan.concurrentSandboxes - running }, () => Sandbox.create(fake.connectionOpts)));
+    const others = await Promise.all(
+      Array.from({ length: plan.concurrentSandboxes - running }, () => Sandbox.create(fake.connectionOpts)),
+    );
     try {
-      await expect(create()).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED, hint: expect.stringMatching(/sandbox_delete/) });
+      await expect(create()).rejects.toMatchObject({
+        code: ErrorCode.QUOTA_EXCEEDED,
+        hint: expect.stringMatching(/sandbox_delete/),
+      });
       await expect(provider.start(stopped)).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED });
     } finally {
       await Promise.all(others.map((s) => s.kill()));
@@ -196,7 +221,9 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
     const { id } = await create({ expiresAt: new Date(Date.now() + 60_000) });
     const endAt = e2bOf(id).endAt.getTime();
     const another = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger()); // knows no connection yet
-    expect((await another.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 })).exitCode).toBe(0);
+    expect(
+      (await another.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 })).exitCode,
+    ).toBe(0);
     expect(e2bOf(id).endAt.getTime()).toBe(endAt);
   });
 
@@ -207,7 +234,9 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
     expect((await ours.list()).map((s) => s.id)).toContain(id);
     expect((await theirs.list()).map((s) => s.id)).not.toContain(id);
     await expect(theirs.get(id)).rejects.toMatchObject({ code: ErrorCode.SANDBOX_NOT_FOUND });
-    await expect(theirs.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 })).rejects.toMatchObject({
+    await expect(
+      theirs.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 }),
+    ).rejects.toMatchObject({
       code: ErrorCode.SANDBOX_NOT_FOUND,
     });
     await expect(theirs.remove(id)).rejects.toMatchObject({ code: ErrorCode.SANDBOX_NOT_FOUND });
@@ -218,7 +247,9 @@ describe.each(Object.values(PLANS))('e2b provider against E2B as it is, on the $
     const { id } = await create();
     fake.beforeNextConnect((s) => fake.pause(s.sandboxId));
     const another = new E2BProvider(Sandbox, fake.connectionOpts, silentLogger());
-    await expect(another.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 })).rejects.toMatchObject({
+    await expect(
+      another.run(id, { argv: ['true'], user: 'user', env: {}, cwd: '/', timeoutMs: 10_000 }),
+    ).rejects.toMatchObject({
       code: ErrorCode.SANDBOX_NOT_RUNNING,
     });
     expect(e2bOf(id).state).toBe('paused');

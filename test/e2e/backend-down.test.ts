@@ -31,10 +31,17 @@ describeDocker('a Docker engine that appears after the server started', () => {
   });
 
   it('answers PROVIDER_UNAVAILABLE with the fix while it is away, then creates a sandbox without a restart', async () => {
-    session = await spawnServer({ DOCKER_HOST: `unix://${socket}`, SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir() });
+    session = await spawnServer({
+      DOCKER_HOST: `unix://${socket}`,
+      SANDBOX_IMAGE: TEST_IMAGE,
+      SANDBOX_STATE_DIR: tempStateDir(),
+    });
     expect(session.tools.map((t) => t.name)).toContain('sandbox_create');
 
-    for (const [tool, args] of [['sandbox_create', {}], ['sandbox_list', {}]] as const) {
+    for (const [tool, args] of [
+      ['sandbox_create', {}],
+      ['sandbox_list', {}],
+    ] as const) {
       const r = await session.call(tool, args);
       expect(r.isError, tool).toBe(true);
       expect(r.structuredContent.error.code).toBe('PROVIDER_UNAVAILABLE');
@@ -52,7 +59,11 @@ describeDocker('a Docker engine that appears after the server started', () => {
     expect(created.isError, JSON.stringify(created.structuredContent)).toBeFalsy();
     const id = created.structuredContent.sandbox_id as string;
     try {
-      const run = await session.call('sandbox_execute', { sandbox_id: id, code: 'echo engine-is-back', language: 'bash' });
+      const run = await session.call('sandbox_execute', {
+        sandbox_id: id,
+        code: 'echo engine-is-back',
+        language: 'bash',
+      });
       expect(run.structuredContent.output).toContain('engine-is-back');
     } finally {
       const deleted = await session.call('sandbox_delete', { sandbox_id: id });

@@ -10,7 +10,8 @@ describe('the command line', () => {
   it('prints its commands on help and refuses an unknown one with status 2', async () => {
     const help = await runCli(['--help'], {});
     expect(help.status).toBe(0);
-    for (const c of ['doctor', 'list', 'status ID', 'logs ID', 'create', 'exec ID', 'stop ID', 'delete ID', 'cleanup']) expect(help.stdout).toContain(`sandbox-mcp ${c}`);
+    for (const c of ['doctor', 'list', 'status ID', 'logs ID', 'create', 'exec ID', 'stop ID', 'delete ID', 'cleanup'])
+      expect(help.stdout).toContain(`sandbox-mcp ${c}`);
     const bad = await runCli(['frobnicate'], {});
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
@@ -20,7 +21,10 @@ describe('the command line', () => {
   });
 
   it('says PROVIDER_UNAVAILABLE with the fix, and fails, when the engine is not there', async () => {
-    const r = await runCli(['list'], { DOCKER_HOST: 'unix:///tmp/sandbox-mcp-no-engine.sock', SANDBOX_STATE_DIR: tempStateDir() });
+    const r = await runCli(['list'], {
+      DOCKER_HOST: 'unix:///tmp/sandbox-mcp-no-engine.sock',
+      SANDBOX_STATE_DIR: tempStateDir(),
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/PROVIDER_UNAVAILABLE: The Docker engine cannot be reached[\s\S]*Start Docker/);
     expect(r.stdout).toBe('');
@@ -51,7 +55,9 @@ describeDocker('the command line on Docker', () => {
     const listed = await cli('list');
     expect(listed.stdout).toMatch(/^ID\s+STATUS\s+TEMPLATE\s+NAME/);
     expect(listed.stdout).toMatch(new RegExp(`^${id}\\s+running\\s+base\\s+from-cli`, 'm'));
-    expect(JSON.parse((await cli('list', '--json')).stdout).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toContain(id);
+    expect(
+      JSON.parse((await cli('list', '--json')).stdout).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id),
+    ).toContain(id);
 
     const failed = await cli('exec', id, '--code', 'echo out; echo oops >&2; exit 3', '--language', 'bash');
     expect(failed).toMatchObject({ status: 3, stdout: 'out\n' });
@@ -103,7 +109,9 @@ describe('cleanup', () => {
     const first = await cli('cleanup', '--json');
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({ deleted: [{ sandbox_id: ids[0], reason: 'stopped' }], failed: [] });
-    const left = JSON.parse((await cli('list', '--json')).stdout).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id);
+    const left = JSON.parse((await cli('list', '--json')).stdout).sandboxes.map(
+      (s: { sandbox_id: string }) => s.sandbox_id,
+    );
     expect(left.sort()).toEqual(ids.slice(1).sort());
 
     const all = await cli('cleanup', '--all');

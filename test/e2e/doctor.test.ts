@@ -20,26 +20,52 @@ describeDocker('doctor on a healthy Docker setup', () => {
     const r = await runCli(['doctor'], { SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir() });
     expect(r.status, r.stdout).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    for (const name of ['node', 'configuration', 'docker engine', 'docker version', 'cgroup limits', 'runtime', 'template base', 'template python', 'state folder']) {
-      expect(lines.filter((l) => l.startsWith(`[ok  ] ${name}:`)), name).toHaveLength(1);
+    for (const name of [
+      'node',
+      'configuration',
+      'docker engine',
+      'docker version',
+      'cgroup limits',
+      'runtime',
+      'template base',
+      'template python',
+      'state folder',
+    ]) {
+      expect(
+        lines.filter((l) => l.startsWith(`[ok  ] ${name}:`)),
+        name,
+      ).toHaveLength(1);
     }
     expect(r.stdout).toMatch(/docker version: Docker Engine \S+ \(API \d+\.\d+\)/);
     expect(r.stdout).toMatch(/All checks passed/);
   });
 
   it('fails a runtime the engine does not have, saying how to install it', async () => {
-    const { status, report } = await doctorJson({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_DOCKER_RUNTIME: 'runsc-not-here' });
+    const { status, report } = await doctorJson({
+      SANDBOX_IMAGE: TEST_IMAGE,
+      SANDBOX_STATE_DIR: tempStateDir(),
+      SANDBOX_DOCKER_RUNTIME: 'runsc-not-here',
+    });
     expect(status).toBe(1);
     expect(report.ok).toBe(false);
-    expect(check(report, 'runtime')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/runsc-not-here is not registered/), fix: expect.stringMatching(/daemon\.json/) });
+    expect(check(report, 'runtime')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/runsc-not-here is not registered/),
+      fix: expect.stringMatching(/daemon\.json/),
+    });
   });
 });
 
 describe('doctor on a broken setup', () => {
   it('fails an engine that cannot be reached, with the fix on the same line', async () => {
-    const r = await runCli(['doctor'], { DOCKER_HOST: 'unix:///tmp/sandbox-mcp-no-engine.sock', SANDBOX_STATE_DIR: tempStateDir() });
+    const r = await runCli(['doctor'], {
+      DOCKER_HOST: 'unix:///tmp/sandbox-mcp-no-engine.sock',
+      SANDBOX_STATE_DIR: tempStateDir(),
+    });
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/^\[FAIL\] docker engine: The Docker engine cannot be reached .*Fix: Start Docker.*DOCKER_HOST/m);
+    expect(r.stdout).toMatch(
+      /^\[FAIL\] docker engine: The Docker engine cannot be reached .*Fix: Start Docker.*DOCKER_HOST/m,
+    );
     expect(r.stdout).toMatch(/^\[ok {2}\] state folder: /m);
     expect(r.stdout).toMatch(/1 check\(s\) failed/);
   });
@@ -47,13 +73,22 @@ describe('doctor on a broken setup', () => {
   it('fails a malformed configuration, naming the variable', async () => {
     const { status, report } = await doctorJson({ SANDBOX_DEFAULT_CPUS: 'many' });
     expect(status).toBe(1);
-    expect(check(report, 'configuration')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/SANDBOX_DEFAULT_CPUS \(got "many"\)/) });
+    expect(check(report, 'configuration')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/SANDBOX_DEFAULT_CPUS \(got "many"\)/),
+    });
   });
 
   it('fails a state folder that cannot be written', async () => {
-    const { status, report } = await doctorJson({ DOCKER_HOST: 'unix:///tmp/sandbox-mcp-no-engine.sock', SANDBOX_STATE_DIR: '/etc/hostname/state' });
+    const { status, report } = await doctorJson({
+      DOCKER_HOST: 'unix:///tmp/sandbox-mcp-no-engine.sock',
+      SANDBOX_STATE_DIR: '/etc/hostname/state',
+    });
     expect(status).toBe(1);
-    expect(check(report, 'state folder')).toMatchObject({ status: 'fail', fix: expect.stringMatching(/SANDBOX_STATE_DIR/) });
+    expect(check(report, 'state folder')).toMatchObject({
+      status: 'fail',
+      fix: expect.stringMatching(/SANDBOX_STATE_DIR/),
+    });
   });
 });
 
@@ -71,8 +106,16 @@ describe('doctor on E2B', () => {
   });
 
   it('fails a key E2B refuses, naming E2B_API_KEY', async () => {
-    const { status, report } = await doctorJson({ ...fake.env, E2B_API_KEY: 'e2b_wrong', SANDBOX_STATE_DIR: tempStateDir() });
+    const { status, report } = await doctorJson({
+      ...fake.env,
+      E2B_API_KEY: 'e2b_wrong',
+      SANDBOX_STATE_DIR: tempStateDir(),
+    });
     expect(status).toBe(1);
-    expect(check(report, 'e2b')).toMatchObject({ status: 'fail', detail: 'E2B refused the API key.', fix: expect.stringMatching(/E2B_API_KEY/) });
+    expect(check(report, 'e2b')).toMatchObject({
+      status: 'fail',
+      detail: 'E2B refused the API key.',
+      fix: expect.stringMatching(/E2B_API_KEY/),
+    });
   });
 });

@@ -11,7 +11,8 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
   const created: Array<{ server: Awaited<ReturnType<typeof spawnServer>>; id: string }> = [];
 
   afterAll(async () => {
-    for (const { server, id } of created) await server.call('sandbox_delete', { sandbox_id: id }).catch(() => undefined);
+    for (const { server, id } of created)
+      await server.call('sandbox_delete', { sandbox_id: id }).catch(() => undefined);
     for (const s of servers) await s.close();
   });
 
@@ -24,7 +25,12 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
     created.push({ server, id });
 
     const data = randomBytes(10 * 1024 * 1024);
-    const upload = await server.call('sandbox_upload', { sandbox_id: id, file_path: 'big.bin', content: data.toString('base64'), encoding: 'base64' });
+    const upload = await server.call('sandbox_upload', {
+      sandbox_id: id,
+      file_path: 'big.bin',
+      content: data.toString('base64'),
+      encoding: 'base64',
+    });
     expect(upload.isError, JSON.stringify(upload.structuredContent)).toBeFalsy();
     expect(upload.structuredContent).toMatchObject({
       size_bytes: data.length,
@@ -36,9 +42,17 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
 
   it('answers a message over its limit with an error for that call, and the session goes on', async () => {
     // A small upload limit makes the message limit small: 6 x 100 KiB (the code limit) + 1 MiB.
-    const server = await spawnServer({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_MAX_UPLOAD_SIZE: '65536' });
+    const server = await spawnServer({
+      SANDBOX_IMAGE: TEST_IMAGE,
+      SANDBOX_STATE_DIR: tempStateDir(),
+      SANDBOX_MAX_UPLOAD_SIZE: '65536',
+    });
     servers.push(server);
-    const tooBig = server.call('sandbox_upload', { sandbox_id: 'sbx-000000000000', file_path: 'x', content: 'x'.repeat(3 * 1024 * 1024) });
+    const tooBig = server.call('sandbox_upload', {
+      sandbox_id: 'sbx-000000000000',
+      file_path: 'x',
+      content: 'x'.repeat(3 * 1024 * 1024),
+    });
     const err = await tooBig.then(
       () => undefined,
       (e: unknown) => e,
@@ -57,7 +71,12 @@ describeDocker('a broken stdio channel', () => {
   it('is logged and ends the server with a non-zero exit', async () => {
     assertBuilt();
     const child = spawn(process.execPath, [SERVER_ENTRY], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        SANDBOX_STATE_DIR: tempStateDir(),
+        SANDBOX_IMAGE: TEST_IMAGE,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stderr = '';

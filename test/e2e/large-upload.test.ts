@@ -21,8 +21,16 @@ describeDocker('a large upload over stdio', () => {
   it('writes a 9 MiB file sent as base64, with the checksum computed inside the sandbox', async () => {
     id = (await server.call('sandbox_create', { template: 'base' })).structuredContent.sandbox_id as string;
     const data = randomBytes(9 * 1024 * 1024);
-    const r = await server.call('sandbox_upload', { sandbox_id: id, file_path: 'big.bin', content: data.toString('base64'), encoding: 'base64' });
+    const r = await server.call('sandbox_upload', {
+      sandbox_id: id,
+      file_path: 'big.bin',
+      content: data.toString('base64'),
+      encoding: 'base64',
+    });
     expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-    expect(r.structuredContent).toMatchObject({ size_bytes: data.length, checksum: `sha256:${createHash('sha256').update(data).digest('hex')}` });
+    expect(r.structuredContent).toMatchObject({
+      size_bytes: data.length,
+      checksum: `sha256:${createHash('sha256').update(data).digest('hex')}`,
+    });
   });
 });

@@ -17,11 +17,15 @@ function newSpaceAfterBurst(flags: string[]): number {
     let keep = [];
     for (let i = 0; i < 1_500_000; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 100_000) keep = []; }
     process.stdout.write(String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 2 ** 20));`;
-  return Number(execFileSync(process.execPath, [...flags, '--input-type=module', '-e', script], { env: { PATH: process.env.PATH ?? '' } }).toString());
+  return Number(
+    execFileSync(process.execPath, [...flags, '--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH ?? '' },
+    }).toString(),
+  );
 }
 
 describe('a lean start (no flags needed)', () => {
-  it('keeps V8\'s young generation at its initial size, unless the user chose a semi-space size', () => {
+  it("keeps V8's young generation at its initial size, unless the user chose a semi-space size", () => {
     assertBuilt();
     expect(newSpaceAfterBurst([])).toBeLessThanOrEqual(2);
     // Node's own default lets it grow to 2 x 16 MB; a user's flag is left to work.
@@ -30,7 +34,10 @@ describe('a lean start (no flags needed)', () => {
 
   it('runs that setting before any other module of the server is loaded', () => {
     assertBuilt();
-    const firstImport = (file: string) => /^import\s+(?:[^'"]*from\s+)?["']([^"']+)["']/m.exec(readFileSync(file, 'utf8').replace(/^.*__createRequire.*$/m, ''))?.[1];
+    const firstImport = (file: string) =>
+      /^import\s+(?:[^'"]*from\s+)?["']([^"']+)["']/m.exec(
+        readFileSync(file, 'utf8').replace(/^.*__createRequire.*$/m, ''),
+      )?.[1];
     const settingChunk = firstImport(YOUNG_GENERATION);
     expect(settingChunk).toMatch(/^\.\/chunk-/);
     expect(firstImport(SERVER_ENTRY)).toBe(settingChunk);

@@ -34,13 +34,21 @@ async function exited(pid: number): Promise<void> {
 describeDocker('SANDBOX_ON_EXIT', () => {
   const made: string[] = [];
   afterAll(async () => {
-    for (const id of made) await docker.getContainer(containerName(id)).remove({ force: true, v: true }).catch(() => undefined);
+    for (const id of made)
+      await docker
+        .getContainer(containerName(id))
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
   });
 
   /** A server with this policy, one sandbox it created, and one another server of the same namespace created. */
   async function serverWithSandboxes(policy?: string) {
     const stateDir = tempStateDir();
-    const env = { SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: stateDir, ...(policy ? { SANDBOX_ON_EXIT: policy } : {}) };
+    const env = {
+      SANDBOX_IMAGE: TEST_IMAGE,
+      SANDBOX_STATE_DIR: stateDir,
+      ...(policy ? { SANDBOX_ON_EXIT: policy } : {}),
+    };
     const other = await spawnServer({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: stateDir });
     const theirs = (await other.call('sandbox_create', { template: 'base' })).structuredContent.sandbox_id as string;
     made.push(theirs);

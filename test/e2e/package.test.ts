@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,7 +28,9 @@ const run = (cmd: string, args: string[], cwd: string) =>
  */
 function cleanCheckout(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sandbox-mcp-checkout-'));
-  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], repo).split('\0').filter(Boolean);
+  const files = run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], repo)
+    .split('\0')
+    .filter(Boolean);
   for (const file of files) {
     if (!existsSync(path.join(repo, file))) continue; // deleted in the work tree
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
@@ -41,9 +52,15 @@ describe('the npm package', () => {
     made.push(checkout, out, consumer);
     expect(existsSync(path.join(checkout, 'dist'))).toBe(false);
     run('npm', ['pack', '--pack-destination', out], checkout);
-    tarball = path.join(out, readdirSync(out).find((f) => f.endsWith('.tgz'))!);
+    tarball = path.join(
+      out,
+      readdirSync(out).find((f) => f.endsWith('.tgz'))!,
+    );
     // An empty project that installs only the tarball and its production dependencies, as npx does.
-    writeFileSync(path.join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    writeFileSync(
+      path.join(consumer, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+    );
     run('npm', ['install', '--omit=dev', '--no-audit', '--no-fund', tarball], consumer);
   }, 600_000);
 
@@ -53,7 +70,15 @@ describe('the npm package', () => {
 
   it('is built by npm pack from a clean checkout and ships what runs', () => {
     const files = run('tar', ['tzf', tarball], os.tmpdir()).split('\n');
-    for (const f of ['dist/index.js', 'templates/base.json', 'templates/dockerfiles/base.Dockerfile', 'scripts/build-offline-image.sh', 'README.md', 'LICENSE', '.env.example']) {
+    for (const f of [
+      'dist/index.js',
+      'templates/base.json',
+      'templates/dockerfiles/base.Dockerfile',
+      'scripts/build-offline-image.sh',
+      'README.md',
+      'LICENSE',
+      '.env.example',
+    ]) {
       expect(files, f).toContain(`package/${f}`);
     }
     expect(files.some((f) => f.startsWith('package/src/') || f.startsWith('package/test/'))).toBe(false);
@@ -62,7 +87,8 @@ describe('the npm package', () => {
   it('installs without dev dependencies', () => {
     const modules = path.join(consumer, 'node_modules');
     expect(existsSync(path.join(modules, 'sandbox-mcp', 'dist', 'index.js'))).toBe(true);
-    for (const dev of ['vitest', 'tsup', 'typescript', 'tsx']) expect(existsSync(path.join(modules, dev)), dev).toBe(false);
+    for (const dev of ['vitest', 'tsup', 'typescript', 'tsx'])
+      expect(existsSync(path.join(modules, dev)), dev).toBe(false);
   });
 
   describeDocker('launched with npx -y', () => {
@@ -84,14 +110,24 @@ describe('the npm package', () => {
       await client.connect(transport);
       try {
         const { tools } = await client.listTools();
-        expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['sandbox_create', 'sandbox_execute', 'sandbox_delete']));
+        expect(tools.map((t) => t.name)).toEqual(
+          expect.arrayContaining(['sandbox_create', 'sandbox_execute', 'sandbox_delete']),
+        );
         const call = toolCaller(client, 300_000);
         const created = await call('sandbox_create', { template: 'base' });
         expect(created.isError, JSON.stringify(created.structuredContent)).toBeFalsy();
         const id = created.structuredContent.sandbox_id as string;
         try {
-          const r = await call('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo "from the package: $((6 * 7))"' });
-          expect(r.structuredContent).toMatchObject({ status: 'completed', exit_code: 0, output: 'from the package: 42\n' });
+          const r = await call('sandbox_execute', {
+            sandbox_id: id,
+            language: 'bash',
+            code: 'echo "from the package: $((6 * 7))"',
+          });
+          expect(r.structuredContent).toMatchObject({
+            status: 'completed',
+            exit_code: 0,
+            output: 'from the package: 42\n',
+          });
         } finally {
           const deleted = await call('sandbox_delete', { sandbox_id: id });
           expect(deleted.isError).toBeFalsy();

@@ -8,7 +8,12 @@ function start(env: Record<string, string>): Promise<{ code: number | null; stdo
   assertBuilt();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [SERVER_ENTRY], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', SANDBOX_STATE_DIR: tempStateDir(), ...env },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '/tmp',
+        SANDBOX_STATE_DIR: tempStateDir(),
+        ...env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

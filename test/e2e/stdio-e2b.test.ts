@@ -36,23 +36,47 @@ describeDocker('the built server over stdio, on E2B', () => {
       startup_script: 'mkdir -p work && jq -n \'"ready"\' > work/state.json',
     });
     const id = created.sandbox_id as string;
-    expect(created).toMatchObject({ provider: 'e2b', status: 'running', name: 'on-e2b', env_vars_configured: 1, env_var_names: ['TOKEN'], packages_installed: 1, packages: ['jq'], startup_script_configured: true });
+    expect(created).toMatchObject({
+      provider: 'e2b',
+      status: 'running',
+      name: 'on-e2b',
+      env_vars_configured: 1,
+      env_var_names: ['TOKEN'],
+      packages_installed: 1,
+      packages: ['jq'],
+      startup_script_configured: true,
+    });
     expect(fake.sandboxes.size).toBe(1);
-    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat work/state.json; stat -c %U work' })).output).toBe('"ready"\nuser\n');
+    expect(
+      (await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat work/state.json; stat -c %U work' }))
+        .output,
+    ).toBe('"ready"\nuser\n');
 
     const progress: string[] = [];
     const streamed = await server.call(
       'sandbox_execute',
-      { sandbox_id: id, code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(0.2)' },
+      {
+        sandbox_id: id,
+        code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(0.2)',
+      },
       { onprogress: (p) => progress.push(p.message ?? '') },
     );
     expect(streamed.structuredContent.output).toBe('tick 0\ntick 1\ntick 2\n');
     expect(progress.join('')).toMatch(/stdout: tick 0[\s\S]*tick 2/);
 
-    const run = await ok('sandbox_execute', { sandbox_id: id, code: 'import os, sys\nprint(os.getuid(), len(os.environ["TOKEN"]), sys.stdin.read())', stdin: 'in' });
+    const run = await ok('sandbox_execute', {
+      sandbox_id: id,
+      code: 'import os, sys\nprint(os.getuid(), len(os.environ["TOKEN"]), sys.stdin.read())',
+      stdin: 'in',
+    });
     expect(run).toMatchObject({ status: 'completed', exit_code: 0, output: '1000 16 in\n' });
     expect((await ok('sandbox_execute', { sandbox_id: id, code: 'raise SystemExit(5)' })).exit_code).toBe(5);
-    const slow = await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo begun; sleep 60', timeout: 2 });
+    const slow = await ok('sandbox_execute', {
+      sandbox_id: id,
+      language: 'bash',
+      code: 'echo begun; sleep 60',
+      timeout: 2,
+    });
     expect(slow).toMatchObject({ status: 'timeout', exit_code: 124, output: 'begun\n' });
 
     const content = 'a,b\n1,2\n';
@@ -61,7 +85,11 @@ describeDocker('the built server over stdio, on E2B', () => {
     const denied = await server.call('sandbox_upload', { sandbox_id: id, file_path: '/etc/passwd', content: 'x' });
     expect(denied.structuredContent.error.code).toBe('PERMISSION_DENIED');
 
-    const configured = await ok('sandbox_configure', { sandbox_id: id, run_commands: ['wc -l < data/x.csv'], timeout: 900 });
+    const configured = await ok('sandbox_configure', {
+      sandbox_id: id,
+      run_commands: ['wc -l < data/x.csv'],
+      timeout: 900,
+    });
     expect(configured.steps[0].output_tail).toBe('2\n');
     expect((await ok('sandbox_list', {})).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toEqual([id]);
     const status = await ok('sandbox_status', { sandbox_id: id });
@@ -70,14 +98,23 @@ describeDocker('the built server over stdio, on E2B', () => {
     const logs = await ok('sandbox_logs', { sandbox_id: id, log_level: 'info' });
     expect(logs.logs.some((l: { message: string }) => l.message === '1000 16 in')).toBe(true);
 
-    expect(await ok('sandbox_stop', { sandbox_id: id })).toMatchObject({ previous_status: 'running', data_preserved: true });
-    expect((await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).structuredContent.error.code).toBe('SANDBOX_NOT_RUNNING');
+    expect(await ok('sandbox_stop', { sandbox_id: id })).toMatchObject({
+      previous_status: 'running',
+      data_preserved: true,
+    });
+    expect(
+      (await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).structuredContent.error.code,
+    ).toBe('SANDBOX_NOT_RUNNING');
     expect(await ok('sandbox_configure', { sandbox_id: id })).toMatchObject({ started: true, status: 'running' });
-    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat data/x.csv' })).output).toBe(content);
+    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat data/x.csv' })).output).toBe(
+      content,
+    );
 
     await ok('sandbox_delete', { sandbox_id: id });
     expect(fake.sandboxes.size).toBe(0);
-    expect((await server.call('sandbox_status', { sandbox_id: id })).structuredContent.error.code).toBe('SANDBOX_NOT_FOUND');
+    expect((await server.call('sandbox_status', { sandbox_id: id })).structuredContent.error.code).toBe(
+      'SANDBOX_NOT_FOUND',
+    );
     expect(server.stderr()).not.toContain('e2b-secret-value');
   });
   it('hands files back, runs in the background, restarts, gives port URLs and runs one-off, as on Docker', async () => {
@@ -85,17 +122,28 @@ describeDocker('the built server over stdio, on E2B', () => {
     const created = await ok('sandbox_status', { sandbox_id: id });
     expect(created.sandbox.urls['8000']).toMatch(/^https:\/\/8000-/);
 
-    const chart = 'import struct, zlib\ndef chunk(k, d):\n    b = k + d\n    return struct.pack(">I", len(d)) + b + struct.pack(">I", zlib.crc32(b) & 0xffffffff)\n' +
+    const chart =
+      'import struct, zlib\ndef chunk(k, d):\n    b = k + d\n    return struct.pack(">I", len(d)) + b + struct.pack(">I", zlib.crc32(b) & 0xffffffff)\n' +
       'open("c.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\\x00" + bytes(6))) + chunk(b"IEND", b""))';
     const made = await server.call('sandbox_execute', { sandbox_id: id, code: chart, return_files: ['*.png'] });
-    expect(made.structuredContent.files).toMatchObject([{ path: '/home/user/c.png', mime_type: 'image/png', included: true }]);
+    expect(made.structuredContent.files).toMatchObject([
+      { path: '/home/user/c.png', mime_type: 'image/png', included: true },
+    ]);
     expect((made.content as Array<{ type: string }>).some((b) => b.type === 'image')).toBe(true);
     const down = await ok('sandbox_download', { sandbox_id: id, file_path: 'c.png' });
     expect(down).toMatchObject({ type: 'file', mime_type: 'image/png', encoding: 'base64' });
-    expect(down.checksum).toBe(`sha256:${createHash('sha256').update(Buffer.from(down.content, 'base64')).digest('hex')}`);
-    expect((await ok('sandbox_download', { sandbox_id: id, file_path: '.' })).entries.map((e: { name: string }) => e.name)).toContain('c.png');
+    expect(down.checksum).toBe(
+      `sha256:${createHash('sha256').update(Buffer.from(down.content, 'base64')).digest('hex')}`,
+    );
+    expect(
+      (await ok('sandbox_download', { sandbox_id: id, file_path: '.' })).entries.map((e: { name: string }) => e.name),
+    ).toContain('c.png');
 
-    const bg = await ok('sandbox_execute', { sandbox_id: id, background: true, code: 'import time\nfor i in range(2):\n    print("bg", i, flush=True)\n    time.sleep(0.5)' });
+    const bg = await ok('sandbox_execute', {
+      sandbox_id: id,
+      background: true,
+      code: 'import time\nfor i in range(2):\n    print("bg", i, flush=True)\n    time.sleep(0.5)',
+    });
     expect(bg.status).toBe('running');
     let logs: Structured = {};
     for (let i = 0; i < 60; i++) {
@@ -104,7 +152,9 @@ describeDocker('the built server over stdio, on E2B', () => {
       await new Promise((done) => setTimeout(done, 250));
     }
     expect(logs.execution).toMatchObject({ status: 'completed', exit_code: 0 });
-    expect(logs.logs.filter((l: { source: string }) => l.source === 'stdout').map((l: { message: string }) => l.message)).toEqual(['bg 0', 'bg 1']);
+    expect(
+      logs.logs.filter((l: { source: string }) => l.source === 'stdout').map((l: { message: string }) => l.message),
+    ).toEqual(['bg 0', 'bg 1']);
 
     const ps = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done";
     await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo kept > kept.txt' });
@@ -142,7 +192,12 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
     beforeAll(async () => {
       fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE, plan: plan.name });
       // The server's own cap is set above every plan's, so that E2B's is the one met.
-      server = await spawnServer({ SANDBOX_PROVIDER: 'e2b', ...fake.env, SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_MAX_TIMEOUT: String(3 * 24 * 3600) });
+      server = await spawnServer({
+        SANDBOX_PROVIDER: 'e2b',
+        ...fake.env,
+        SANDBOX_STATE_DIR: tempStateDir(),
+        SANDBOX_MAX_TIMEOUT: String(3 * 24 * 3600),
+      });
     });
     afterAll(async () => {
       await server?.close();
@@ -155,7 +210,11 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
       expect(status.structuredContent.sandbox.resource_usage).toMatchObject({ sampled: false, cpu_percent: 0 });
       expect((status.content[0] as { text: string }).text).toMatch(/cpu and memory not sampled yet/);
 
-      const started = await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'python3 -m http.server 8010 &\necho serving' });
+      const started = await ok('sandbox_execute', {
+        sandbox_id: id,
+        language: 'bash',
+        code: 'python3 -m http.server 8010 &\necho serving',
+      });
       expect(started).toMatchObject({ status: 'completed', exit_code: 0, output: 'serving\n' });
       // envd closes a run's pipes at its deadline: do it now.
       const e2bId = [...fake.sandboxes.keys()][0]!;
@@ -172,14 +231,21 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
       const askedS = plan.maxLengthHours * 3600 + 3600;
       const configured = await ok('sandbox_configure', { sandbox_id: id, timeout: askedS });
       const startedAt = fake.sandboxes.get(e2bId)!.startedAt.getTime();
-      expect(Math.abs(Date.parse(configured.expires_at) - (startedAt + plan.maxLengthHours * 3600_000))).toBeLessThan(3000);
-      expect(Date.parse((await ok('sandbox_status', { sandbox_id: id })).sandbox.expires_at)).toBe(Date.parse(configured.expires_at));
+      expect(Math.abs(Date.parse(configured.expires_at) - (startedAt + plan.maxLengthHours * 3600_000))).toBeLessThan(
+        3000,
+      );
+      expect(Date.parse((await ok('sandbox_status', { sandbox_id: id })).sandbox.expires_at)).toBe(
+        Date.parse(configured.expires_at),
+      );
       await ok('sandbox_delete', { sandbox_id: id });
     });
 
     it(`refuses a lifetime above the plan's ${plan.maxLengthHours} h at create with a hint`, async () => {
       const long = await server.call('sandbox_create', { template: 'base', timeout: plan.maxLengthHours * 3600 + 60 });
-      expect(long.structuredContent.error).toMatchObject({ code: 'INVALID_ARGUMENT', hint: expect.stringMatching(/plan/) });
+      expect(long.structuredContent.error).toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        hint: expect.stringMatching(/plan/),
+      });
       expect(fake.sandboxes.size).toBe(0);
     });
   });

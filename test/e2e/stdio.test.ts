@@ -5,12 +5,21 @@ import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
 
 describeDocker('the built server over stdio', () => {
-  const env = { SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_LOG_LEVEL: 'debug', SANDBOX_REAP_INTERVAL: '1' };
+  const env = {
+    SANDBOX_IMAGE: TEST_IMAGE,
+    SANDBOX_STATE_DIR: tempStateDir(),
+    SANDBOX_LOG_LEVEL: 'debug',
+    SANDBOX_REAP_INTERVAL: '1',
+  };
   let server: Awaited<ReturnType<typeof spawnServer>>;
   let id: string;
   const created = new Set<string>();
 
-  const ok = async (name: string, args: Record<string, unknown>, options?: { onprogress?: (p: { message?: string }) => void }) => {
+  const ok = async (
+    name: string,
+    args: Record<string, unknown>,
+    options?: { onprogress?: (p: { message?: string }) => void },
+  ) => {
     const r = await server.call(name, args, options);
     expect(r.isError, `${name} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
     if (name === 'sandbox_create') created.add(r.structuredContent.sandbox_id);
@@ -77,14 +86,32 @@ describeDocker('the built server over stdio', () => {
       },
       { onprogress: (p) => progress.push(p.message ?? '') },
     );
-    expect(exec).toMatchObject({ status: 'completed', exit_code: 0, output: 'hello yes 20 /tmp\n', error: '', output_truncated: false });
+    expect(exec).toMatchObject({
+      status: 'completed',
+      exit_code: 0,
+      output: 'hello yes 20 /tmp\n',
+      error: '',
+      output_truncated: false,
+    });
     expect(progress.join('')).toContain('hello yes 20 /tmp');
 
     const content = Buffer.from('#!/bin/sh\necho "$(cat ready.txt) and $(jq -n 1+1)"\n');
-    const upload = await ok('sandbox_upload', { sandbox_id: id, file_path: 'bin/hello.sh', content: content.toString('base64'), encoding: 'base64', permissions: '755' });
-    expect(upload).toMatchObject({ file_path: '/home/user/bin/hello.sh', size_bytes: content.length, permissions: '755' });
+    const upload = await ok('sandbox_upload', {
+      sandbox_id: id,
+      file_path: 'bin/hello.sh',
+      content: content.toString('base64'),
+      encoding: 'base64',
+      permissions: '755',
+    });
+    expect(upload).toMatchObject({
+      file_path: '/home/user/bin/hello.sh',
+      size_bytes: content.length,
+      permissions: '755',
+    });
     expect(upload.checksum).toBe(`sha256:${createHash('sha256').update(content).digest('hex')}`);
-    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: './bin/hello.sh' })).output).toBe('ready and 2\n');
+    expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: './bin/hello.sh' })).output).toBe(
+      'ready and 2\n',
+    );
 
     const configure = await ok('sandbox_configure', {
       sandbox_id: id,
@@ -93,20 +120,41 @@ describeDocker('the built server over stdio', () => {
       run_commands: ['tree --version | head -c 4'],
       timeout: 1200,
     });
-    expect(configure).toMatchObject({ env_vars_updated: 1, env_var_names: ['MODE'], packages_installed: 1, packages: ['tree'], commands_executed: 1, status: 'running' });
+    expect(configure).toMatchObject({
+      env_vars_updated: 1,
+      env_var_names: ['MODE'],
+      packages_installed: 1,
+      packages: ['tree'],
+      commands_executed: 1,
+      status: 'running',
+    });
     expect(configure.steps.map((s: { type: string }) => s.type)).toEqual(['install', 'command']);
 
-    const list = await ok('sandbox_list', { status: 'running', template: 'python', limit: 10, sort_by: 'last_activity', order: 'desc' });
+    const list = await ok('sandbox_list', {
+      status: 'running',
+      template: 'python',
+      limit: 10,
+      sort_by: 'last_activity',
+      order: 'desc',
+    });
     expect(list.sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toContain(id);
 
     const status = await ok('sandbox_status', { sandbox_id: id });
     expect(status.sandbox).toMatchObject({ id, status: 'running', environment: { env_vars: 2 } });
 
     const logs = await ok('sandbox_logs', { sandbox_id: id, lines: 50, log_level: 'info', include_timestamps: true });
-    expect(logs.logs.some((l: { source: string; message: string }) => l.source === 'stdout' && l.message === 'hello yes 20 /tmp')).toBe(true);
+    expect(
+      logs.logs.some(
+        (l: { source: string; message: string }) => l.source === 'stdout' && l.message === 'hello yes 20 /tmp',
+      ),
+    ).toBe(true);
     expect(logs.logs.every((l: { timestamp?: string }) => typeof l.timestamp === 'string')).toBe(true);
 
-    expect(await ok('sandbox_stop', { sandbox_id: id })).toMatchObject({ previous_status: 'running', current_status: 'stopped', data_preserved: true });
+    expect(await ok('sandbox_stop', { sandbox_id: id })).toMatchObject({
+      previous_status: 'running',
+      current_status: 'stopped',
+      data_preserved: true,
+    });
     const deleted = await ok('sandbox_delete', { sandbox_id: id });
     expect(deleted.resources_cleaned).toContain('container');
     created.delete(id);
@@ -114,7 +162,7 @@ describeDocker('the built server over stdio', () => {
     expect(server.stderr()).toMatch(/"msg":"sandbox created"/);
   });
 
-  it('hands back a chart drawn with Python\'s standard library as an image block, in a one-off run', async () => {
+  it("hands back a chart drawn with Python's standard library as an image block, in a one-off run", async () => {
     const code = [
       'import struct, zlib',
       'w, h = 32, 16',
@@ -126,8 +174,12 @@ describeDocker('the built server over stdio', () => {
     ].join('\n');
     const r = await server.call('sandbox_execute', { template: 'python', code, return_files: ['chart.png'] });
     expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-    expect(r.structuredContent.files).toMatchObject([{ path: '/home/user/chart.png', mime_type: 'image/png', included: true }]);
-    const image = (r.content as Array<{ type: string; data?: string; mimeType?: string }>).find((b) => b.type === 'image');
+    expect(r.structuredContent.files).toMatchObject([
+      { path: '/home/user/chart.png', mime_type: 'image/png', included: true },
+    ]);
+    const image = (r.content as Array<{ type: string; data?: string; mimeType?: string }>).find(
+      (b) => b.type === 'image',
+    );
     expect(image?.mimeType).toBe('image/png');
     const png = Buffer.from(image!.data!, 'base64');
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
@@ -145,7 +197,9 @@ describeDocker('the built server over stdio', () => {
     server = await spawnServer(env);
     const logs = await ok('sandbox_logs', { sandbox_id: keep.sandbox_id });
     expect(logs.logs.map((l: { message: string }) => l.message)).toContain('before the crash');
-    expect((await ok('sandbox_execute', { sandbox_id: keep.sandbox_id, code: 'print("after")' })).output).toBe('after\n');
+    expect((await ok('sandbox_execute', { sandbox_id: keep.sandbox_id, code: 'print("after")' })).output).toBe(
+      'after\n',
+    );
 
     // The new server sweeps every second; the short-lived sandbox's 10 s run out meanwhile.
     const deadline = Date.now() + 60_000;

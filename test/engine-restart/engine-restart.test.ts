@@ -9,7 +9,10 @@ import { tempStateDir } from '../helpers/test-config.js';
 const stop = process.env.SANDBOX_TEST_ENGINE_STOP;
 const start = process.env.SANDBOX_TEST_ENGINE_START;
 const suite = stop && start ? describe : describe.skip;
-const reason = stop && start ? '' : ' [skipped: set SANDBOX_TEST_ENGINE_STOP and SANDBOX_TEST_ENGINE_START to commands that stop and start the engine]';
+const reason =
+  stop && start
+    ? ''
+    : ' [skipped: set SANDBOX_TEST_ENGINE_STOP and SANDBOX_TEST_ENGINE_START to commands that stop and start the engine]';
 
 suite(`a Docker engine restarted under a running server${reason}`, () => {
   let server: Awaited<ReturnType<typeof spawnServer>> | undefined;
@@ -21,7 +24,9 @@ suite(`a Docker engine restarted under a running server${reason}`, () => {
   it('answers PROVIDER_UNAVAILABLE while the engine is down, then works again without a restart', async () => {
     server = await spawnServer({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir() });
     const id = (await server.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id as string;
-    expect((await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).structuredContent.output).toBe('1\n');
+    expect((await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).structuredContent.output).toBe(
+      '1\n',
+    );
 
     execSync(stop!, { stdio: 'inherit' });
     for (const [tool, args] of [
@@ -40,7 +45,9 @@ suite(`a Docker engine restarted under a running server${reason}`, () => {
     // The engine stopped its containers; the sandbox comes back with sandbox_configure, as any stopped one.
     const back = await server.call('sandbox_configure', { sandbox_id: id });
     expect(back.isError).toBeFalsy();
-    expect((await server.call('sandbox_execute', { sandbox_id: id, code: 'print(2)' })).structuredContent.output).toBe('2\n');
+    expect((await server.call('sandbox_execute', { sandbox_id: id, code: 'print(2)' })).structuredContent.output).toBe(
+      '2\n',
+    );
     await server.call('sandbox_delete', { sandbox_id: id });
   });
 });

@@ -84,7 +84,8 @@ export function decodeEnvelopes(buf: Buffer): Array<{ flags: number; data: Buffe
   const out: Array<{ flags: number; data: Buffer }> = [];
   let offset = 0;
   while (offset < buf.length) {
-    if (buf.length - offset < 5) throw new ConnectRpcError('invalid_argument', 'protocol error: incomplete envelope header');
+    if (buf.length - offset < 5)
+      throw new ConnectRpcError('invalid_argument', 'protocol error: incomplete envelope header');
     const flags = buf.readUInt8(offset);
     const length = buf.readUInt32BE(offset + 1);
     const end = offset + 5 + length;
@@ -110,7 +111,8 @@ export function parseStreamRequest(body: Buffer): Record<string, unknown> {
   const envelopes = decodeEnvelopes(body);
   const first = envelopes[0];
   if (!first) throw new ConnectRpcError('invalid_argument', 'protocol error: missing request message');
-  if (first.flags & COMPRESSED_FLAG) throw new ConnectRpcError('internal', 'protocol error: compressed messages are not supported');
+  if (first.flags & COMPRESSED_FLAG)
+    throw new ConnectRpcError('internal', 'protocol error: compressed messages are not supported');
   try {
     return parseJson(first.data);
   } catch (err) {
@@ -137,7 +139,10 @@ export function sendUnary(res: ServerResponse, message: object): void {
 
 export function sendUnaryError(res: ServerResponse, err: ConnectRpcError): void {
   const body = JSON.stringify({ code: err.code, message: err.message });
-  res.writeHead(HTTP_STATUS[err.code], { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(HTTP_STATUS[err.code], {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 

@@ -59,7 +59,12 @@ const COMMAND_WRAPPER = [
 
 /** The reason at the end of a shell or coreutils error line, as Go words it ("permission denied"). */
 export function errnoText(stderr: string): string {
-  const line = stderr.trim().split('\n').filter((l) => l !== '').pop() ?? '';
+  const line =
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .pop() ?? '';
   const reason = line.slice(line.lastIndexOf(': ') + 2).trim();
   return reason === '' ? 'unknown error' : reason.charAt(0).toLowerCase() + reason.slice(1);
 }
@@ -125,7 +130,9 @@ export class DockerRuntime {
       child.stdout!.on('data', (c: Buffer) => out.push(c));
       child.stderr!.on('data', (c: Buffer) => err.push(c));
       child.once('error', reject);
-      child.once('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+      child.once('close', (code) =>
+        resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }),
+      );
       if (input !== undefined) {
         child.stdin!.on('error', () => {}); // the script may exit before reading everything
         child.stdin!.end(input);
@@ -148,7 +155,8 @@ export class DockerRuntime {
         const baseId = await this.must(['image', 'inspect', '-f', '{{.Id}}', this.options.image]);
         const tag = `sandbox-mcp-test/fake-e2b-template:${baseId.replace(/^sha256:/, '').slice(0, 16)}`;
         const present = await this.run(['image', 'inspect', tag]);
-        if (present.code !== 0) await this.must(['build', '-q', '-t', tag, '-'], Buffer.from(templateDockerfile(this.options.image)));
+        if (present.code !== 0)
+          await this.must(['build', '-q', '-t', tag, '-'], Buffer.from(templateDockerfile(this.options.image)));
         return tag;
       })();
       image.catch(() => templateImages.delete(key));
@@ -160,12 +168,19 @@ export class DockerRuntime {
   async createContainer(sandboxId: string, opts: { network: boolean }): Promise<string> {
     const image = await this.templateImage();
     const id = await this.must([
-      'run', '-d', '--init',
-      '--label', `${FAKE_E2B_LABEL}=true`,
-      '--label', `${FAKE_E2B_LABEL}.sandbox=${sandboxId}`,
-      '--hostname', sandboxId.slice(0, 12),
+      'run',
+      '-d',
+      '--init',
+      '--label',
+      `${FAKE_E2B_LABEL}=true`,
+      '--label',
+      `${FAKE_E2B_LABEL}.sandbox=${sandboxId}`,
+      '--hostname',
+      sandboxId.slice(0, 12),
       ...(opts.network ? [] : ['--network', 'none']),
-      image, 'sleep', 'infinity',
+      image,
+      'sleep',
+      'infinity',
     ]);
     this.containers.add(id);
     return id;
@@ -182,7 +197,8 @@ export class DockerRuntime {
 
   async remove(container: string): Promise<void> {
     const res = await this.run(['rm', '-f', container]);
-    if (res.code !== 0 && !/No such container/i.test(res.stderr)) throw new Error(`docker rm failed: ${res.stderr.trim()}`);
+    if (res.code !== 0 && !/No such container/i.test(res.stderr))
+      throw new Error(`docker rm failed: ${res.stderr.trim()}`);
     this.containers.delete(container);
   }
 
@@ -191,9 +207,15 @@ export class DockerRuntime {
   }
 
   /** `docker exec` of a command through the wrapper (see COMMAND_WRAPPER); its stdin is always empty. */
-  spawnCommand(container: string, p: { user: string; cwd: string; env: Record<string, string>; cmd: string; args: string[] }): ChildProcess {
+  spawnCommand(
+    container: string,
+    p: { user: string; cwd: string; env: Record<string, string>; cmd: string; args: string[] },
+  ): ChildProcess {
     const envArgs = Object.entries(p.env).flatMap(([k, v]) => (k === '' || k.includes('=') ? [] : ['-e', `${k}=${v}`]));
-    return this.spawn(['exec', '-u', p.user, ...envArgs, container, '/bin/sh', '-c', COMMAND_WRAPPER, p.cwd, p.cmd, ...p.args], false);
+    return this.spawn(
+      ['exec', '-u', p.user, ...envArgs, container, '/bin/sh', '-c', COMMAND_WRAPPER, p.cwd, p.cmd, ...p.args],
+      false,
+    );
   }
 
   /** Send a signal to one process inside the container (as root, like envd). */
@@ -201,8 +223,28 @@ export class DockerRuntime {
     await this.run(['exec', '-u', '0', container, 'kill', '-s', signal.replace(/^SIG/, ''), String(pid)]);
   }
 
-  private script(container: string, user: string, script: keyof typeof SCRIPTS, args: string[], input?: Buffer): Promise<DockerResult> {
-    return this.run(['exec', ...(input !== undefined ? ['-i'] : []), '-u', user, container, 'sh', '-c', SCRIPTS[script], 'fake-envd', ...args], input);
+  private script(
+    container: string,
+    user: string,
+    script: keyof typeof SCRIPTS,
+    args: string[],
+    input?: Buffer,
+  ): Promise<DockerResult> {
+    return this.run(
+      [
+        'exec',
+        ...(input !== undefined ? ['-i'] : []),
+        '-u',
+        user,
+        container,
+        'sh',
+        '-c',
+        SCRIPTS[script],
+        'fake-envd',
+        ...args,
+      ],
+      input,
+    );
   }
 
   readFile(container: string, user: string, path: string): Promise<DockerResult> {

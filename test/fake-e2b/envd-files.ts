@@ -43,7 +43,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function userOf(url: URL): string {
   const username = url.searchParams.get('username') || DEFAULT_USER;
-  if (!USER_HOMES[username]) throw new FilesError(401, `error looking up user '${username}': user: unknown user ${username}`);
+  if (!USER_HOMES[username])
+    throw new FilesError(401, `error looking up user '${username}': user: unknown user ${username}`);
   return username;
 }
 
@@ -65,7 +66,12 @@ function acceptsGzip(header: string): boolean {
 }
 
 /** The file's bytes, from the sandbox directory or the container. */
-async function readSandboxFile(sandbox: FakeSandbox, docker: DockerRuntime | undefined, path: string, user: string): Promise<Buffer> {
+async function readSandboxFile(
+  sandbox: FakeSandbox,
+  docker: DockerRuntime | undefined,
+  path: string,
+  user: string,
+): Promise<Buffer> {
   if (sandbox.container && docker) {
     const r = await docker.readFile(sandbox.container, user, path);
     if (r.code === 0) return r.stdout;
@@ -80,13 +86,24 @@ async function readSandboxFile(sandbox: FakeSandbox, docker: DockerRuntime | und
   return readFile(host);
 }
 
-async function download(sandbox: FakeSandbox, docker: DockerRuntime | undefined, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function download(
+  sandbox: FakeSandbox,
+  docker: DockerRuntime | undefined,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const user = userOf(url);
   const path = resolve(url.searchParams.get('path') ?? '', user);
   const data = await readSandboxFile(sandbox, docker, path, user);
   if (acceptsGzip(String(req.headers['accept-encoding'] ?? ''))) {
     const gz = gzipSync(data);
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Encoding': 'gzip', 'Content-Length': gz.length, Vary: 'Accept-Encoding' });
+    res.writeHead(200, {
+      'Content-Type': 'application/octet-stream',
+      'Content-Encoding': 'gzip',
+      'Content-Length': gz.length,
+      Vary: 'Accept-Encoding',
+    });
     res.end(gz);
     return;
   }
@@ -95,7 +112,13 @@ async function download(sandbox: FakeSandbox, docker: DockerRuntime | undefined,
 }
 
 /** Write into the container as `user`; the script's exit code says which step failed (see docker.ts). */
-async function writeInContainer(docker: DockerRuntime, container: string, user: string, path: string, data: Buffer): Promise<void> {
+async function writeInContainer(
+  docker: DockerRuntime,
+  container: string,
+  user: string,
+  path: string,
+  data: Buffer,
+): Promise<void> {
   const r = await docker.writeFile(container, user, path, data);
   if (r.code === 0) return;
   const reason = errnoText(r.stderr);
@@ -111,14 +134,21 @@ async function writeInContainer(docker: DockerRuntime, container: string, user: 
       if (/no space/i.test(reason)) throw new FilesError(507, `not enough inodes available: open ${path}: ${reason}`);
       throw new FilesError(500, `error opening file: open ${path}: ${reason}`);
     case 14:
-      if (/no space/i.test(reason)) throw new FilesError(507, `attempted to write ${data.length} bytes: not enough disk space available`);
+      if (/no space/i.test(reason))
+        throw new FilesError(507, `attempted to write ${data.length} bytes: not enough disk space available`);
       throw new FilesError(500, `error writing file: write ${path}: ${reason}`);
     default:
       throw new FilesError(500, `error writing file ${path}: ${r.stderr.trim() || `exit code ${r.code}`}`);
   }
 }
 
-async function writeOne(sandbox: FakeSandbox, docker: DockerRuntime | undefined, user: string, path: string, data: Buffer): Promise<void> {
+async function writeOne(
+  sandbox: FakeSandbox,
+  docker: DockerRuntime | undefined,
+  user: string,
+  path: string,
+  data: Buffer,
+): Promise<void> {
   if (sandbox.container && docker) return writeInContainer(docker, sandbox.container, user, path, data);
   const host = toHostPath(sandbox, path);
   try {
@@ -131,7 +161,13 @@ async function writeOne(sandbox: FakeSandbox, docker: DockerRuntime | undefined,
   await writeFile(host, data);
 }
 
-async function upload(sandbox: FakeSandbox, docker: DockerRuntime | undefined, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function upload(
+  sandbox: FakeSandbox,
+  docker: DockerRuntime | undefined,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const user = userOf(url);
   let body = await readBody(req);
   if (String(req.headers['content-encoding'] ?? '').toLowerCase() === 'gzip') {
@@ -163,18 +199,30 @@ async function upload(sandbox: FakeSandbox, docker: DockerRuntime | undefined, u
       if (part.name !== 'file') continue;
       const path = resolve(queryPath ?? part.filename ?? '', user);
       if (written.some((w) => w.path === path)) {
-        throw new FilesError(400, `you cannot upload multiple files to the same path '${path}' in one upload request, only the first specified file was uploaded`);
+        throw new FilesError(
+          400,
+          `you cannot upload multiple files to the same path '${path}' in one upload request, only the first specified file was uploaded`,
+        );
       }
       await writeOne(sandbox, docker, user, path, part.data);
       written.push({ name: posix.basename(path), type: 'file', path });
     }
   } else {
-    throw new FilesError(400, `unsupported content type: ${contentType}, expected multipart/form-data or application/octet-stream`);
+    throw new FilesError(
+      400,
+      `unsupported content type: ${contentType}, expected multipart/form-data or application/octet-stream`,
+    );
   }
   sendJson(res, 200, written);
 }
 
-export async function handleFiles(sandbox: FakeSandbox, url: URL, req: IncomingMessage, res: ServerResponse, docker?: DockerRuntime): Promise<void> {
+export async function handleFiles(
+  sandbox: FakeSandbox,
+  url: URL,
+  req: IncomingMessage,
+  res: ServerResponse,
+  docker?: DockerRuntime,
+): Promise<void> {
   try {
     if (req.method === 'GET') return await download(sandbox, docker, url, req, res);
     if (req.method === 'POST') return await upload(sandbox, docker, url, req, res);

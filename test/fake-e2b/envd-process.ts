@@ -32,7 +32,14 @@ import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as osConstants } from 'node:os';
-import { ConnectRpcError, ServerStream, parseStreamRequest, parseUnaryRequest, readBody, sendUnary } from './connect.js';
+import {
+  ConnectRpcError,
+  ServerStream,
+  parseStreamRequest,
+  parseUnaryRequest,
+  readBody,
+  sendUnary,
+} from './connect.js';
 import { WRAPPER_CWD_DENIED, WRAPPER_HEADER, WRAPPER_NO_CWD, type DockerRuntime } from './docker.js';
 import {
   resolveSandboxPath,
@@ -121,12 +128,18 @@ function attach(proc: FakeProcess, stream: ServerStream, keepaliveSeconds: numbe
  * envd's SendSignal and deadline: the signal goes to the process only; SIGKILL and SIGTERM also close its pipes
  * (handler.go SendSignal: outCancel), which kills background writers with SIGPIPE.
  */
-async function signalProcess(docker: DockerRuntime | undefined, sandbox: FakeSandbox, proc: FakeProcess, signal: NodeJS.Signals): Promise<void> {
+async function signalProcess(
+  docker: DockerRuntime | undefined,
+  sandbox: FakeSandbox,
+  proc: FakeProcess,
+  signal: NodeJS.Signals,
+): Promise<void> {
   const closesPipes = signal === 'SIGKILL' || signal === 'SIGTERM';
   if (sandbox.container && docker) {
     proc.killSignal = signal;
     await docker.signal(sandbox.container, proc.pid, signal);
-    if (closesPipes && proc.wrapperPid !== undefined) await docker.signal(sandbox.container, proc.wrapperPid, 'SIGUSR1');
+    if (closesPipes && proc.wrapperPid !== undefined)
+      await docker.signal(sandbox.container, proc.wrapperPid, 'SIGUSR1');
   } else {
     try {
       process.kill(proc.pid, signal);
@@ -171,7 +184,13 @@ function armDeadline(req: IncomingMessage, requestedAt: number, onDeadline: () =
 
 export function createProcessService(docker?: DockerRuntime) {
   /** Local runtime: a child process on this machine, in the sandbox directory. */
-  async function spawnLocal(sandbox: FakeSandbox, user: string, r: StartRequest, req: IncomingMessage, stream: ServerStream): Promise<void> {
+  async function spawnLocal(
+    sandbox: FakeSandbox,
+    user: string,
+    r: StartRequest,
+    req: IncomingMessage,
+    stream: ServerStream,
+  ): Promise<void> {
     const requestedAt = Date.now();
     const { cmd, args, envs, cwdPath } = r;
     const cwdHost = toHostPath(sandbox, cwdPath);
@@ -191,7 +210,10 @@ export function createProcessService(docker?: DockerRuntime) {
     const child = spawn(cmd, args, { cwd: cwdHost, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid === undefined) {
       const [err] = (await once(child, 'error')) as [Error];
-      throw new ConnectRpcError('invalid_argument', `error starting process '${[cmd, ...args].join(' ')}': ${err.message}`);
+      throw new ConnectRpcError(
+        'invalid_argument',
+        `error starting process '${[cmd, ...args].join(' ')}': ${err.message}`,
+      );
     }
     child.on('error', () => {});
 
@@ -217,7 +239,13 @@ export function createProcessService(docker?: DockerRuntime) {
    * (or says why it could not start). Output arriving before that line is held back, so the start event still
    * comes first.
    */
-  async function spawnInContainer(sandbox: FakeSandbox, user: string, r: StartRequest, req: IncomingMessage, stream: ServerStream): Promise<void> {
+  async function spawnInContainer(
+    sandbox: FakeSandbox,
+    user: string,
+    r: StartRequest,
+    req: IncomingMessage,
+    stream: ServerStream,
+  ): Promise<void> {
     const requestedAt = Date.now();
     const container = sandbox.container!;
     const { cmd, args, envs, cwdPath } = r;
@@ -255,7 +283,12 @@ export function createProcessService(docker?: DockerRuntime) {
       if (nl < 0) return;
       headerDone = true;
       const rest = Buffer.concat([head.subarray(0, at), head.subarray(nl + 1)]);
-      resolveHeader(head.subarray(at + marker.length, nl).toString('utf8').trim());
+      resolveHeader(
+        head
+          .subarray(at + marker.length, nl)
+          .toString('utf8')
+          .trim(),
+      );
       if (rest.length > 0) emit({ data: { stderr: rest.toString('base64') } });
     });
 
@@ -270,18 +303,28 @@ export function createProcessService(docker?: DockerRuntime) {
     const line = await header;
     if (line === WRAPPER_NO_CWD) throw new ConnectRpcError('invalid_argument', `cwd '${cwdPath}' does not exist`);
     if (line === WRAPPER_CWD_DENIED) {
-      throw new ConnectRpcError('invalid_argument', `error starting process '${[cmd, ...args].join(' ')}': chdir ${cwdPath}: permission denied`);
+      throw new ConnectRpcError(
+        'invalid_argument',
+        `error starting process '${[cmd, ...args].join(' ')}': chdir ${cwdPath}: permission denied`,
+      );
     }
     const pids = line === undefined ? undefined : /^(\d+) (\d+)$/.exec(line);
     if (!pids) {
       const why = head.toString('utf8').trim() || `docker exec exited with ${exit?.code ?? exit?.signal}`;
       const gone = /No such container|is not running|is paused/i.test(why);
-      throw new ConnectRpcError(gone ? 'unavailable' : 'internal', `error starting process '${[cmd, ...args].join(' ')}': ${why}`);
+      throw new ConnectRpcError(
+        gone ? 'unavailable' : 'internal',
+        `error starting process '${[cmd, ...args].join(' ')}': ${why}`,
+      );
     }
 
     const { proc, broadcast } = register(sandbox, Number(pids[1]), child, r, user);
     proc.wrapperPid = Number(pids[2]);
-    const deadline = armDeadline(req, requestedAt, () => void signalProcess(docker, sandbox, proc, 'SIGKILL').catch(() => undefined));
+    const deadline = armDeadline(
+      req,
+      requestedAt,
+      () => void signalProcess(docker, sandbox, proc, 'SIGKILL').catch(() => undefined),
+    );
 
     const finish = () => {
       if (deadline) clearTimeout(deadline);
@@ -307,7 +350,11 @@ export function createProcessService(docker?: DockerRuntime) {
     try {
       const config = (msg.process ?? {}) as { cmd?: unknown; args?: unknown; envs?: unknown; cwd?: unknown };
       if (msg.pty) throw new ConnectRpcError('unimplemented', 'PTY processes are not supported by the fake envd');
-      if (msg.stdin === true) throw new ConnectRpcError('unimplemented', 'stdin pipes are not supported by the fake envd (the provider never uses them)');
+      if (msg.stdin === true)
+        throw new ConnectRpcError(
+          'unimplemented',
+          'stdin pipes are not supported by the fake envd (the provider never uses them)',
+        );
       const cmd = typeof config.cmd === 'string' ? config.cmd : '';
       if (cmd === '') throw new ConnectRpcError('invalid_argument', 'process.cmd is required');
       const cwd = typeof config.cwd === 'string' ? config.cwd : undefined;
@@ -336,16 +383,27 @@ export function createProcessService(docker?: DockerRuntime) {
     const msg = parseUnaryRequest(await readBody(req));
     const proc = selectProcess(sandbox, msg.process);
     const signal = msg.signal;
-    if (signal === 'SIGNAL_SIGKILL' || signal === osConstants.signals.SIGKILL) await signalProcess(docker, sandbox, proc, 'SIGKILL');
-    else if (signal === 'SIGNAL_SIGTERM' || signal === osConstants.signals.SIGTERM) await signalProcess(docker, sandbox, proc, 'SIGTERM');
+    if (signal === 'SIGNAL_SIGKILL' || signal === osConstants.signals.SIGKILL)
+      await signalProcess(docker, sandbox, proc, 'SIGKILL');
+    else if (signal === 'SIGNAL_SIGTERM' || signal === osConstants.signals.SIGTERM)
+      await signalProcess(docker, sandbox, proc, 'SIGTERM');
     else throw new ConnectRpcError('unimplemented', `invalid signal: ${String(signal)}`);
     sendUnary(res, {});
   }
 
-  return async function handle(sandbox: FakeSandbox, user: string, method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  return async function handle(
+    sandbox: FakeSandbox,
+    user: string,
+    method: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     if (method === 'Start') return start(sandbox, user, req, res);
     if (method === 'SendSignal') return sendSignal(sandbox, req, res);
     req.resume();
-    throw new ConnectRpcError('unimplemented', `process.Process/${method} is not implemented by the fake envd (the provider never calls it)`);
+    throw new ConnectRpcError(
+      'unimplemented',
+      `process.Process/${method} is not implemented by the fake envd (the provider never calls it)`,
+    );
   };
 }

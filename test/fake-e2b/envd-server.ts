@@ -45,7 +45,11 @@ export function createEnvdHandler(state: FakeE2BState) {
       const sandbox = id ? state.sandboxes.get(id) : undefined;
       if (!sandbox || sandbox.state !== 'running') {
         req.resume();
-        const why = !id ? 'no E2b-Sandbox-Id header' : !sandbox ? `sandbox ${id} wasn't found` : `sandbox ${id} is paused`;
+        const why = !id
+          ? 'no E2b-Sandbox-Id header'
+          : !sandbox
+            ? `sandbox ${id} wasn't found`
+            : `sandbox ${id} is paused`;
         return sendJson(res, 502, { code: 502, message: `The sandbox is not running (${why})`, sandboxId: id });
       }
 
@@ -67,7 +71,10 @@ export function createEnvdHandler(state: FakeE2BState) {
       if (rpc && req.method === 'POST') return await processService(sandbox, requestUser(req), rpc[1]!, req, res);
 
       req.resume();
-      return sendJson(res, 501, { code: 501, message: `${req.method} ${url.pathname} is not implemented by the fake envd` });
+      return sendJson(res, 501, {
+        code: 501,
+        message: `${req.method} ${url.pathname} is not implemented by the fake envd`,
+      });
     } catch (err) {
       req.resume();
       if (res.headersSent) {

@@ -105,11 +105,17 @@ export interface FakeE2B {
   close(): Promise<void>;
 }
 
-function listen(handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>, onRequest: () => void = () => undefined): Promise<Server> {
+function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  onRequest: () => void = () => undefined,
+): Promise<Server> {
   const server = createServer((req, res) => {
     onRequest();
     handler(req, res).catch((err: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end(JSON.stringify({ code: 500, message: String(err) }));
+      if (!res.headersSent)
+        res
+          .writeHead(500, { 'Content-Type': 'application/json' })
+          .end(JSON.stringify({ code: 500, message: String(err) }));
       else res.destroy();
     });
   });
@@ -141,7 +147,10 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
   let docker: DockerRuntime | undefined;
   if (options.runtime === 'docker') {
     if (!options.image) throw new Error("startFakeE2B: runtime 'docker' needs an image");
-    docker = new DockerRuntime({ image: options.image, ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}) });
+    docker = new DockerRuntime({
+      image: options.image,
+      ...(options.dockerHost ? { dockerHost: options.dockerHost } : {}),
+    });
   }
   const baseDir = await mkdtemp(join(tmpdir(), 'fake-e2b-'));
   const state = new FakeE2BState({
@@ -157,7 +166,17 @@ export async function startFakeE2B(options: FakeE2BOptions = {}): Promise<FakeE2
   const hooks: { beforeConnect: Array<(sandbox: FakeSandbox) => Promise<void>> } = { beforeConnect: [] };
 
   const requests = { api: 0, envd: 0 };
-  const apiServer = await listen(createRestHandler({ state, apiKey, pageSize, injectedFailures, hooks, templates: new Set(options.templates ?? ['base']) }), () => requests.api++);
+  const apiServer = await listen(
+    createRestHandler({
+      state,
+      apiKey,
+      pageSize,
+      injectedFailures,
+      hooks,
+      templates: new Set(options.templates ?? ['base']),
+    }),
+    () => requests.api++,
+  );
   const envdServer = await listen(createEnvdHandler(state), () => requests.envd++);
   const apiUrl = urlOf(apiServer);
   const sandboxUrl = urlOf(envdServer);

@@ -61,7 +61,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   } catch {
     throw new HttpError(400, 'Invalid request body: not JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'Invalid request body: expected an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpError(400, 'Invalid request body: expected an object');
   return value as Record<string, unknown>;
 }
 
@@ -80,7 +81,8 @@ function stringRecord(value: unknown, field: string): Record<string, string> {
  */
 function timeoutSeconds(value: unknown, fallback: number, maxHours: number): number {
   if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new HttpError(400, 'Error when parsing request: timeout must be an integer');
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new HttpError(400, 'Error when parsing request: timeout must be an integer');
   if (value <= 0) throw new HttpError(400, 'Timeout must be greater than 0');
   if (value > maxHours * 3600) throw new HttpError(400, `Timeout cannot be greater than ${maxHours} hours`);
   return value;
@@ -161,7 +163,8 @@ function encodeCursor(s: FakeSandbox): string {
 function decodeCursor(token: string): [number, string] {
   try {
     const value: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string') return [value[0], value[1]];
+    if (Array.isArray(value) && typeof value[0] === 'number' && typeof value[1] === 'string')
+      return [value[0], value[1]];
   } catch {
     // fall through
   }
@@ -210,9 +213,11 @@ export function createRestHandler(ctx: RestContext) {
     const states = parseStates(url.searchParams.get('state'));
     const limitRaw = url.searchParams.get('limit');
     const limit = limitRaw === null ? 100 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new HttpError(400, 'limit must be between 1 and 100');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new HttpError(400, 'limit must be between 1 and 100');
 
-    const compare = (a: [number, string], b: [number, string]) => -(a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+    const compare = (a: [number, string], b: [number, string]) =>
+      -(a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
     const key = (s: FakeSandbox): [number, string] => [s.startedAt.getTime(), s.sandboxId];
     let matches = [...state.sandboxes.values()].filter(
       (s) => states.includes(s.state) && Object.entries(metadata).every(([k, v]) => s.metadata[k] === v),
@@ -241,12 +246,16 @@ export function createRestHandler(ctx: RestContext) {
     const s = requireSandbox(id);
     await ctx.hooks.beforeConnect.shift()?.(s);
     if (s.state === 'running') {
-      if (state.keepAliveFor(s, seconds, false) === 'exceeded') throw new HttpError(400, 'Max instance length exceeded');
+      if (state.keepAliveFor(s, seconds, false) === 'exceeded')
+        throw new HttpError(400, 'Max instance length exceeded');
       sendJson(res, 200, sandboxBody(s));
       return;
     }
     if (state.runningCount >= state.plan.concurrentSandboxes) {
-      throw new HttpError(429, `you have reached the maximum number of concurrent E2B sandboxes (${state.plan.concurrentSandboxes}). If you need more, please visit 'https://e2b.dev/docs/billing'`);
+      throw new HttpError(
+        429,
+        `you have reached the maximum number of concurrent E2B sandboxes (${state.plan.concurrentSandboxes}). If you need more, please visit 'https://e2b.dev/docs/billing'`,
+      );
     }
     await state.resume(s, seconds);
     sendJson(res, 201, sandboxBody(s));
@@ -258,10 +267,12 @@ export function createRestHandler(ctx: RestContext) {
    */
   async function setTimeoutOf(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const body = await readJson(req);
-    if (typeof body.timeout !== 'number' || !Number.isInteger(body.timeout)) throw new HttpError(400, 'Error when parsing request: timeout must be an integer');
+    if (typeof body.timeout !== 'number' || !Number.isInteger(body.timeout))
+      throw new HttpError(400, 'Error when parsing request: timeout must be an integer');
     const s = requireSandbox(id);
     if (s.state !== 'running') throw new HttpError(409, `Sandbox ${id} is not running (state: ${s.state})`);
-    if (state.keepAliveFor(s, Math.max(0, body.timeout), true) === 'exceeded') throw new HttpError(400, 'Max instance length exceeded');
+    if (state.keepAliveFor(s, Math.max(0, body.timeout), true) === 'exceeded')
+      throw new HttpError(400, 'Max instance length exceeded');
     res.writeHead(204).end();
   }
 
@@ -283,13 +294,20 @@ export function createRestHandler(ctx: RestContext) {
     sendJson(
       res,
       200,
-      samples.map(({ timestamp, ...m }) => ({ timestamp: timestamp.toISOString(), timestampUnix: Math.floor(timestamp.getTime() / 1000), ...m })),
+      samples.map(({ timestamp, ...m }) => ({
+        timestamp: timestamp.toISOString(),
+        timestampUnix: Math.floor(timestamp.getTime() / 1000),
+        ...m,
+      })),
     );
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
-    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
 
     if (parts[0] === 'v2' && parts[1] === 'sandboxes') {
       if (parts.length === 2 && method === 'POST') return create(req, res);

@@ -147,7 +147,8 @@ export function resolveSandboxPath(path: string | undefined, user: string): stri
   const home = USER_HOMES[user] ?? USER_HOMES[DEFAULT_USER]!;
   let p = path ?? '';
   if (p === '~' || p.startsWith('~/')) p = home + p.slice(1);
-  else if (p.startsWith('~')) throw new Error(`failed to expand path '${p}' for user '${user}': cannot expand user-specific home dir`);
+  else if (p.startsWith('~'))
+    throw new Error(`failed to expand path '${p}' for user '${user}': cannot expand user-specific home dir`);
   return posix.resolve(home, p);
 }
 
@@ -251,7 +252,8 @@ export class FakeE2BState {
 
   async resume(sandbox: FakeSandbox, timeoutSeconds: number): Promise<void> {
     const memory = sandbox.pausedWithMemory !== false;
-    if (sandbox.container) await this.serialized(sandbox, () => this.options.docker!.resume(sandbox.container!, memory));
+    if (sandbox.container)
+      await this.serialized(sandbox, () => this.options.docker!.resume(sandbox.container!, memory));
     else if (memory) for (const proc of sandbox.processes.values()) killProcessGroup(proc, 'SIGCONT');
     sandbox.state = 'running';
     // A resumed sandbox starts anew: its plan's maximum lifetime counts from here (keep_alive.go: StartTime).

@@ -2,7 +2,8 @@ import { describe } from 'vitest';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 
 /** The image Docker-backed tests run sandboxes from (the offline Debian image CI builds). */
-export const TEST_IMAGE = process.env.SANDBOX_TEST_IMAGE ?? process.env.SANDBOX_IMAGE ?? 'sandbox-mcp/debian-base:bookworm';
+export const TEST_IMAGE =
+  process.env.SANDBOX_TEST_IMAGE ?? process.env.SANDBOX_IMAGE ?? 'sandbox-mcp/debian-base:bookworm';
 
 /** With SANDBOX_REQUIRE_DOCKER=1 (CI), a missing engine or image fails the run instead of skipping. */
 const required = process.env.SANDBOX_REQUIRE_DOCKER === '1';

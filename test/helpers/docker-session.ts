@@ -36,7 +36,11 @@ export async function dockerSession(
   providerOptions: Partial<DockerProviderOptions> = {},
 ) {
   const log = pino({ level: 'debug' }, logs);
-  const provider = new DockerProvider(connectDocker(process.env.DOCKER_HOST), { ...dockerOptions(config), ...providerOptions }, log);
+  const provider = new DockerProvider(
+    connectDocker(process.env.DOCKER_HOST),
+    { ...dockerOptions(config), ...providerOptions },
+    log,
+  );
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
   const client = new Client({ name: 'docker-test', version: '1.0.0' });
   const [a, b] = InMemoryTransport.createLinkedPair();
@@ -51,7 +55,10 @@ export async function dockerSession(
   /** Calls a tool that must succeed; the failure message names the call and its error. */
   const ok = async (name: string, args: Record<string, unknown>, options?: CallOptions) => {
     const r = await call(name, args, options);
-    expect(r.isError, `${name} ${JSON.stringify(args).slice(0, 200)} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
+    expect(
+      r.isError,
+      `${name} ${JSON.stringify(args).slice(0, 200)} -> ${JSON.stringify(r.structuredContent)}`,
+    ).toBeFalsy();
     return r.structuredContent;
   };
 

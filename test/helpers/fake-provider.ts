@@ -34,7 +34,10 @@ export class FakeProvider implements SandboxProvider {
   readonly sandboxes = new Map<string, SandboxInfo>();
   readonly files = new Map<string, Buffer>();
   readonly runs: Array<{ id: string; spec: RunSpec }> = [];
-  onRun: (spec: RunSpec) => FakeRun | Promise<FakeRun> = (spec) => ({ exitCode: 0, stdout: spec.argv[spec.argv.length - 1] ?? '' });
+  onRun: (spec: RunSpec) => FakeRun | Promise<FakeRun> = (spec) => ({
+    exitCode: 0,
+    stdout: spec.argv[spec.argv.length - 1] ?? '',
+  });
   unavailable = false;
 
   async ping(): Promise<void> {}
@@ -92,7 +95,13 @@ export class FakeProvider implements SandboxProvider {
 
   async usage(id: string): Promise<ResourceUsage | null> {
     const info = await this.get(id);
-    return { cpuPercent: 1.5, memoryUsedBytes: 10 << 20, memoryLimitBytes: info.memoryMb << 20, pids: 3, network: { rxBytes: 10, txBytes: 20 } };
+    return {
+      cpuPercent: 1.5,
+      memoryUsedBytes: 10 << 20,
+      memoryLimitBytes: info.memoryMb << 20,
+      pids: 3,
+      network: { rxBytes: 10, txBytes: 20 },
+    };
   }
 
   async start(id: string): Promise<void> {

@@ -15,7 +15,12 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
       process.execPath,
       [SERVER_ENTRY, ...args],
       {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}), ...env },
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '/tmp',
+          ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+          ...env,
+        },
         timeout: 300_000,
         maxBuffer: 16 * 1024 * 1024,
       },

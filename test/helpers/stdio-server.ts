@@ -7,7 +7,8 @@ import { toolCaller } from './tool-call.js';
 export const SERVER_ENTRY = path.resolve(import.meta.dirname, '..', '..', 'dist', 'index.js');
 
 export function assertBuilt(): void {
-  if (!existsSync(SERVER_ENTRY)) throw new Error('dist/index.js is missing: run `npm run build` (npm test does it first)');
+  if (!existsSync(SERVER_ENTRY))
+    throw new Error('dist/index.js is missing: run `npm run build` (npm test does it first)');
 }
 
 /** The built server, spawned over stdio as an MCP client launches it, with the SDK's real Client. */
@@ -16,7 +17,12 @@ export async function spawnServer(env: Record<string, string>) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER_ENTRY],
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      ...env,
+    },
     stderr: 'pipe',
   });
   let stderr = '';

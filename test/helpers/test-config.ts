@@ -12,5 +12,12 @@ export const TEST_NAMESPACE = `test-${process.pid}`;
 
 /** Configuration as the server would parse it, from test-specific variables (and SANDBOX_DOCKER_RUNTIME, to run a file under gVisor). */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ ...(process.env.SANDBOX_DOCKER_RUNTIME ? { SANDBOX_DOCKER_RUNTIME: process.env.SANDBOX_DOCKER_RUNTIME } : {}), SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_LOG_LEVEL: 'silent', SANDBOX_NAMESPACE: TEST_NAMESPACE, ...env });
+  return loadConfig({
+    ...(process.env.SANDBOX_DOCKER_RUNTIME ? { SANDBOX_DOCKER_RUNTIME: process.env.SANDBOX_DOCKER_RUNTIME } : {}),
+    SANDBOX_STATE_DIR: tempStateDir(),
+    SANDBOX_IMAGE: TEST_IMAGE,
+    SANDBOX_LOG_LEVEL: 'silent',
+    SANDBOX_NAMESPACE: TEST_NAMESPACE,
+    ...env,
+  });
 }

@@ -18,7 +18,10 @@ export interface CallOptions {
 /** The one way every suite calls a tool: by name, with arguments, through a real MCP client. */
 export function toolCaller(client: Client, defaultTimeoutMs = 600_000) {
   return async (name: string, args: Record<string, unknown>, options: CallOptions = {}): Promise<ToolCall> =>
-    (await client.callTool({ name, arguments: args }, undefined, { timeout: defaultTimeoutMs, ...options })) as ToolCall;
+    (await client.callTool({ name, arguments: args }, undefined, {
+      timeout: defaultTimeoutMs,
+      ...options,
+    })) as ToolCall;
 }
 
 /** The error code of a failed call, or undefined when the call succeeded. */

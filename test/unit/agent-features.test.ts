@@ -64,7 +64,11 @@ describe('agent features on the tool layer (fake provider)', () => {
   describe('saying what ran', () => {
     it('names the language in the text, and the language parameter when bash ran Python', async () => {
       const id = (await s.call('sandbox_create', { template: 'base' })).structuredContent.sandbox_id;
-      fake.onRun = () => ({ exitCode: 2, stderr: "bash: line 1: import: command not found\nbash: -c: line 2: syntax error near unexpected token `\"hi\"'\nbash: -c: line 2: `print(\"hi\")'\n" });
+      fake.onRun = () => ({
+        exitCode: 2,
+        stderr:
+          'bash: line 1: import: command not found\nbash: -c: line 2: syntax error near unexpected token `"hi"\'\nbash: -c: line 2: `print("hi")\'\n',
+      });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'import os\nprint("hi")' });
       expect(text(r)).toContain('as bash');
       expect(r.structuredContent.language).toBe('bash');
@@ -72,8 +76,16 @@ describe('agent features on the tool layer (fake provider)', () => {
     });
 
     it.each([
-      ['python', 'Traceback (most recent call last):\n  File "<string>", line 1\n    echo hello\n         ^^^^^\nSyntaxError: invalid syntax', 'bash'],
-      ['python', '  File "<string>", line 1\n    console.log("x")\nNameError: name \'console\' is not defined', 'javascript'],
+      [
+        'python',
+        'Traceback (most recent call last):\n  File "<string>", line 1\n    echo hello\n         ^^^^^\nSyntaxError: invalid syntax',
+        'bash',
+      ],
+      [
+        'python',
+        '  File "<string>", line 1\n    console.log("x")\nNameError: name \'console\' is not defined',
+        'javascript',
+      ],
       ['python', "NameError: name 'console' is not defined", undefined],
       ['sh', 'sh: 1: import: not found', 'python'],
       ['bash', 'bash: line 1: const: command not found', 'javascript'],

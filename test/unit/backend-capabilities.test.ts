@@ -37,7 +37,9 @@ describe('backend capabilities (fake provider)', () => {
 
   it('refuses only what the backend lacks, and creates when neither is asked for', async () => {
     const session = await connect({ cpus: true, memory: false });
-    expect(errorCode(await session.call('sandbox_create', { template: 'python', memory_mb: 256 }))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorCode(await session.call('sandbox_create', { template: 'python', memory_mb: 256 }))).toBe(
+      ErrorCode.INVALID_ARGUMENT,
+    );
     const withCpus = await session.call('sandbox_create', { template: 'python', cpus: 1 });
     expect(withCpus.isError).toBeFalsy();
     const plain = await session.call('sandbox_create', { template: 'python' });
@@ -59,7 +61,7 @@ describe('backend capabilities (fake provider)', () => {
     expect(deleted.structuredContent.resources_cleaned).toEqual(['sandbox', 'history']);
   });
 
-  it('knows each backend\'s capabilities before the backend loads', () => {
+  it("knows each backend's capabilities before the backend loads", () => {
     expect(capabilitiesOf('e2b')).toEqual({ cpus: false, memory: false });
     expect(capabilitiesOf('docker')).toEqual({ cpus: true, memory: true });
     const loading = new DeferredProvider('e2b', capabilitiesOf('e2b'), new Promise(() => undefined));

@@ -17,7 +17,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ E2B_API_KEY: 'k', SANDBOX_PROVIDER: 'docker' }).provider).toBe('docker');
   });
 
-  it('names the variable and the bad value, but never a key\'s value', () => {
+  it("names the variable and the bad value, but never a key's value", () => {
     expect(() => loadConfig({ SANDBOX_EXEC_TIMEOUT: '-5' })).toThrow(/SANDBOX_EXEC_TIMEOUT \(got "-5"\)/);
     expect(() => loadConfig({ SANDBOX_NETWORK: 'host' })).toThrow(/SANDBOX_NETWORK/);
     expect(() => loadConfig({ SANDBOX_PROVIDER: 'e2b' })).toThrow(ConfigError);
@@ -26,12 +26,18 @@ describe('loadConfig', () => {
 
   it('lowers the background default under a lower lifetime cap, and refuses only a value set above it', () => {
     expect(loadConfig({ SANDBOX_MAX_TIMEOUT: '1800' }).exec.backgroundTimeoutSeconds).toBe(1800);
-    expect(() => loadConfig({ SANDBOX_MAX_TIMEOUT: '1800', SANDBOX_BACKGROUND_TIMEOUT: '3600' })).toThrow(/SANDBOX_BACKGROUND_TIMEOUT/);
+    expect(() => loadConfig({ SANDBOX_MAX_TIMEOUT: '1800', SANDBOX_BACKGROUND_TIMEOUT: '3600' })).toThrow(
+      /SANDBOX_BACKGROUND_TIMEOUT/,
+    );
   });
 
   it('refuses defaults above their maximums', () => {
-    expect(() => loadConfig({ SANDBOX_DEFAULT_TIMEOUT: '7200', SANDBOX_MAX_TIMEOUT: '3600' })).toThrow(/SANDBOX_DEFAULT_TIMEOUT/);
-    expect(() => loadConfig({ SANDBOX_DEFAULT_MEMORY_MB: '9000', SANDBOX_MAX_MEMORY_MB: '8000' })).toThrow(/SANDBOX_DEFAULT_MEMORY_MB/);
+    expect(() => loadConfig({ SANDBOX_DEFAULT_TIMEOUT: '7200', SANDBOX_MAX_TIMEOUT: '3600' })).toThrow(
+      /SANDBOX_DEFAULT_TIMEOUT/,
+    );
+    expect(() => loadConfig({ SANDBOX_DEFAULT_MEMORY_MB: '9000', SANDBOX_MAX_MEMORY_MB: '8000' })).toThrow(
+      /SANDBOX_DEFAULT_MEMORY_MB/,
+    );
   });
 
   it('reads per-template image overrides', () => {
@@ -41,7 +47,10 @@ describe('loadConfig', () => {
 
   it('reads the network allowances and the filter switch, refusing malformed entries', () => {
     expect(loadConfig({}).networkPolicy).toEqual({ allow: [], filter: true });
-    const c = loadConfig({ SANDBOX_NETWORK_ALLOW: 'host:5432, 10.1.2.3:443,192.168.0.0/16', SANDBOX_NETWORK_FILTER: 'off' });
+    const c = loadConfig({
+      SANDBOX_NETWORK_ALLOW: 'host:5432, 10.1.2.3:443,192.168.0.0/16',
+      SANDBOX_NETWORK_FILTER: 'off',
+    });
     expect(c.networkPolicy).toEqual({
       allow: [
         { target: 'host', port: 5432 },

@@ -58,7 +58,12 @@ afterAll(async () => {
 describe('fake E2B: sandbox lifecycle over the REST API', () => {
   it('creates a sandbox with metadata, envs and timeout, and reports it with getInfo', async () => {
     const before = Date.now();
-    const sbx = await Sandbox.create({ ...fake.connectionOpts, metadata: { owner: 'tests', kind: 'create' }, envs: { GREETING: 'hi' }, timeoutMs: 120_000 });
+    const sbx = await Sandbox.create({
+      ...fake.connectionOpts,
+      metadata: { owner: 'tests', kind: 'create' },
+      envs: { GREETING: 'hi' },
+      timeoutMs: 120_000,
+    });
     try {
       const info = await sbx.getInfo();
       expect(info.sandboxId).toBe(sbx.sandboxId);
@@ -176,11 +181,16 @@ describe('fake E2B: sandbox lifecycle over the REST API', () => {
   it('lists sandboxes by metadata across several pages, and filters by state', async () => {
     const tag = `list-${Date.now()}`;
     const created = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => Sandbox.create({ ...fake.connectionOpts, metadata: { suite: tag, 'odd key&=': 'a b&c=d%', n: String(i) } })),
+      Array.from({ length: 5 }, (_, i) =>
+        Sandbox.create({ ...fake.connectionOpts, metadata: { suite: tag, 'odd key&=': 'a b&c=d%', n: String(i) } }),
+      ),
     );
     const other = await Sandbox.create({ ...fake.connectionOpts, metadata: { suite: 'someone-else' } });
     try {
-      const paginator = Sandbox.list({ ...fake.connectionOpts, query: { metadata: { suite: tag, 'odd key&=': 'a b&c=d%' } } });
+      const paginator = Sandbox.list({
+        ...fake.connectionOpts,
+        query: { metadata: { suite: tag, 'odd key&=': 'a b&c=d%' } },
+      });
       const seen: string[] = [];
       let pages = 0;
       while (paginator.hasNext) {
@@ -218,13 +228,16 @@ describe('fake E2B: sandbox lifecycle over the REST API', () => {
 describe('fake E2B: commands over envd (process.Process)', () => {
   let sbx: Sandbox;
   beforeAll(async () => {
-    sbx = await Sandbox.create({ ...fake.connectionOpts, envs: { SANDBOX_WIDE: 'from-create', OVERRIDE_ME: 'sandbox' } });
+    sbx = await Sandbox.create({
+      ...fake.connectionOpts,
+      envs: { SANDBOX_WIDE: 'from-create', OVERRIDE_ME: 'sandbox' },
+    });
   });
   afterAll(async () => {
     await sbx?.kill();
   });
 
-  it('counts the HTTP requests it receives, by server (for the benchmark\'s round trips)', async () => {
+  it("counts the HTTP requests it receives, by server (for the benchmark's round trips)", async () => {
     const before = { ...fake.requests };
     await sbx.commands.run('true');
     expect(fake.requests.envd - before.envd).toBe(1);
@@ -283,7 +296,9 @@ describe('fake E2B: commands over envd (process.Process)', () => {
   });
 
   it('honours envs (sandbox-wide, then per command) and cwd, relative to /home/user', async () => {
-    const env = await sbx.commands.run('echo "$SANDBOX_WIDE $OVERRIDE_ME $PER_CMD $USER"', { envs: { OVERRIDE_ME: 'command', PER_CMD: 'yes' } });
+    const env = await sbx.commands.run('echo "$SANDBOX_WIDE $OVERRIDE_ME $PER_CMD $USER"', {
+      envs: { OVERRIDE_ME: 'command', PER_CMD: 'yes' },
+    });
     expect(env.stdout).toBe('from-create command yes user\n');
 
     await sbx.files.write('/home/user/work/dir/note.txt', 'in the work dir');
@@ -312,7 +327,9 @@ describe('fake E2B: commands over envd (process.Process)', () => {
   it('kills a command that outlives its timeoutMs', async () => {
     const started = Date.now();
     const out: string[] = [];
-    const error = await sbx.commands.run('echo started; sleep 30', { timeoutMs: 700, onStdout: (d) => void out.push(d) }).catch((e: unknown) => e);
+    const error = await sbx.commands
+      .run('echo started; sleep 30', { timeoutMs: 700, onStdout: (d) => void out.push(d) })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(out.join('')).toBe('started\n');
@@ -377,8 +394,12 @@ describe('fake E2B: files over envd', () => {
 
 describe('fake E2B: errors and configuration', () => {
   it('rejects a bad API key with AuthenticationError', async () => {
-    await expect(Sandbox.create({ ...fake.connectionOpts, apiKey: 'e2b_not_the_key' })).rejects.toBeInstanceOf(AuthenticationError);
-    await expect(Sandbox.list({ ...fake.connectionOpts, apiKey: 'e2b_not_the_key' }).nextItems()).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(Sandbox.create({ ...fake.connectionOpts, apiKey: 'e2b_not_the_key' })).rejects.toBeInstanceOf(
+      AuthenticationError,
+    );
+    await expect(
+      Sandbox.list({ ...fake.connectionOpts, apiKey: 'e2b_not_the_key' }).nextItems(),
+    ).rejects.toBeInstanceOf(AuthenticationError);
   });
 
   it('answers injected failures: failNext(429) raises RateLimitError, then the API works again', async () => {
@@ -413,7 +434,7 @@ describe('fake E2B: errors and configuration', () => {
     expect(error).toMatchObject({ statusCode: 404, message: "404: template 'no-such-template' not found" });
   });
 
-  it('keeps a running sandbox\'s lifetime when connect asks for less, and extends it to 300 s when connect names none', async () => {
+  it("keeps a running sandbox's lifetime when connect asks for less, and extends it to 300 s when connect names none", async () => {
     const sbx = await Sandbox.create({ ...fake.connectionOpts, timeoutMs: 60_000 });
     try {
       const endAt = () => fake.sandboxes.get(sbx.sandboxId)!.endAt.getTime();
@@ -441,7 +462,9 @@ describe('fake E2B: errors and configuration', () => {
   it('requires the sandbox access token on envd', async () => {
     const sbx = await Sandbox.create(fake.connectionOpts);
     try {
-      const res = await fetch(`${fake.sandboxUrl}/files?path=/home/user/x`, { headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'X-Access-Token': 'wrong' } });
+      const res = await fetch(`${fake.sandboxUrl}/files?path=/home/user/x`, {
+        headers: { 'E2b-Sandbox-Id': sbx.sandboxId, 'X-Access-Token': 'wrong' },
+      });
       expect(res.status).toBe(401);
       const health = await fetch(`${fake.sandboxUrl}/health`, { headers: { 'E2b-Sandbox-Id': sbx.sandboxId } });
       expect(health.status).toBe(204);
@@ -463,7 +486,10 @@ describe.each(Object.values(PLANS))('fake E2B on the $name plan', (plan) => {
   it(`refuses a create above ${plan.maxLengthHours} h with 400 (timeout_helper.go), and caps setTimeout silently (keep_alive.go)`, async () => {
     const maxMs = plan.maxLengthHours * 3600_000;
     const error = await Sandbox.create({ ...planned.connectionOpts, timeoutMs: maxMs + 1000 }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ statusCode: 400, message: `400: Timeout cannot be greater than ${plan.maxLengthHours} hours` });
+    expect(error).toMatchObject({
+      statusCode: 400,
+      message: `400: Timeout cannot be greater than ${plan.maxLengthHours} hours`,
+    });
     const sbx = await Sandbox.create({ ...planned.connectionOpts, timeoutMs: 60_000 });
     try {
       await Sandbox.setTimeout(sbx.sandboxId, maxMs + 3600_000, planned.connectionOpts); // 204
@@ -476,7 +502,9 @@ describe.each(Object.values(PLANS))('fake E2B on the $name plan', (plan) => {
   });
 
   it(`answers 429 once ${plan.concurrentSandboxes} sandboxes run (create_instance.go); paused ones do not count`, async () => {
-    const made = await Promise.all(Array.from({ length: plan.concurrentSandboxes }, () => Sandbox.create(planned.connectionOpts)));
+    const made = await Promise.all(
+      Array.from({ length: plan.concurrentSandboxes }, () => Sandbox.create(planned.connectionOpts)),
+    );
     try {
       await expect(Sandbox.create(planned.connectionOpts)).rejects.toBeInstanceOf(RateLimitError);
       await made[0]!.pause();

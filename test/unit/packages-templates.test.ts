@@ -6,7 +6,7 @@ import { planInstalls } from '../../src/sandbox/packages.js';
 import { runnerFor, TemplateCatalog } from '../../src/sandbox/templates.js';
 
 describe('planInstalls', () => {
-  it('groups by manager, apt first, using the template\'s manager for bare names', () => {
+  it("groups by manager, apt first, using the template's manager for bare names", () => {
     const steps = planInstalls(['pandas==2.2.2', 'npm:lodash@4', 'apt:jq', 'requests[socks]'], 'pip');
     expect(steps.map((s) => [s.manager, s.packages])).toEqual([
       ['apt', ['jq']],
@@ -24,7 +24,18 @@ describe('planInstalls', () => {
 describe('TemplateCatalog', () => {
   it('has the seed templates and aliases, each with a default language', () => {
     const c = new TemplateCatalog();
-    for (const name of ['base', 'python', 'node', 'react', 'nextjs', 'vanilla', 'claude-code', 'minimal', 'nodejs', 'general']) {
+    for (const name of [
+      'base',
+      'python',
+      'node',
+      'react',
+      'nextjs',
+      'vanilla',
+      'claude-code',
+      'minimal',
+      'nodejs',
+      'general',
+    ]) {
       expect(c.get(name).name, name).toBeTruthy();
     }
     expect(c.get('nodejs').name).toBe('node');
@@ -41,10 +52,22 @@ describe('TemplateCatalog', () => {
     expect(c.get('node').sources.docker.dockerfile).toBeUndefined();
   });
 
-  it('adds and replaces templates from the operator\'s folder', () => {
+  it("adds and replaces templates from the operator's folder", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'templates-'));
-    writeFileSync(path.join(dir, 'python.json'), JSON.stringify({ name: 'python', description: 'mine', language: 'python', image: 'corp/python:3' }));
-    writeFileSync(path.join(dir, 'rust.json'), JSON.stringify({ name: 'rust', description: 'Rust', language: 'bash', image: 'rust:1', dockerfile: 'rust.Dockerfile' }));
+    writeFileSync(
+      path.join(dir, 'python.json'),
+      JSON.stringify({ name: 'python', description: 'mine', language: 'python', image: 'corp/python:3' }),
+    );
+    writeFileSync(
+      path.join(dir, 'rust.json'),
+      JSON.stringify({
+        name: 'rust',
+        description: 'Rust',
+        language: 'bash',
+        image: 'rust:1',
+        dockerfile: 'rust.Dockerfile',
+      }),
+    );
     const c = new TemplateCatalog({ extraDir: dir });
     expect(c.get('python').sources.docker.image).toBe('corp/python:3');
     expect(c.get('rust').sources.docker.dockerfile).toBe(path.join(dir, 'rust.Dockerfile'));

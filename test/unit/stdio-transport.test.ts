@@ -13,11 +13,17 @@ function wire(maxMessageBytes: number) {
   transport.onmessage = (m) => received.push(m);
   let out = '';
   stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const replies = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id?: unknown; error?: { code: number; message: string } });
+  const replies = () =>
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id?: unknown; error?: { code: number; message: string } });
   return { stdin, stdout, transport, fatal, received, replies };
 }
 
-const request = (id: number, padding = '') => JSON.stringify({ method: 'tools/call', params: { name: 'x', arguments: { content: padding } }, jsonrpc: '2.0', id }) + '\n';
+const request = (id: number, padding = '') =>
+  JSON.stringify({ method: 'tools/call', params: { name: 'x', arguments: { content: padding } }, jsonrpc: '2.0', id }) +
+  '\n';
 
 describe('the stdio transport', () => {
   it('answers a message over the limit with an error under its ID and goes on serving', async () => {
@@ -28,7 +34,13 @@ describe('the stdio transport', () => {
     for (let i = 0; i < big.length; i += 10_000) t.stdin.write(big.slice(i, i + 10_000));
     t.stdin.write(request(8, 'small'));
     await new Promise((r) => setImmediate(r));
-    expect(t.replies()).toEqual([{ jsonrpc: '2.0', id: 7, error: { code: -32600, message: expect.stringMatching(/too large.*limit of 65536 bytes/) } }]);
+    expect(t.replies()).toEqual([
+      {
+        jsonrpc: '2.0',
+        id: 7,
+        error: { code: -32600, message: expect.stringMatching(/too large.*limit of 65536 bytes/) },
+      },
+    ]);
     expect(t.received).toEqual([expect.objectContaining({ id: 8, method: 'tools/call' })]);
     expect(t.fatal).toEqual([]);
   });

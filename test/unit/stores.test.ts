@@ -10,7 +10,12 @@ import { SandboxRecords } from '../../src/store/sandbox-records.js';
 import { tempStateDir } from '../helpers/test-config.js';
 import { LogCapture } from '../helpers/docker-session.js';
 
-const entry = (message: string): HistoryEntry => ({ ts: new Date().toISOString(), level: 'info', source: 'system', message });
+const entry = (message: string): HistoryEntry => ({
+  ts: new Date().toISOString(),
+  level: 'info',
+  source: 'system',
+  message,
+});
 
 describe('HistoryStore', () => {
   it('appends and reads back in order, across instances (as after a restart)', async () => {
@@ -40,11 +45,15 @@ describe('HistoryStore', () => {
 describe('HistoryStore bounds and scrubbing', () => {
   const padded = (i: number) => entry(`entry ${i} ${'x'.repeat(80)}`);
 
-  it('keeps a sandbox\'s history under its size limit by dropping the oldest entries', async () => {
+  it("keeps a sandbox's history under its size limit by dropping the oldest entries", async () => {
     const root = tempStateDir();
     const id = newSandboxId();
     const store = new HistoryStore(root, { maxBytes: 64 * 1024, maxLines: 100_000 });
-    for (let i = 0; i < 2000; i += 10) await store.append(id, Array.from({ length: 10 }, (_, k) => padded(i + k)));
+    for (let i = 0; i < 2000; i += 10)
+      await store.append(
+        id,
+        Array.from({ length: 10 }, (_, k) => padded(i + k)),
+      );
     expect(statSync(path.join(root, id, 'history.jsonl')).size).toBeLessThanOrEqual(64 * 1024 + 10 * 200);
     const messages = (await store.read(id)).map((e) => e.message);
     expect(messages.at(-1)).toMatch(/^entry 1999 /);
@@ -61,10 +70,14 @@ describe('HistoryStore bounds and scrubbing', () => {
     expect(messages.length).toBeLessThanOrEqual(100);
     expect(messages.at(-1)).toBe('line 499');
     // Trimmed on disk too, not only when read.
-    expect(readFileSync(path.join(root, id, 'history.jsonl'), 'utf8').split('\n').filter(Boolean).length).toBeLessThanOrEqual(100 + 25);
+    expect(
+      readFileSync(path.join(root, id, 'history.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean).length,
+    ).toBeLessThanOrEqual(100 + 25);
   });
 
-  it('never stores the values of the sandbox\'s or the run\'s env_vars, from a minimum length on', async () => {
+  it("never stores the values of the sandbox's or the run's env_vars, from a minimum length on", async () => {
     const root = tempStateDir();
     const id = newSandboxId();
     const store = new HistoryStore(root, { secrets: () => ['sk-live-123456', 'abc'] });
@@ -106,7 +119,17 @@ describe('SandboxRecords', () => {
     const records = new SandboxRecords(tempStateDir());
     const id = newSandboxId();
     const now = new Date().toISOString();
-    await records.put({ id, provider: 'docker', name: 'n', metadata: {}, createdAt: now, expiresAt: now, envNames: ['A'], packages: [], startupScript: false });
+    await records.put({
+      id,
+      provider: 'docker',
+      name: 'n',
+      metadata: {},
+      createdAt: now,
+      expiresAt: now,
+      envNames: ['A'],
+      packages: [],
+      startupScript: false,
+    });
     await records.update(id, (r) => ({ ...r, envNames: [...r.envNames, 'B'] }));
     expect((await records.get(id))?.envNames).toEqual(['A', 'B']);
     expect(await records.ids()).toEqual([id]);
@@ -129,7 +152,7 @@ describe('RateLimiter', () => {
 });
 
 describe('sandboxPath', () => {
-  it('resolves relative paths under /home/user and keeps .. inside the sandbox\'s own tree', () => {
+  it("resolves relative paths under /home/user and keeps .. inside the sandbox's own tree", () => {
     expect(sandboxPath('data/x.csv')).toBe('/home/user/data/x.csv');
     expect(sandboxPath('../../../etc/passwd')).toBe('/etc/passwd');
     expect(sandboxPath('/tmp/a')).toBe('/tmp/a');

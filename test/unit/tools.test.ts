@@ -31,8 +31,16 @@ describe('tool layer (fake provider)', () => {
   describe('tools/list', () => {
     it('offers the ten tools with all four annotations, described inputs and an output schema', () => {
       expect(s.tools.map((t) => t.name)).toEqual([
-        'sandbox_create', 'sandbox_execute', 'sandbox_list', 'sandbox_status', 'sandbox_configure',
-        'sandbox_upload', 'sandbox_download', 'sandbox_logs', 'sandbox_stop', 'sandbox_delete',
+        'sandbox_create',
+        'sandbox_execute',
+        'sandbox_list',
+        'sandbox_status',
+        'sandbox_configure',
+        'sandbox_upload',
+        'sandbox_download',
+        'sandbox_logs',
+        'sandbox_stop',
+        'sandbox_delete',
       ]);
       for (const tool of s.tools) {
         for (const hint of ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const) {
@@ -46,14 +54,24 @@ describe('tool layer (fake provider)', () => {
     });
 
     it('keeps what a model reads (names, descriptions, input schemas) within 8,000 characters', () => {
-      const modelFacing = JSON.stringify(s.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })));
+      const modelFacing = JSON.stringify(
+        s.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+      );
       expect(modelFacing.length).toBeLessThanOrEqual(8000);
     });
 
     it('states the configured caps and defaults in the input schemas, and refuses values above them', async () => {
       await s.close();
-      await connect({ SANDBOX_MAX_TIMEOUT: '7200', SANDBOX_MAX_MEMORY_MB: '2048', SANDBOX_MAX_CPUS: '2', SANDBOX_MAX_EXEC_TIMEOUT: '600', SANDBOX_MAX_CODE_SIZE: '50000', SANDBOX_NETWORK: 'none' });
-      const input = (tool: string, field: string) => (s.tools.find((t) => t.name === tool)!.inputSchema.properties as Structured)[field];
+      await connect({
+        SANDBOX_MAX_TIMEOUT: '7200',
+        SANDBOX_MAX_MEMORY_MB: '2048',
+        SANDBOX_MAX_CPUS: '2',
+        SANDBOX_MAX_EXEC_TIMEOUT: '600',
+        SANDBOX_MAX_CODE_SIZE: '50000',
+        SANDBOX_NETWORK: 'none',
+      });
+      const input = (tool: string, field: string) =>
+        (s.tools.find((t) => t.name === tool)!.inputSchema.properties as Structured)[field];
       expect(input('sandbox_create', 'timeout').maximum).toBe(7200);
       expect(input('sandbox_create', 'memory_mb').maximum).toBe(2048);
       expect(input('sandbox_create', 'cpus').maximum).toBe(2);
@@ -87,7 +105,11 @@ describe('tool layer (fake provider)', () => {
       ['an enormous number', 'sandbox_create', { memory_mb: 1e300 }],
       ['lines out of range', 'sandbox_logs', { sandbox_id: 'sbx-aaaaaaaaaaaa', lines: 5000 }],
       ['a bad env var name', 'sandbox_create', { env_vars: { 'BAD NAME': 'x' } }],
-      ['a non-octal mode', 'sandbox_upload', { sandbox_id: 'sbx-aaaaaaaaaaaa', file_path: 'a', content: 'b', permissions: 'rwx' }],
+      [
+        'a non-octal mode',
+        'sandbox_upload',
+        { sandbox_id: 'sbx-aaaaaaaaaaaa', file_path: 'a', content: 'b', permissions: 'rwx' },
+      ],
     ])('answers %s with INVALID_ARGUMENT naming the field', async (_what, tool, args) => {
       const r = await s.call(tool, args);
       expect(errorCode(r)).toBe(ErrorCode.INVALID_ARGUMENT);
@@ -119,10 +141,29 @@ describe('tool layer (fake provider)', () => {
     });
 
     it('counts what it configured as numbers (as the seeds do), with the names and packages beside them', async () => {
-      const r = await s.call('sandbox_create', { template: 'python', env_vars: { A: '1', B: '2', C: '3' }, install_packages: ['requests'] });
-      expect(r.structuredContent).toMatchObject({ env_vars_configured: 3, env_var_names: ['A', 'B', 'C'], packages_installed: 1, packages: ['requests'] });
-      const c = await s.call('sandbox_configure', { sandbox_id: r.structuredContent.sandbox_id, env_vars: { D: '4', E: '5' }, run_commands: ['true', 'true'] });
-      expect(c.structuredContent).toMatchObject({ env_vars_updated: 2, env_var_names: ['D', 'E'], packages_installed: 0, packages: [], commands_executed: 2 });
+      const r = await s.call('sandbox_create', {
+        template: 'python',
+        env_vars: { A: '1', B: '2', C: '3' },
+        install_packages: ['requests'],
+      });
+      expect(r.structuredContent).toMatchObject({
+        env_vars_configured: 3,
+        env_var_names: ['A', 'B', 'C'],
+        packages_installed: 1,
+        packages: ['requests'],
+      });
+      const c = await s.call('sandbox_configure', {
+        sandbox_id: r.structuredContent.sandbox_id,
+        env_vars: { D: '4', E: '5' },
+        run_commands: ['true', 'true'],
+      });
+      expect(c.structuredContent).toMatchObject({
+        env_vars_updated: 2,
+        env_var_names: ['D', 'E'],
+        packages_installed: 0,
+        packages: [],
+        commands_executed: 2,
+      });
     });
 
     it('answers an unknown template with TEMPLATE_NOT_FOUND listing the templates', async () => {
@@ -132,7 +173,10 @@ describe('tool layer (fake provider)', () => {
     });
 
     it('removes the sandbox when an install fails, and reports the output', async () => {
-      fake.onRun = (spec) => (spec.argv.includes('pip') ? { exitCode: 1, stderr: 'No matching distribution found for nosuchpkg' } : { exitCode: 0 });
+      fake.onRun = (spec) =>
+        spec.argv.includes('pip')
+          ? { exitCode: 1, stderr: 'No matching distribution found for nosuchpkg' }
+          : { exitCode: 0 };
       const r = await s.call('sandbox_create', { template: 'python', install_packages: ['nosuchpkg'] });
       expect(errorCode(r)).toBe(ErrorCode.EXECUTION_ERROR);
       expect(r.structuredContent.error.message).toContain('No matching distribution');
@@ -185,7 +229,11 @@ describe('tool layer (fake provider)', () => {
       const id = await create();
       fake.onRun = () => ({ exitCode: 0, stdout: 'line one\n', stderr: 'warning\n' });
       const messages: string[] = [];
-      await s.call('sandbox_execute', { sandbox_id: id, code: 'x' }, { onprogress: (p) => messages.push(p.message ?? '') });
+      await s.call(
+        'sandbox_execute',
+        { sandbox_id: id, code: 'x' },
+        { onprogress: (p) => messages.push(p.message ?? '') },
+      );
       expect(messages).toEqual(['stdout: line one\n', 'stderr: warning\n']);
     });
 
@@ -226,7 +274,10 @@ describe('tool layer (fake provider)', () => {
       const errors = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'error' });
       expect(errors.structuredContent.logs.map((l: { source: string }) => l.source)).toEqual(['execution']);
       const warn = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'warn', include_timestamps: false });
-      expect(warn.structuredContent.logs.map((l: { message: string }) => l.message)).toEqual(['e1', expect.stringMatching(/failed with exit code 1/)]);
+      expect(warn.structuredContent.logs.map((l: { message: string }) => l.message)).toEqual([
+        'e1',
+        expect.stringMatching(/failed with exit code 1/),
+      ]);
       expect(warn.structuredContent.logs[0].timestamp).toBeUndefined();
       const two = await s.call('sandbox_logs', { sandbox_id: id, lines: 2 });
       expect(two.structuredContent.logs).toHaveLength(2);
@@ -250,7 +301,10 @@ describe('tool layer (fake provider)', () => {
 
     it('shows status with usage and execution counts', async () => {
       const id = await create();
-      fake.onRun = (spec) => (spec.argv[0] === 'python3' ? { exitCode: spec.argv[2] === 'ok' ? 0 : 1 } : { exitCode: 0, stdout: 'python3=Python 3.11.2\n' });
+      fake.onRun = (spec) =>
+        spec.argv[0] === 'python3'
+          ? { exitCode: spec.argv[2] === 'ok' ? 0 : 1 }
+          : { exitCode: 0, stdout: 'python3=Python 3.11.2\n' };
       await s.call('sandbox_execute', { sandbox_id: id, code: 'ok' });
       await s.call('sandbox_execute', { sandbox_id: id, code: 'bad' });
       const r = await s.call('sandbox_status', { sandbox_id: id });
@@ -267,7 +321,11 @@ describe('tool layer (fake provider)', () => {
       const id = await create();
       const first = await s.call('sandbox_stop', { sandbox_id: id });
       const second = await s.call('sandbox_stop', { sandbox_id: id });
-      expect(first.structuredContent).toMatchObject({ previous_status: 'running', current_status: 'stopped', data_preserved: true });
+      expect(first.structuredContent).toMatchObject({
+        previous_status: 'running',
+        current_status: 'stopped',
+        data_preserved: true,
+      });
       expect(second.structuredContent).toMatchObject({ previous_status: 'stopped', current_status: 'stopped' });
       expect((await s.call('sandbox_delete', { sandbox_id: id })).isError).toBeFalsy();
       expect(errorCode(await s.call('sandbox_delete', { sandbox_id: id }))).toBe(ErrorCode.SANDBOX_NOT_FOUND);
@@ -290,7 +348,11 @@ describe('tool layer (fake provider)', () => {
         throw new SandboxError(ErrorCode.PROVIDER_UNAVAILABLE, 'The Docker engine cannot be reached.', 'Start Docker.');
       };
       const r = await s.call('sandbox_list', {});
-      expect(r.structuredContent.error).toEqual({ code: 'PROVIDER_UNAVAILABLE', message: 'The Docker engine cannot be reached.', hint: 'Start Docker.' });
+      expect(r.structuredContent.error).toEqual({
+        code: 'PROVIDER_UNAVAILABLE',
+        message: 'The Docker engine cannot be reached.',
+        hint: 'Start Docker.',
+      });
     });
 
     it('answers with RATE_LIMITED past the calls-per-minute limit', async () => {

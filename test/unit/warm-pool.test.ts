@@ -17,19 +17,28 @@ describe('warm pool (fake provider)', () => {
   };
   afterEach(async () => s?.close());
 
-  it('keeps warm sandboxes that no list shows, and hands one out with the agent\'s name and metadata', async () => {
+  it("keeps warm sandboxes that no list shows, and hands one out with the agent's name and metadata", async () => {
     await start({ SANDBOX_POOL_SIZE: '2' });
     expect(fake.sandboxes.size).toBe(2);
     expect((await s.call('sandbox_list', {})).structuredContent.total_count).toBe(0);
     const warmIds = [...fake.sandboxes.keys()];
 
-    const r = await s.call('sandbox_create', { template: 'python', name: 'mine', metadata: { team: 'a' }, timeout: 600 });
+    const r = await s.call('sandbox_create', {
+      template: 'python',
+      name: 'mine',
+      metadata: { team: 'a' },
+      timeout: 600,
+    });
     expect(warmIds).toContain(r.structuredContent.sandbox_id);
     expect(r.structuredContent).toMatchObject({ name: 'mine', metadata: { team: 'a' }, timeout: 600 });
     expect(Date.parse(r.structuredContent.expires_at) - Date.parse(r.structuredContent.created_at)).toBe(600_000);
     const listed = (await s.call('sandbox_list', {})).structuredContent.sandboxes;
     expect(listed).toHaveLength(1);
-    expect(listed[0]).toMatchObject({ sandbox_id: r.structuredContent.sandbox_id, name: 'mine', metadata: { team: 'a' } });
+    expect(listed[0]).toMatchObject({
+      sandbox_id: r.structuredContent.sandbox_id,
+      name: 'mine',
+      metadata: { team: 'a' },
+    });
 
     await s.sandboxes.ctx.pool!.settled(); // refilled in the background
     expect(fake.sandboxes.size).toBe(3);

@@ -38,7 +38,10 @@ export function connectDocker(dockerHost: string | undefined): Docker {
   const DockerClient = loadDockerode(dockerHost?.startsWith('ssh://') === true);
   if (!dockerHost || dockerHost.startsWith('unix://')) {
     const socketPath = dockerHost ? dockerHost.slice('unix://'.length) : '/var/run/docker.sock';
-    return new DockerClient({ socketPath, agent: new http.Agent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 4 }) } as Docker.DockerOptions);
+    return new DockerClient({
+      socketPath,
+      agent: new http.Agent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 4 }),
+    } as Docker.DockerOptions);
   }
   // tcp://, ssh:// and friends: docker-modem reads DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH itself.
   return new DockerClient();

@@ -68,8 +68,14 @@ export class DiskWatchdog {
         }
         if ((this.grace.get(id) ?? 0) > now) continue; // started again to make room: let it
         this.grace.delete(id);
-        this.log.warn({ sandboxId: id, sizeBytes: size, limitBytes: this.limitBytes }, 'sandbox over its disk quota: stopping it');
-        await this.docker.getContainer(c.Id).stop({ t: 0 }).catch(() => undefined);
+        this.log.warn(
+          { sandboxId: id, sizeBytes: size, limitBytes: this.limitBytes },
+          'sandbox over its disk quota: stopping it',
+        );
+        await this.docker
+          .getContainer(c.Id)
+          .stop({ t: 0 })
+          .catch(() => undefined);
         endExecStreams(c.Id);
         this.stopped.add(id);
         stopped.push(id);

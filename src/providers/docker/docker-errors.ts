@@ -13,7 +13,15 @@ export function engineMessage(err: unknown): string {
   return (e?.json?.message ?? e?.message ?? String(err)).trim();
 }
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
 
 export function isEngineUnreachable(err: unknown): boolean {
   const code = (err as DockerishError)?.code;
@@ -48,7 +56,8 @@ export function mapDockerError(err: unknown, sandboxId?: string): SandboxError {
   const status = (err as DockerishError)?.statusCode;
   const message = engineMessage(err);
   if (status === 404 && sandboxId) return notFound(sandboxId);
-  if (status === 409 && /is not running|is paused|is restarting/i.test(message) && sandboxId) return notRunning(sandboxId);
+  if (status === 409 && /is not running|is paused|is restarting/i.test(message) && sandboxId)
+    return notRunning(sandboxId);
   if (/no space left on device/i.test(message)) {
     return new SandboxError(
       ErrorCode.INSUFFICIENT_RESOURCES,
@@ -66,7 +75,12 @@ export function mapDockerError(err: unknown, sandboxId?: string): SandboxError {
     );
   }
   if (status === 403 || /permission denied/i.test(message)) {
-    return new SandboxError(ErrorCode.PERMISSION_DENIED, 'The Docker engine refused the operation.', 'Check the engine\'s authorization settings.', { cause: err });
+    return new SandboxError(
+      ErrorCode.PERMISSION_DENIED,
+      'The Docker engine refused the operation.',
+      "Check the engine's authorization settings.",
+      { cause: err },
+    );
   }
   return new SandboxError(ErrorCode.INTERNAL_ERROR, 'The Docker engine failed the operation.', '', { cause: err });
 }

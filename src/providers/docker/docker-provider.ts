@@ -97,7 +97,10 @@ export class DockerProvider implements SandboxProvider {
   async create(spec: SandboxSpec, onProgress?: (message: string) => void): Promise<SandboxInfo> {
     const { image, dockerfile } = dockerSource(spec);
     await this.images.ensure(image, dockerfile, onProgress);
-    const networkName = spec.network === 'bridge' ? await this.network.ensure(image).catch((err) => Promise.reject(mapDockerError(err))) : undefined;
+    const networkName =
+      spec.network === 'bridge'
+        ? await this.network.ensure(image).catch((err) => Promise.reject(mapDockerError(err)))
+        : undefined;
     const container = await createContainer(this.docker, spec, { ...this.options, image, networkName }).catch((err) => {
       // The image (or our network) may have been removed since we last saw it; the next create makes it again.
       if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) {
@@ -120,7 +123,10 @@ export class DockerProvider implements SandboxProvider {
 
   async list(): Promise<SandboxInfo[]> {
     try {
-      const [sandboxes, extensions] = await Promise.all([listManaged(this.docker, this.namespace), this.expiries.all()]);
+      const [sandboxes, extensions] = await Promise.all([
+        listManaged(this.docker, this.namespace),
+        this.expiries.all(),
+      ]);
       const live = new Set(sandboxes.map((s) => s.id));
       if ([...extensions.keys()].some((id) => !live.has(id))) void this.expiries.prune(live).catch(() => undefined);
       return sandboxes.map((s) => (extensions.has(s.id) ? { ...s, expiresAt: extensions.get(s.id)! } : s));
@@ -146,7 +152,9 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null> {
-    return this.explainFileFailure(id, () => readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes));
+    return this.explainFileFailure(id, () =>
+      readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes),
+    );
   }
 
   /**
@@ -158,7 +166,8 @@ export class DockerProvider implements SandboxProvider {
     try {
       return await op();
     } catch (err) {
-      if (!isSandboxError(err) || (err.code !== ErrorCode.INVALID_ARGUMENT && err.code !== ErrorCode.INTERNAL_ERROR)) throw err;
+      if (!isSandboxError(err) || (err.code !== ErrorCode.INVALID_ARGUMENT && err.code !== ErrorCode.INTERNAL_ERROR))
+        throw err;
       const full = await this.atPidsLimit(id).catch(() => false);
       throw full ? outOfProcesses() : err;
     }
@@ -254,7 +263,9 @@ export class DockerProvider implements SandboxProvider {
     const limit = this.options.diskLimitMb ?? 0;
     if (limit <= 0 || this.watchdog) return;
     const intervalMs = (this.options.diskCheckIntervalSeconds ?? 30) * 1000;
-    const lease = this.options.diskWatchLeaseFile ? new LeaseFile(this.options.diskWatchLeaseFile, intervalMs * 3) : undefined;
+    const lease = this.options.diskWatchLeaseFile
+      ? new LeaseFile(this.options.diskWatchLeaseFile, intervalMs * 3)
+      : undefined;
     this.watchdog = new DiskWatchdog(
       this.docker,
       this.namespace,
@@ -294,7 +305,11 @@ export class DockerProvider implements SandboxProvider {
     }
     const starting: Promise<AgentSession | null> = this.owned
       .container(id)
-      .then((c) => (this.options.agent === false ? prepareOnly(c) : AgentSession.start(c, this.log.child({ sandboxId: id }), PREPARE_SCRIPT)))
+      .then((c) =>
+        this.options.agent === false
+          ? prepareOnly(c)
+          : AgentSession.start(c, this.log.child({ sandboxId: id }), PREPARE_SCRIPT),
+      )
       .catch((err) => {
         if (err instanceof AgentUnavailable) {
           this.log.info({ sandboxId: id, reason: err.message }, 'no run agent in this sandbox; one exec per run');
@@ -326,11 +341,18 @@ export class DockerProvider implements SandboxProvider {
 }
 
 /** The host part of a URL: the wildcard address is reached at loopback, IPv6 addresses go in brackets. */
-const urlHost = (host: string): string => (host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host);
+const urlHost = (host: string): string =>
+  host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
 
 /** Without the agent, the preparation is an exec of its own. */
 async function prepareOnly(container: Docker.Container): Promise<null> {
-  const outcome = await runInContainer(container, { argv: ['sh', '-c', PREPARE_SCRIPT], user: 'root', env: {}, cwd: '/', timeoutMs: 30_000 });
+  const outcome = await runInContainer(container, {
+    argv: ['sh', '-c', PREPARE_SCRIPT],
+    user: 'root',
+    env: {},
+    cwd: '/',
+    timeoutMs: 30_000,
+  });
   if (outcome.exitCode !== 0) throw new Error(PREPARE_FAILED_MESSAGE);
   return null;
 }

@@ -25,7 +25,11 @@ const envList = (env: Record<string, string>): string[] => Object.entries(env).m
 function execEnv(spec: RunSpec): { env: Record<string, string>; cwd: string; argv: string[] } {
   if (spec.user === 'root') return { env: ROOT_RUN_ENV, cwd: '/', argv: spec.argv };
   // The exec's PATH is the image's, known only inside: the suffix is added there.
-  return { env: spec.env, cwd: spec.cwd, argv: ['sh', '-c', 'PATH="$PATH:$0"; export PATH; exec "$@"', USER_PATH_SUFFIX, ...spec.argv] };
+  return {
+    env: spec.env,
+    cwd: spec.cwd,
+    argv: ['sh', '-c', 'PATH="$PATH:$0"; export PATH; exec "$@"', USER_PATH_SUFFIX, ...spec.argv],
+  };
 }
 
 /**
@@ -41,7 +45,22 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
   const { env, cwd, argv } = execEnv(spec);
   const exec = await container.exec({
     // tini outside, so that the backstop's kill of its process group reaches the wrapper and the program.
-    Cmd: ['sh', '-c', SUBREAPED, 'sandbox-run', 'timeout', '-s', 'KILL', String(backstop), 'sh', '-c', EXEC_WRAPPER, 'sandbox-run', cwd, ...argv],
+    Cmd: [
+      'sh',
+      '-c',
+      SUBREAPED,
+      'sandbox-run',
+      'timeout',
+      '-s',
+      'KILL',
+      String(backstop),
+      'sh',
+      '-c',
+      EXEC_WRAPPER,
+      'sandbox-run',
+      cwd,
+      ...argv,
+    ],
     AttachStdin: withStdin,
     AttachStdout: true,
     AttachStderr: true,
@@ -76,10 +95,15 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
         // No marker: the wrapper itself was killed (out of memory, the in-sandbox backstop). Ask the engine.
         exitCode = await exec
           .inspect()
-          .then((info) => (info.Running ? null : info.ExitCode ?? null))
+          .then((info) => (info.Running ? null : (info.ExitCode ?? null)))
           .catch(() => null);
       }
-      resolve({ exitCode, timedOut: limits.timedOut, cancelled: limits.cancelled, durationMs: performance.now() - started });
+      resolve({
+        exitCode,
+        timedOut: limits.timedOut,
+        cancelled: limits.cancelled,
+        durationMs: performance.now() - started,
+      });
     };
 
     // After a kill, the run ends once the sweep is done and the stream is over, so that nothing of it is left.

@@ -31,7 +31,11 @@ export class ExpiryVolumes {
     });
     const mine = await this.volumes(sandboxId);
     const newest = pickNewest(mine);
-    await Promise.all(mine.filter((v) => v !== newest?.volume && Number(v.Labels?.[Labels.writtenAt]) <= writtenAt).map((v) => this.removeVolume(v.Name)));
+    await Promise.all(
+      mine
+        .filter((v) => v !== newest?.volume && Number(v.Labels?.[Labels.writtenAt]) <= writtenAt)
+        .map((v) => this.removeVolume(v.Name)),
+    );
   }
 
   /** The latest extension of each sandbox of the namespace (none for a sandbox never extended). */
@@ -67,7 +71,11 @@ export class ExpiryVolumes {
   }
 
   private async volumes(sandboxId?: string): Promise<Docker.VolumeInspectInfo[]> {
-    const label = [`${Labels.managed}=true`, `${Labels.namespace}=${this.namespace}`, sandboxId ? `${Labels.expiryOf}=${sandboxId}` : Labels.expiryOf];
+    const label = [
+      `${Labels.managed}=true`,
+      `${Labels.namespace}=${this.namespace}`,
+      sandboxId ? `${Labels.expiryOf}=${sandboxId}` : Labels.expiryOf,
+    ];
     const { Volumes } = await this.docker.listVolumes({ filters: { label } });
     return Volumes ?? [];
   }
@@ -81,13 +89,16 @@ export class ExpiryVolumes {
 }
 
 /** The most recently written valid expiry; malformed ones are ignored. */
-function pickNewest(volumes: Docker.VolumeInspectInfo[]): { volume: Docker.VolumeInspectInfo; expiresAt: Date } | undefined {
+function pickNewest(
+  volumes: Docker.VolumeInspectInfo[],
+): { volume: Docker.VolumeInspectInfo; expiresAt: Date } | undefined {
   let best: { volume: Docker.VolumeInspectInfo; expiresAt: Date; writtenAt: number } | undefined;
   for (const volume of volumes) {
     const expiresAt = new Date(volume.Labels?.[Labels.expiresAt] ?? Number.NaN);
     const writtenAt = Number(volume.Labels?.[Labels.writtenAt]);
     if (!isValid(expiresAt) || !Number.isFinite(writtenAt)) continue;
-    if (!best || writtenAt > best.writtenAt || (writtenAt === best.writtenAt && expiresAt > best.expiresAt)) best = { volume, expiresAt, writtenAt };
+    if (!best || writtenAt > best.writtenAt || (writtenAt === best.writtenAt && expiresAt > best.expiresAt))
+      best = { volume, expiresAt, writtenAt };
   }
   return best;
 }

@@ -58,13 +58,32 @@ async function collect(
 
 /** The file command was cut short: the sandbox stopped, or the command ran out of time. */
 const unfinished = (path: string) =>
-  new SandboxError(ErrorCode.INTERNAL_ERROR, `Moving ${path} did not finish: the sandbox may have stopped meanwhile.`, 'Check it with sandbox_status and try again.');
+  new SandboxError(
+    ErrorCode.INTERNAL_ERROR,
+    `Moving ${path} did not finish: the sandbox may have stopped meanwhile.`,
+    'Check it with sandbox_status and try again.',
+  );
 
-export async function writeFile(runner: Runner, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
-  const result = await collect(runner, ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode], options.user, data, 4096);
+export async function writeFile(
+  runner: Runner,
+  path: string,
+  data: Buffer,
+  options: FileOptions,
+): Promise<WrittenFile> {
+  const result = await collect(
+    runner,
+    ['sh', '-c', WRITE_SCRIPT, 'sandbox-write', path, options.mode],
+    options.user,
+    data,
+    4096,
+  );
   if (result.exitCode === null) throw unfinished(path);
   if (result.exitCode === NOT_A_FILE) {
-    throw new SandboxError(ErrorCode.INVALID_ARGUMENT, `${path} exists and is not a regular file (a folder, FIFO, device or socket).`, 'Choose another file_path, or remove what is there first.');
+    throw new SandboxError(
+      ErrorCode.INVALID_ARGUMENT,
+      `${path} exists and is not a regular file (a folder, FIFO, device or socket).`,
+      'Choose another file_path, or remove what is there first.',
+    );
   }
   if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
   const hex = /^([0-9a-f]{64})\s/.exec(result.stdout.toString('utf8'))?.[1];
@@ -72,13 +91,22 @@ export async function writeFile(runner: Runner, path: string, data: Buffer, opti
   return { path, sizeBytes: data.length, checksum: `sha256:${hex}` };
 }
 
-export async function readFile(runner: Runner, path: string, user: RunUser, maxBytes = 4 * 1024 * 1024): Promise<Buffer | null> {
+export async function readFile(
+  runner: Runner,
+  path: string,
+  user: RunUser,
+  maxBytes = 4 * 1024 * 1024,
+): Promise<Buffer | null> {
   const result = await collect(runner, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes);
   if (result.exitCode === 3) return null;
   if (result.exitCode === null) throw unfinished(path);
   if (result.exitCode !== 0) {
     if (isOutOfProcesses(result.stderr)) throw outOfProcesses();
-    throw new SandboxError(ErrorCode.PERMISSION_DENIED, `Cannot read ${path} in the sandbox: ${result.stderr.split('\n').pop() ?? ''}`, 'Check the path and its permissions.');
+    throw new SandboxError(
+      ErrorCode.PERMISSION_DENIED,
+      `Cannot read ${path} in the sandbox: ${result.stderr.split('\n').pop() ?? ''}`,
+      'Check the path and its permissions.',
+    );
   }
   return result.stdout;
 }

@@ -60,7 +60,8 @@ export class ImageCache {
     try {
       const stream = await this.docker.pull(image);
       await this.follow(stream, (e) => {
-        if (e.status && onProgress) onProgress(`${image}: ${e.id ? `${e.id} ` : ''}${e.status}${e.progress ? ` ${e.progress}` : ''}`);
+        if (e.status && onProgress)
+          onProgress(`${image}: ${e.id ? `${e.id} ` : ''}${e.status}${e.progress ? ` ${e.progress}` : ''}`);
       });
     } catch (err) {
       if (isEngineUnreachable(err)) throw engineUnavailable(err);
@@ -92,7 +93,7 @@ export class ImageCache {
       throw new SandboxError(
         ErrorCode.TEMPLATE_NOT_FOUND,
         `The image ${image} could not be built from ${path.basename(dockerfile)}: ${engineMessage(err).slice(0, 500)}`,
-        'Fix the template\'s Dockerfile, or point the template at an existing image with SANDBOX_IMAGE_<TEMPLATE>.',
+        "Fix the template's Dockerfile, or point the template at an existing image with SANDBOX_IMAGE_<TEMPLATE>.",
         { cause: err },
       );
     }

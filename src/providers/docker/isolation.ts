@@ -52,7 +52,9 @@ export function hostConfig(options: IsolationOptions): Docker.HostConfig {
     Binds: [],
     Mounts: [],
     RestartPolicy: { Name: 'no' },
-    ...(options.maxFileBytes > 0 ? { Ulimits: [{ Name: 'fsize', Soft: options.maxFileBytes, Hard: options.maxFileBytes }] } : {}),
+    ...(options.maxFileBytes > 0
+      ? { Ulimits: [{ Name: 'fsize', Soft: options.maxFileBytes, Hard: options.maxFileBytes }] }
+      : {}),
     LogConfig: { Type: 'none', Config: {} },
     ...(options.runtime ? { Runtime: options.runtime } : {}),
   };

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { defaultNamespace } from '../../config.js';
-import { Labels, isManaged, namespaceOf } from '../../labels.js';
+import { isManaged, namespaceOf } from '../../labels.js';
 import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
 import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
@@ -37,7 +37,11 @@ export interface CreateOptions {
 }
 
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
-export async function createContainer(docker: Docker, spec: SandboxSpec, options: CreateOptions): Promise<Docker.Container> {
+export async function createContainer(
+  docker: Docker,
+  spec: SandboxSpec,
+  options: CreateOptions,
+): Promise<Docker.Container> {
   const env = { ...DOCKER_ENV, ...spec.env };
   const published = spec.network === 'none' ? [] : (spec.ports ?? []);
   let container: Docker.Container | undefined;
@@ -57,15 +61,19 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: labelsFor(spec),
       StopTimeout: 5,
-      HostConfig: withPorts(hostConfig({
-        cpus: spec.cpus,
-        memoryMb: spec.memoryMb,
-        pidsLimit: options.pidsLimit,
-        network: spec.network,
-        networkName: options.networkName,
-        runtime: options.runtime,
-        maxFileBytes: (options.diskLimitMb ?? 0) * 1024 * 1024,
-      }), published, options.portHost ?? '127.0.0.1'),
+      HostConfig: withPorts(
+        hostConfig({
+          cpus: spec.cpus,
+          memoryMb: spec.memoryMb,
+          pidsLimit: options.pidsLimit,
+          network: spec.network,
+          networkName: options.networkName,
+          runtime: options.runtime,
+          maxFileBytes: (options.diskLimitMb ?? 0) * 1024 * 1024,
+        }),
+        published,
+        options.portHost ?? '127.0.0.1',
+      ),
     });
     await container.start();
     return container;
@@ -78,7 +86,10 @@ export async function createContainer(docker: Docker, spec: SandboxSpec, options
 /** Publishes each port on a random host port of the port host (the engine picks it at every start). */
 function withPorts(config: Docker.HostConfig, ports: number[], host: string): Docker.HostConfig {
   if (!ports.length) return config;
-  return { ...config, PortBindings: Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: host, HostPort: '' }]])) };
+  return {
+    ...config,
+    PortBindings: Object.fromEntries(ports.map((p) => [`${p}/tcp`, [{ HostIp: host, HostPort: '' }]])),
+  };
 }
 
 /** The namespace's sandboxes (containers of other namespaces are not listed). */
@@ -86,10 +97,11 @@ export async function listManaged(docker: Docker, namespace: string): Promise<Sa
   // Sandboxes made before namespaces carry none: they count as the default namespace's, so none is orphaned.
   const filters = namespace === defaultNamespace() ? MANAGED_FILTER : namespaceFilter(namespace);
   const containers = await docker.listContainers({ all: true, filters });
-  return containers
-    // What the listing shows of isolation is checked here; everything else when the sandbox is used (owned-containers.ts).
-    .filter((c) => isManaged(c.Labels) && namespaceOf(c.Labels) === namespace)
-    .filter((c) => c.HostConfig?.NetworkMode !== 'host' && !(c.Mounts ?? []).some((m) => m.Type === 'bind'))
-    .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)));
+  return (
+    containers
+      // What the listing shows of isolation is checked here; everything else when the sandbox is used (owned-containers.ts).
+      .filter((c) => isManaged(c.Labels) && namespaceOf(c.Labels) === namespace)
+      .filter((c) => c.HostConfig?.NetworkMode !== 'host' && !(c.Mounts ?? []).some((m) => m.Type === 'bind'))
+      .map((c) => infoFromLabels(c.Labels, c.State === 'running', new Date(c.Created * 1000)))
+  );
 }
-

@@ -23,9 +23,17 @@ export interface NetworkNames {
 }
 
 export function networkNames(allow: NetworkAllowance[]): NetworkNames {
-  const key = allow.map((a) => `${a.target}:${a.port ?? '*'}`).sort().join(',');
+  const key = allow
+    .map((a) => `${a.target}:${a.port ?? '*'}`)
+    .sort()
+    .join(',');
   const h = createHash('sha256').update(`v1|${key}`).digest('hex').slice(0, 8);
-  return { network: `sandbox-mcp-${h}`, bridge: `sbxmcp-${h}`, forwardChain: `SBXMCP-${h}-FWD`, inputChain: `SBXMCP-${h}-IN` };
+  return {
+    network: `sandbox-mcp-${h}`,
+    bridge: `sbxmcp-${h}`,
+    forwardChain: `SBXMCP-${h}-FWD`,
+    inputChain: `SBXMCP-${h}-IN`,
+  };
 }
 
 const portMatch = (port?: number) => (port === undefined ? '' : ` -p tcp --dport ${port}`);

@@ -35,10 +35,14 @@ export class OwnedContainers {
     }
     const labels = info.Config?.Labels ?? {};
     // Another namespace's sandbox (another OS user's server) is as good as absent.
-    if (!isManaged(labels) || labels[Labels.id] !== sandboxId || namespaceOf(labels) !== this.namespace) throw notFound(sandboxId);
+    if (!isManaged(labels) || labels[Labels.id] !== sandboxId || namespaceOf(labels) !== this.namespace)
+      throw notFound(sandboxId);
     const mismatch = isolationMismatch(info);
     if (mismatch) {
-      this.log?.warn({ sandboxId, container: info.Id, reason: mismatch }, 'container carries sandbox labels but not sandbox isolation; not touching it');
+      this.log?.warn(
+        { sandboxId, container: info.Id, reason: mismatch },
+        'container carries sandbox labels but not sandbox isolation; not touching it',
+      );
       throw notFound(sandboxId);
     }
     this.verified.set(sandboxId, info.Id);
@@ -59,4 +63,9 @@ export class OwnedContainers {
 }
 
 export const infoFromInspect = (info: Docker.ContainerInspectInfo): SandboxInfo =>
-  infoFromLabels(info.Config.Labels ?? {}, info.State.Running && !info.State.Paused, new Date(info.Created), info.State.StartedAt);
+  infoFromLabels(
+    info.Config.Labels ?? {},
+    info.State.Running && !info.State.Paused,
+    new Date(info.Created),
+    info.State.StartedAt,
+  );

@@ -10,7 +10,9 @@ export const bridgeAddress = (info: Docker.ContainerInspectInfo): string | undef
 
 /** The host port the engine published for a container port, if it did. */
 export function publishedPort(info: Docker.ContainerInspectInfo, port: number): string | undefined {
-  const bindings = (info.NetworkSettings?.Ports as Record<string, Array<{ HostPort?: string }> | null> | undefined)?.[`${port}/tcp`];
+  const bindings = (info.NetworkSettings?.Ports as Record<string, Array<{ HostPort?: string }> | null> | undefined)?.[
+    `${port}/tcp`
+  ];
   return bindings?.find((b) => b.HostPort)?.HostPort;
 }
 
@@ -80,7 +82,10 @@ export class PortForwards {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') throw err;
         this.bridgeOutOfReach = true;
-        this.log.info({ address, err }, 'container bridge addresses are out of reach; port forwards go through exec relays');
+        this.log.info(
+          { address, err },
+          'container bridge addresses are out of reach; port forwards go through exec relays',
+        );
       }
     }
     await target.relay(client);

@@ -57,12 +57,18 @@ export class SandboxNetwork {
   private async setUp(image: string): Promise<string> {
     await this.ensureNetwork();
     if (!this.options.filter) {
-      this.log.warn({ network: this.names.network }, 'SANDBOX_NETWORK_FILTER=off: sandboxes can reach the engine host and private networks');
+      this.log.warn(
+        { network: this.names.network },
+        'SANDBOX_NETWORK_FILTER=off: sandboxes can reach the engine host and private networks',
+      );
       return this.names.network;
     }
     try {
       const out = await this.onEngineHost(image, filterScript(this.names, this.options.allow));
-      this.log.info({ network: this.names.network, bridge: this.names.bridge, detail: out.trim() }, 'sandbox network filter installed');
+      this.log.info(
+        { network: this.names.network, bridge: this.names.bridge, detail: out.trim() },
+        'sandbox network filter installed',
+      );
     } catch (err) {
       this.log.error({ err, network: this.names.network }, 'could not install the sandbox network filter');
       throw new SandboxError(
@@ -76,12 +82,16 @@ export class SandboxNetwork {
   }
 
   private async ensureNetwork(): Promise<void> {
-    const existing = await this.docker.getNetwork(this.names.network).inspect().catch((err: { statusCode?: number }) => {
-      if (err.statusCode === 404) return undefined;
-      throw err;
-    });
+    const existing = await this.docker
+      .getNetwork(this.names.network)
+      .inspect()
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode === 404) return undefined;
+        throw err;
+      });
     if (existing) {
-      if (existing.Labels?.[Labels.managed] !== 'true') throw new Error(`network ${this.names.network} exists but was not made by sandbox-mcp`);
+      if (existing.Labels?.[Labels.managed] !== 'true')
+        throw new Error(`network ${this.names.network} exists but was not made by sandbox-mcp`);
       return;
     }
     await this.docker
@@ -90,7 +100,10 @@ export class SandboxNetwork {
         Driver: 'bridge',
         CheckDuplicate: true,
         EnableIPv6: false,
-        Labels: { [Labels.managed]: 'true', [`${LABEL_PREFIX}.network-policy`]: this.options.allow.map((a) => `${a.target}:${a.port ?? '*'}`).join(',') },
+        Labels: {
+          [Labels.managed]: 'true',
+          [`${LABEL_PREFIX}.network-policy`]: this.options.allow.map((a) => `${a.target}:${a.port ?? '*'}`).join(','),
+        },
         Options: {
           'com.docker.network.bridge.name': this.names.bridge,
           'com.docker.network.bridge.enable_icc': 'false',
@@ -119,21 +132,26 @@ export class SandboxNetwork {
     let text = '';
     out.on('data', (c: Buffer) => (text += c.toString('utf8')));
     const ended = new Promise<void>((resolve) => out.once('end', resolve));
-    const [result, container] = (await this.docker.run(image, ['-c', ENTER_ENGINE_NAMESPACES, 'sandbox-mcp-network', script], [out, out], {
-      Entrypoint: ['sh'],
-      User: '0:0',
-      Labels: { [HELPER_LABEL]: 'network-filter' },
-      Tty: false,
-      HostConfig: {
-        PidMode: 'host',
-        NetworkMode: 'host',
-        // setns into another process's namespaces (SYS_ADMIN, SYS_PTRACE), firewall rules (NET_ADMIN, NET_RAW).
-        CapAdd: ['SYS_ADMIN', 'SYS_PTRACE', 'NET_ADMIN', 'NET_RAW'],
-        SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
-        Runtime: 'runc', // gVisor, if it is the default, cannot enter the host's namespaces
-        AutoRemove: false,
+    const [result, container] = (await this.docker.run(
+      image,
+      ['-c', ENTER_ENGINE_NAMESPACES, 'sandbox-mcp-network', script],
+      [out, out],
+      {
+        Entrypoint: ['sh'],
+        User: '0:0',
+        Labels: { [HELPER_LABEL]: 'network-filter' },
+        Tty: false,
+        HostConfig: {
+          PidMode: 'host',
+          NetworkMode: 'host',
+          // setns into another process's namespaces (SYS_ADMIN, SYS_PTRACE), firewall rules (NET_ADMIN, NET_RAW).
+          CapAdd: ['SYS_ADMIN', 'SYS_PTRACE', 'NET_ADMIN', 'NET_RAW'],
+          SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+          Runtime: 'runc', // gVisor, if it is the default, cannot enter the host's namespaces
+          AutoRemove: false,
+        },
       },
-    })) as [{ StatusCode: number }, Docker.Container];
+    )) as [{ StatusCode: number }, Docker.Container];
     await Promise.race([ended, new Promise((r) => setTimeout(r, 5000).unref())]); // the last output may trail the exit
     await container.remove({ force: true }).catch(() => undefined);
     if (result.StatusCode !== 0) throw new Error(`exit ${result.StatusCode}: ${text.slice(-2000)}`);

@@ -14,15 +14,19 @@ export function isolationMismatch(info: Docker.ContainerInspectInfo): string | u
   if (hc.Privileged) return 'privileged';
   const dropped = (hc.CapDrop ?? []).map((c: string) => c.toUpperCase().replace(/^CAP_/, ''));
   if (!dropped.includes('ALL')) return 'capabilities not dropped';
-  const extra = (hc.CapAdd ?? []).map((c: string) => c.toUpperCase().replace(/^CAP_/, '')).filter((c: string) => !KEPT.has(c));
+  const extra = (hc.CapAdd ?? [])
+    .map((c: string) => c.toUpperCase().replace(/^CAP_/, ''))
+    .filter((c: string) => !KEPT.has(c));
   if (extra.length) return `extra capabilities ${extra.join(',')}`;
-  if (!(hc.SecurityOpt ?? []).some((o: string) => /^no-new-privileges(:true|=true)?$/.test(o))) return 'new privileges allowed';
+  if (!(hc.SecurityOpt ?? []).some((o: string) => /^no-new-privileges(:true|=true)?$/.test(o)))
+    return 'new privileges allowed';
   if ((hc.SecurityOpt ?? []).some((o: string) => /unconfined/.test(o))) return 'seccomp or apparmor unconfined';
   if ((hc.Binds ?? []).length) return 'host bind mounts';
   if ((info.Mounts ?? []).some((m) => m.Type === 'bind')) return 'host bind mounts';
   if ((hc.Devices ?? []).length) return 'host devices';
   for (const mode of [hc.NetworkMode, hc.PidMode, hc.IpcMode, hc.UTSMode, hc.UsernsMode]) {
-    if (mode === 'host' || (typeof mode === 'string' && mode.startsWith('container:'))) return `shares a namespace (${mode})`;
+    if (mode === 'host' || (typeof mode === 'string' && mode.startsWith('container:')))
+      return `shares a namespace (${mode})`;
   }
   return undefined;
 }

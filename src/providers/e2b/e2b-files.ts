@@ -7,14 +7,20 @@ import { shellQuote } from '../run-protocol.js';
 import { toArrayBuffer } from './e2b-run.js';
 
 /** Moves the staged upload ($1) to its place ($2) as the writing user, sets mode $3, prints the checksum. */
-const PLACE_SCRIPT = 'set -e; mkdir -p -- "$(dirname -- "$2")"; cat -- "$1" > "$2"; rm -f -- "$1"; chmod -- "$3" "$2"; sha256sum -- "$2"';
+const PLACE_SCRIPT =
+  'set -e; mkdir -p -- "$(dirname -- "$2")"; cat -- "$1" > "$2"; rm -f -- "$1"; chmod -- "$3" "$2"; sha256sum -- "$2"';
 
 /**
  * envd writes files as root (it only hands them to the user afterwards), so the bytes are staged in /tmp through
  * its file API and put in place by a command running as the user: the sandbox's own permissions decide, as on
  * Docker. The checksum is computed inside the sandbox over what landed.
  */
-export async function writeFile(sandbox: Sandbox, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+export async function writeFile(
+  sandbox: Sandbox,
+  path: string,
+  data: Buffer,
+  options: FileOptions,
+): Promise<WrittenFile> {
   const staged = `/tmp/.sandbox-upload-${randomBytes(8).toString('hex')}`;
   await sandbox.files.write(staged, toArrayBuffer(data), { user: options.user });
   let stdout: string;

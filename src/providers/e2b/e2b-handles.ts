@@ -61,7 +61,11 @@ export class E2BHandles {
     if (known) return known;
     try {
       const page = await this.sdk
-        .list({ ...this.opts, query: { metadata: { ...this.ownMetadata, [Labels.id]: id }, state: ['running', 'paused'] }, limit: 1 })
+        .list({
+          ...this.opts,
+          query: { metadata: { ...this.ownMetadata, [Labels.id]: id }, state: ['running', 'paused'] },
+          limit: 1,
+        })
         .nextItems();
       const found = page.find((s) => this.owns(s.metadata) && s.metadata[Labels.id] === id);
       if (!found) throw notFound(id);
@@ -118,7 +122,10 @@ export class E2BHandles {
   /** E2B counts lifetimes in whole seconds: rounded down (a running sandbox is then never extended), at least one. */
   private async connectWith(id: string, e2bId: string, lifetimeMs: number, resuming = false): Promise<Sandbox> {
     try {
-      return await this.sdk.connect(e2bId, { ...this.opts, timeoutMs: Math.max(1000, Math.floor(lifetimeMs / 1000) * 1000) });
+      return await this.sdk.connect(e2bId, {
+        ...this.opts,
+        timeoutMs: Math.max(1000, Math.floor(lifetimeMs / 1000) * 1000),
+      });
     } catch (err) {
       throw mapE2BError(err, { sandboxId: id, creating: resuming });
     }

@@ -208,14 +208,14 @@ export class E2BProvider implements SandboxProvider {
    * as root, a few times over in case a fork bomb refills the table; files and the environment stay.
    */
   async restart(id: string): Promise<void> {
-    await this.withSandbox(id, (s) =>
-      s.commands.run(KILL_USER_PROCESSES, { user: 'root', timeoutMs: 30_000 }),
-    );
+    await this.withSandbox(id, (s) => s.commands.run(KILL_USER_PROCESSES, { user: 'root', timeoutMs: 30_000 }));
   }
 
   /** E2B routes every port of a sandbox through its public host; a server must listen on 0.0.0.0. */
   async portUrls(id: string, ports: number[]): Promise<Record<string, string>> {
-    return this.withSandbox(id, async (s) => Object.fromEntries(ports.map((p) => [String(p), `https://${s.getHost(p)}`])));
+    return this.withSandbox(id, async (s) =>
+      Object.fromEntries(ports.map((p) => [String(p), `https://${s.getHost(p)}`])),
+    );
   }
 
   async close(): Promise<void> {}
@@ -226,7 +226,8 @@ export class E2BProvider implements SandboxProvider {
     try {
       return await fn(sandbox);
     } catch (err) {
-      if (err instanceof Error && /SandboxNotFoundError|TimeoutError/.test(err.name)) throw await this.handles.explain(id, err);
+      if (err instanceof Error && /SandboxNotFoundError|TimeoutError/.test(err.name))
+        throw await this.handles.explain(id, err);
       throw mapE2BError(err, { sandboxId: id });
     }
   }

@@ -49,7 +49,8 @@ export const runFilesBase = (runId: string): string => `/tmp/.sandbox-run-${runI
 export const argvFileContent = (argv: string[]): Buffer => Buffer.from(argv.map((w) => `${w}\0`).join(''), 'utf8');
 
 /** Whether the words are too large to be quoted into the command line. */
-export const argvNeedsFile = (argv: string[]): boolean => argv.reduce((n, w) => n + shellQuote(w).length + 1, 0) > INLINE_ARGV_LIMIT;
+export const argvNeedsFile = (argv: string[]): boolean =>
+  argv.reduce((n, w) => n + shellQuote(w).length + 1, 0) > INLINE_ARGV_LIMIT;
 
 export function runScript(input: RunScriptInput): RunScript {
   const base = runFilesBase(input.runId);
@@ -62,7 +63,9 @@ export function runScript(input: RunScriptInput): RunScript {
       ? `mapfile -d '' -t __sbx_a < ${shellQuote(input.argvFile)} && rm -f ${shellQuote(input.argvFile)} || exit 125`
       : `__sbx_a=(${input.argv.map(shellQuote).join(' ')})`,
     `set -- "$(command -v setsid)" "$(command -v sh)" -c ${shellQuote(RUN_WRAPPER)} sandbox-run "\${__sbx_a[@]}"; unset __sbx_a`,
-    input.stdinFile ? `exec < ${shellQuote(input.stdinFile)}; rm -f ${shellQuote(input.stdinFile)}` : 'exec < /dev/null',
+    input.stdinFile
+      ? `exec < ${shellQuote(input.stdinFile)}; rm -f ${shellQuote(input.stdinFile)}`
+      : 'exec < /dev/null',
     `export ${RUN_ID_VAR}=${input.runId}`,
     `__sbx_d=${base}.d; mkdir -m 700 "$__sbx_d" && mkfifo "$__sbx_d/o" "$__sbx_d/e" || exit 125`,
     'tee -p /dev/null < "$__sbx_d/o" &',
@@ -97,6 +100,6 @@ export const ROOT_KILL_SWEEP = [
   'END { n = split(marked, m, " "); for (j = 1; j <= n; j++) k[m[j]] = 1;',
   'if (sid != "") for (q in s) if (s[q] == sid) k[q] = 1;',
   'do { more = 0; for (q in ppid) if (!(q in k) && (ppid[q] in k)) { k[q] = 1; more = 1 } } while (more);',
-  'for (q in k) if (q != self && q != 1 && (q in s)) print q }\');',
+  "for (q in k) if (q != self && q != 1 && (q in s)) print q }');",
   '[ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done',
 ].join('\n');

@@ -10,7 +10,8 @@ import { argvFileContent, argvNeedsFile, ROOT_KILL_SWEEP, runFilesBase, runScrip
 /** envd's own limit on a command, beyond ours: it only matters when this server died mid-run. */
 const BACKSTOP_GRACE_MS = 30_000;
 
-export const toArrayBuffer = (data: Buffer): ArrayBuffer => data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+export const toArrayBuffer = (data: Buffer): ArrayBuffer =>
+  data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 
 /**
  * One run through envd, laid out by e2b-run-script.ts: the same wrapper and exit marker as Docker's exec path,

@@ -100,7 +100,12 @@ export class AgentSession {
           limits.disarm();
           clearTimeout(drainTimer);
           this.runs.delete(id);
-          resolve({ exitCode, timedOut: limits.timedOut, cancelled: limits.cancelled, durationMs: performance.now() - run.started });
+          resolve({
+            exitCode,
+            timedOut: limits.timedOut,
+            cancelled: limits.cancelled,
+            durationMs: performance.now() - run.started,
+          });
         },
       };
       this.runs.set(id, run);
@@ -141,11 +146,12 @@ export class AgentSession {
       };
       let ready = false;
       const demux = new StreamDemuxer((stream, payload) => {
-        if (stream === 'stdout') this.onStdout(payload, () => {
-          ready = true;
-          clearTimeout(timer);
-          resolve();
-        });
+        if (stream === 'stdout')
+          this.onStdout(payload, () => {
+            ready = true;
+            clearTimeout(timer);
+            resolve();
+          });
         else this.log.debug({ stderr: payload.toString('utf8').slice(0, 500) }, 'agent stderr');
       });
       this.socket.on('data', (chunk: Buffer) => demux.push(chunk));
