@@ -117,6 +117,27 @@ describeDocker('the built server over stdio, on E2B', () => {
     );
     expect(server.stderr()).not.toContain('e2b-secret-value');
   });
+  it('leaves npm packages usable by the user, with require, import and their command-line tools, as on Docker', async () => {
+    const id = (await ok('sandbox_create', { template: 'python', install_packages: ['npm:ms', 'npm:semver@7.6.3'] }))
+      .sandbox_id as string;
+    try {
+      const bash = async (code: string) =>
+        (await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code })) as Structured;
+      expect((await bash("node -e \"console.log(require('ms')('2h'))\"")).output).toBe('7200000\n');
+      expect((await bash('node --input-type=module -e "import ms from \'ms\'; console.log(ms(1000))"')).output).toBe(
+        '1s\n',
+      );
+      expect((await bash('semver -i minor 1.2.3')).output).toBe('1.3.0\n');
+      expect((await bash('find /home/user ! -user user | head -5')).output).toBe('');
+      const own = await bash(
+        'npm install --no-audit --no-fund --loglevel=error is-number >/dev/null && echo installed',
+      );
+      expect(own.output, own.error).toBe('installed\n');
+    } finally {
+      await server.call('sandbox_delete', { sandbox_id: id });
+    }
+  });
+
   it('hands files back, runs in the background, restarts, gives port URLs and runs one-off, as on Docker', async () => {
     const id = (await ok('sandbox_create', { template: 'python', ports: [8000] })).sandbox_id as string;
     const created = await ok('sandbox_status', { sandbox_id: id });
