@@ -1,24 +1,4 @@
-import type { SandboxState } from '../providers/provider.js';
-import { uptimeSeconds, type SandboxContext } from './context.js';
-
-export interface StopResult {
-  previousState: SandboxState;
-  uptimeS: number;
-  stoppedAt: Date;
-}
-
-/** Stops a sandbox, keeping its files; a stopped sandbox stays stopped without error. */
-export async function stopSandbox(ctx: SandboxContext, id: string): Promise<StopResult> {
-  const info = await ctx.provider.get(id);
-  const uptimeS = uptimeSeconds(info);
-  if (info.state === 'running') {
-    await ctx.provider.stop(id);
-    await ctx.history.append(id, [
-      { ts: new Date().toISOString(), level: 'info', source: 'system', message: 'sandbox stopped; files kept' },
-    ]);
-  }
-  return { previousState: info.state, uptimeS, stoppedAt: new Date() };
-}
+import type { SandboxContext } from './context.js';
 
 export interface DeleteResult {
   deletedAt: Date;

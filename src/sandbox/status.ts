@@ -1,73 +1,8 @@
-import { ErrorCode, SandboxError, truncateForMessage } from '../errors.js';
-import type { ExecutionState } from './shapes.js';
-import type { ResourceUsage, SandboxInfo, SandboxState } from '../providers/provider.js';
-import type { HistoryEntry, LogLevel } from '../store/history-store.js';
+import { ErrorCode, SandboxError } from '../errors.js';
+import type { ResourceUsage, SandboxState } from '../providers/provider.js';
+import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, uptimeSeconds, type SandboxContext } from './context.js';
-import { effectiveExpiry } from './expiry.js';
-
-/** A sandbox as listed: backend facts plus the server's record. */
-export interface SandboxSummary extends SandboxInfo {
-  expiresAt: Date;
-  lastActivity: Date;
-  /** A warm-pool sandbox nobody asked for yet. */
-  warm: boolean;
-}
-
-const createdAtOf = (info: SandboxInfo, record: { createdAt: string } | undefined): Date => {
-  const d = record ? new Date(record.createdAt) : info.createdAt;
-  return Number.isNaN(d.getTime()) ? info.createdAt : d;
-};
-
-async function summarize(ctx: SandboxContext, info: SandboxInfo): Promise<SandboxSummary> {
-  const [record, lastActivity] = await Promise.all([ctx.records.get(info.id), ctx.history.lastActivity(info.id)]);
-  // The record holds what the agent asked for; labels are the fallback (a warm sandbox's were written early).
-  return {
-    ...info,
-    name: record?.name ?? info.name,
-    metadata: record?.metadata ?? info.metadata,
-    createdAt: createdAtOf(info, record),
-    // Shown as the creation date when no valid one exists (the reaper then sets one and never reaps on it).
-    expiresAt: effectiveExpiry(info, record) ?? createdAtOf(info, record),
-    lastActivity: lastActivity ?? info.createdAt,
-    warm: record?.warm === true,
-  };
-}
-
-export interface ListRequest {
-  status?: 'running' | 'stopped' | 'all';
-  template?: string;
-  limit?: number;
-  sortBy?: 'created_at' | 'name' | 'last_activity';
-  order?: 'asc' | 'desc';
-}
-
-export interface ListResult {
-  sandboxes: SandboxSummary[];
-  total: number;
-  running: number;
-  stopped: number;
-}
-
-export async function listSandboxes(ctx: SandboxContext, req: ListRequest): Promise<ListResult> {
-  const all = await Promise.all((await ctx.provider.list()).map((info) => summarize(ctx, info)));
-  const matching = all.filter(
-    (s) =>
-      !s.warm &&
-      (!req.status || req.status === 'all' || s.state === req.status) &&
-      (!req.template || s.template === req.template),
-  );
-  const key = req.sortBy ?? 'created_at';
-  const direction = (req.order ?? 'desc') === 'asc' ? 1 : -1;
-  const value = (s: SandboxSummary): string | number =>
-    key === 'name' ? s.name : key === 'last_activity' ? s.lastActivity.getTime() : s.createdAt.getTime();
-  matching.sort((a, b) => (value(a) < value(b) ? -direction : value(a) > value(b) ? direction : 0));
-  return {
-    sandboxes: matching.slice(0, req.limit ?? 50),
-    total: matching.length,
-    running: matching.filter((s) => s.state === 'running').length,
-    stopped: matching.filter((s) => s.state === 'stopped').length,
-  };
-}
+import { summarize, type SandboxSummary } from './summary.js';
 
 export interface ExecutionStats {
   total: number;
@@ -161,49 +96,5 @@ export async function sandboxStatus(ctx: SandboxContext, id: string): Promise<St
       record?.ports?.length && info.state === 'running'
         ? await unlessStopped(ctx.provider.portUrls(id, record.ports), {})
         : {},
-  };
-}
-
-export interface LogsRequest {
-  sandboxId: string;
-  lines?: number;
-  logLevel?: LogLevel | 'all';
-  /** That execution's entries only, with its state. */
-  executionId?: string;
-}
-
-export interface LogsResult {
-  entries: HistoryEntry[];
-  total: number;
-  oldest?: string;
-  execution?: ExecutionState;
-}
-
-const SEVERITY: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
-
-/** The sandbox's history, newest last, at or above a level; it outlives the server process. */
-export async function sandboxLogs(ctx: SandboxContext, req: LogsRequest): Promise<LogsResult> {
-  await ctx.provider.get(req.sandboxId); // not found is an error, not an empty history
-  const history = await ctx.history.read(req.sandboxId);
-  const level = req.logLevel ?? 'all';
-  let execution: ExecutionState | undefined;
-  let scope = history;
-  if (req.executionId !== undefined) {
-    execution = await ctx.background.state(req.sandboxId, req.executionId, history);
-    if (!execution) {
-      throw new SandboxError(
-        ErrorCode.INVALID_ARGUMENT,
-        `Sandbox ${req.sandboxId} has no execution "${truncateForMessage(req.executionId)}" in its history.`,
-        'Use the execution_id that sandbox_execute returned for this sandbox.',
-      );
-    }
-    scope = history.filter((e) => e.execution_id === req.executionId);
-  }
-  const matching = level === 'all' ? scope : scope.filter((e) => SEVERITY[e.level] >= SEVERITY[level]);
-  return {
-    entries: matching.slice(-(req.lines ?? 100)),
-    total: matching.length,
-    oldest: history[0]?.ts,
-    ...(execution ? { execution } : {}),
   };
 }
