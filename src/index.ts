@@ -5,7 +5,7 @@ import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';
 import { DeferredProvider } from './providers/deferred-provider.js';
 import { capabilitiesOf, createProvider } from './providers/index.js';
-import { applyExitPolicy } from './sandbox/on-exit.js';
+import { applyExitPolicy } from './sandbox/background/on-exit.js';
 import { createServer } from './server.js';
 import { maxMessageBytes } from './transport/message-limits.js';
 import { StdioServerTransport } from './transport/stdio-transport.js';

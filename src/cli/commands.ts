@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { reapExpired } from '../sandbox/reaper.js';
+import { reapExpired } from '../sandbox/background/reaper.js';
 import type { CliSession, Structured, ToolOutcome } from './cli-session.js';
 import { duration, keyValues, megabytes, table } from './format.js';
 

@@ -47,7 +47,7 @@ export interface SandboxContext {
   pool?: WarmSandboxes;
 }
 
-export { SANDBOX_HOME as HOME_DIR } from '../providers/base-env.js';
+export { SANDBOX_HOME as HOME_DIR } from '../providers/shared/base-env.js';
 
 /** How long a sandbox has been up since its last start, in whole seconds (0 when stopped or unknown). */
 export const uptimeSeconds = (info: Pick<SandboxInfo, 'startedAt' | 'state'>): number =>

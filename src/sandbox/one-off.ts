@@ -2,7 +2,7 @@ import { invalidArgument } from '../errors.js';
 import type { SandboxContext } from './context.js';
 import { createSandbox } from './create.js';
 import { executeCode, type ExecuteHooks, type ExecuteRequest, type ExecuteResult } from './execute.js';
-import { deleteSandbox } from './teardown.js';
+import { deleteSandbox } from './delete.js';
 
 /** Seconds a one-off sandbox may outlive its run, in case this server dies before deleting it (the reaper does). */
 const LIFETIME_MARGIN_SECONDS = 300;

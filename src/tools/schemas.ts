@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LANGUAGES } from '../sandbox/templates.js';
-import type { SandboxSummary } from '../sandbox/inspect.js';
+import type { SandboxSummary } from '../sandbox/summary.js';
 import type { ExecutionState } from '../sandbox/shapes.js';
 
 // Any string: the service answers SANDBOX_NOT_FOUND to anything but an ID it made (sbx-...), before a backend sees it.

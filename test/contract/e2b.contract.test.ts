@@ -1,7 +1,7 @@
 import { Sandbox } from 'e2b';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
-import { USER_PATH_SUFFIX } from '../../src/providers/base-env.js';
+import { USER_PATH_SUFFIX } from '../../src/providers/shared/base-env.js';
 import type { RunSpec } from '../../src/providers/provider.js';
 import { E2BProvider } from '../../src/providers/e2b/e2b-provider.js';
 import { PLANS, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';

@@ -12,7 +12,7 @@ import { connectDocker } from '../../src/providers/docker/connect.js';
 import { DiskWatchdog } from '../../src/providers/docker/disk-watchdog.js';
 import { hostConfig } from '../../src/providers/docker/isolation.js';
 import { containerName } from '../../src/providers/docker/owned-containers.js';
-import { labelsFor } from '../../src/providers/sandbox-labels.js';
+import { labelsFor } from '../../src/providers/shared/sandbox-labels.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { TEST_NAMESPACE, tempStateDir, testConfig } from '../helpers/test-config.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { Labels } from '../../src/labels.js';
 import { MANAGED_FILTER } from '../../src/providers/docker/label-filters.js';
-import { reapExpired } from '../../src/sandbox/reaper.js';
+import { reapExpired } from '../../src/sandbox/background/reaper.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession, LogCapture } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';

@@ -1,7 +1,7 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { reapExpired } from '../../src/sandbox/reaper.js';
+import { reapExpired } from '../../src/sandbox/background/reaper.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';

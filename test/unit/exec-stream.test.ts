@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StreamDemuxer } from '../../src/providers/docker/demux.js';
-import { ExitMarkerScanner } from '../../src/providers/exit-marker.js';
+import { ExitMarkerScanner } from '../../src/providers/shared/exit-marker.js';
 
 const frame = (type: number, payload: string) => {
   const body = Buffer.from(payload);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { reapExpired } from '../../src/sandbox/reaper.js';
-import { WARM_LEASE_SECONDS } from '../../src/sandbox/warm-pool.js';
+import { reapExpired } from '../../src/sandbox/background/reaper.js';
+import { WARM_LEASE_SECONDS } from '../../src/sandbox/background/warm-pool.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';

@@ -21,7 +21,7 @@ import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { runInContainer } from './exec.js';
 import { endExecStreams } from './exec-streams.js';
 import { readFile, writeFile } from './files.js';
-import { outOfProcesses } from '../file-errors.js';
+import { outOfProcesses } from '../shared/file-errors.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import { ImageCache } from './images.js';
 import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';

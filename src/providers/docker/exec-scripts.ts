@@ -1,4 +1,4 @@
-import { RUN_ID_VAR } from '../run-protocol.js';
+import { RUN_ID_VAR } from '../shared/run-protocol.js';
 
 /**
  * Shell scripts of the one-exec-per-run path (images without python3, where the run agent cannot run). They

@@ -3,10 +3,10 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
 import { StreamDemuxer } from './demux.js';
-import { ExitMarkerScanner } from '../exit-marker.js';
-import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../run-limits.js';
-import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../base-env.js';
-import { RUN_ID_VAR } from '../run-protocol.js';
+import { ExitMarkerScanner } from '../shared/exit-marker.js';
+import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../shared/run-limits.js';
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../shared/base-env.js';
+import { RUN_ID_VAR } from '../shared/run-protocol.js';
 import { EXEC_WRAPPER, SUBREAPED, TREE_SWEEP } from './exec-scripts.js';
 import { trackExecStream } from './exec-streams.js';
 

@@ -1,5 +1,5 @@
 import { ErrorCode, SandboxError } from '../../errors.js';
-import { fileWriteError, isOutOfProcesses, outOfProcesses } from '../file-errors.js';
+import { fileWriteError, isOutOfProcesses, outOfProcesses } from '../shared/file-errors.js';
 import type { FileOptions, RunOutcome, RunSpec, RunUser, WrittenFile } from '../provider.js';
 
 /** Runs a command in the sandbox: the agent or an exec, whichever the provider has. */

@@ -1,8 +1,8 @@
 import type Docker from 'dockerode';
 import { defaultNamespace } from '../../config.js';
 import { isManaged, namespaceOf } from '../../labels.js';
-import { BASE_ENV, SANDBOX_HOME } from '../base-env.js';
-import { infoFromLabels, labelsFor } from '../sandbox-labels.js';
+import { BASE_ENV, SANDBOX_HOME } from '../shared/base-env.js';
+import { infoFromLabels, labelsFor } from '../shared/sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 import { hostConfig } from './isolation.js';

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { notFound } from '../../errors.js';
 import { isSandboxId } from '../../ids.js';
 import { Labels, isManaged, namespaceOf } from '../../labels.js';
-import { infoFromLabels } from '../sandbox-labels.js';
+import { infoFromLabels } from '../shared/sandbox-labels.js';
 import type { SandboxInfo } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 import { isolationMismatch } from './trusted-isolation.js';

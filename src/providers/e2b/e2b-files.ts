@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { CommandExitError, FileNotFoundError, type Sandbox } from 'e2b';
 import { ErrorCode, SandboxError } from '../../errors.js';
 import type { FileOptions, RunUser, WrittenFile } from '../provider.js';
-import { fileWriteError } from '../file-errors.js';
-import { shellQuote } from '../run-protocol.js';
+import { fileWriteError } from '../shared/file-errors.js';
+import { shellQuote } from '../shared/run-protocol.js';
 import { toArrayBuffer } from './e2b-run.js';
 
 /** Moves the staged upload ($1) to its place ($2) as the writing user, sets mode $3, prints the checksum. */

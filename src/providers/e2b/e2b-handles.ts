@@ -4,7 +4,7 @@ import { isSandboxId } from '../../ids.js';
 import { defaultNamespace } from '../../config.js';
 import { Labels, isManaged, namespaceOf } from '../../labels.js';
 import type { SandboxInfo } from '../provider.js';
-import { infoFromLabels } from '../sandbox-labels.js';
+import { infoFromLabels } from '../shared/sandbox-labels.js';
 import { connectionOpts, type E2BConnection, type E2BSdk } from './e2b-connection.js';
 import { mapE2BError } from './e2b-errors.js';
 

@@ -13,8 +13,8 @@ import type {
   SandboxSpec,
   WrittenFile,
 } from '../provider.js';
-import { BASE_ENV } from '../base-env.js';
-import { labelsFor } from '../sandbox-labels.js';
+import { BASE_ENV } from '../shared/base-env.js';
+import { labelsFor } from '../shared/sandbox-labels.js';
 import type { E2BConnection, E2BSdk } from './e2b-connection.js';
 import { E2B_CAPABILITIES } from './e2b-capabilities.js';
 import { mapE2BError } from './e2b-errors.js';

@@ -1,4 +1,4 @@
-import { RUN_ID_VAR, RUN_WRAPPER, shellQuote } from '../run-protocol.js';
+import { RUN_ID_VAR, RUN_WRAPPER, shellQuote } from '../shared/run-protocol.js';
 
 /**
  * How one run is laid out for envd. The SDK always starts `/bin/bash -l -c <command>`, and envd owns the

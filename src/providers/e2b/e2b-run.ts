@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
-import { ExitMarkerScanner } from '../exit-marker.js';
+import { ExitMarkerScanner } from '../shared/exit-marker.js';
 import type { RunOutcome, RunSpec } from '../provider.js';
-import { armRunLimits } from '../run-limits.js';
-import { USER_PATH_SUFFIX } from '../base-env.js';
-import { shellQuote } from '../run-protocol.js';
+import { armRunLimits } from '../shared/run-limits.js';
+import { USER_PATH_SUFFIX } from '../shared/base-env.js';
+import { shellQuote } from '../shared/run-protocol.js';
 import { argvFileContent, argvNeedsFile, ROOT_KILL_SWEEP, runFilesBase, runScript } from './e2b-run-script.js';
 
 /** envd's own limit on a command, beyond ours: it only matters when this server died mid-run. */

@@ -5,8 +5,8 @@ import type { Logger } from '../../../logger.js';
 import type { OutputStream, RunOutcome, RunSpec } from '../../provider.js';
 import { StreamDemuxer } from '../demux.js';
 import { EXEC_USERS } from '../exec.js';
-import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../base-env.js';
-import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../run-limits.js';
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../shared/base-env.js';
+import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../shared/run-limits.js';
 import AGENT_SOURCE from './agent.py';
 
 /** Agent lines longer than this are not ours (or are garbage): they are dropped, bounding memory. */

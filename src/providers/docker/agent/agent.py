@@ -36,7 +36,7 @@ except OSError:
 
 # User runs get the container's environment (the operator's image and template), root runs the same with
 # root's home and a fixed PATH. The server's own values for a run come on top, for user runs only.
-# ROOT_RUN_ENV and USER_PATH_SUFFIX of src/providers/base-env.ts come as the arguments.
+# ROOT_RUN_ENV and USER_PATH_SUFFIX of src/providers/shared/base-env.ts come as the arguments.
 USER_ENV = {k: v for k, v in os.environ.items() if k not in ("PWD", "OLDPWD", "SHLVL", "_")}
 ROOT_ENV = dict(USER_ENV, **json.loads(sys.argv[1]))
 USER_PATH_SUFFIX = sys.argv[2] if len(sys.argv) > 2 else ""

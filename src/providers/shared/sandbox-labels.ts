@@ -1,5 +1,5 @@
-import { Labels } from '../labels.js';
-import type { NetworkMode, SandboxInfo, SandboxSpec } from './provider.js';
+import { Labels } from '../../labels.js';
+import type { NetworkMode, SandboxInfo, SandboxSpec } from '../provider.js';
 
 /**
  * A sandbox's facts as string key/values: Docker labels, E2B metadata. Written once at creation; the durable

@@ -1,11 +1,11 @@
-import type { BackgroundExecutions } from './context.js';
-import { ErrorCode, SandboxError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { SandboxProvider } from '../providers/provider.js';
-import type { HistoryEntry, HistoryStore } from '../store/history-store.js';
-import { endEntry, startEntry, statusOf } from './execute.js';
-import type { ExecutionState, PreparedRun } from './shapes.js';
-import { HistoryLines } from './history-lines.js';
+import type { BackgroundExecutions } from '../context.js';
+import { ErrorCode, SandboxError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { SandboxProvider } from '../../providers/provider.js';
+import type { HistoryEntry, HistoryStore } from '../../store/history-store.js';
+import { endEntry, startEntry, statusOf } from '../execute.js';
+import type { ExecutionState, PreparedRun } from '../shapes.js';
+import { HistoryLines } from '../history-lines.js';
 
 /** Where an execution stands, as sandbox_logs and sandbox_stop report it. */
 

@@ -1,7 +1,7 @@
-import type { ExitPolicy } from '../config.js';
-import { ErrorCode, isSandboxError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { SandboxService } from './sandbox-service.js';
+import type { ExitPolicy } from '../../config.js';
+import { ErrorCode, isSandboxError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { SandboxService } from '../sandbox-service.js';
 
 /**
  * SANDBOX_ON_EXIT: stops or deletes the sandboxes this server created, all at once, through the same service

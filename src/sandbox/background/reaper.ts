@@ -1,6 +1,6 @@
-import type { SandboxContext } from './context.js';
-import { effectiveExpiry } from './expiry.js';
-import { deleteSandbox } from './teardown.js';
+import type { SandboxContext } from '../context.js';
+import { effectiveExpiry } from '../expiry.js';
+import { deleteSandbox } from '../delete.js';
 
 /** Records younger than this may belong to a creation still under way in another server. */
 const ORPHAN_GRACE_MS = 5 * 60 * 1000;

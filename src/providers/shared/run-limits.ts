@@ -1,4 +1,4 @@
-import type { RunSpec } from './provider.js';
+import type { RunSpec } from '../provider.js';
 
 /** After a kill, how long to wait for the run's output to close before giving up on it. */
 export const DRAIN_AFTER_KILL_MS = 2000;

@@ -1,10 +1,10 @@
-import { newSandboxId } from '../ids.js';
-import type { SandboxInfo } from '../providers/provider.js';
-import type { SandboxContext, WarmSandboxes } from './context.js';
-import { resourcesFor, specFor } from './create.js';
-import type { Resources } from './shapes.js';
-import { deleteSandbox } from './teardown.js';
-import type { Template } from './templates.js';
+import { newSandboxId } from '../../ids.js';
+import type { SandboxInfo } from '../../providers/provider.js';
+import type { SandboxContext, WarmSandboxes } from '../context.js';
+import { resourcesFor, specFor } from '../create.js';
+import type { Resources } from '../shapes.js';
+import { deleteSandbox } from '../delete.js';
+import type { Template } from '../templates.js';
 
 /** How long a warm sandbox may wait for an agent; the reaper removes it after that (also after a crash). */
 export const WARM_LEASE_SECONDS = 1800;

@@ -1,4 +1,4 @@
-import { ErrorCode, SandboxError } from '../errors.js';
+import { ErrorCode, SandboxError } from '../../errors.js';
 
 /** The sandbox could not start the helper process: every pid of its limit is taken. */
 export const isOutOfProcesses = (stderr: string): boolean =>
