@@ -22,9 +22,8 @@ import { WarmPool } from './background/warm-pool.js';
 import { BackgroundRuns } from './background/background-runs.js';
 import { downloadPath, type DownloadRequest } from './download.js';
 import { executeOneOff } from './one-off.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, notFound } from '../errors.js';
 import { isSandboxId } from '../ids.js';
-import { notFound } from '../errors.js';
 
 /**
  * The backend-independent policy around a provider: templates, limits, history, env persistence and expiry.
