@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { defaultNamespace } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
 import { newSandboxId } from '../../src/ids.js';
 import type { RunSpec, SandboxProvider, SandboxSpec } from '../../src/providers/provider.js';
+import { sandboxTest } from '../helpers/sandbox-fixture.js';
 
 export interface ContractHarness {
   provider: SandboxProvider;
@@ -71,48 +72,50 @@ export function runProviderContract(
   options: ContractOptions = {},
 ): void {
   const runsPrograms = options.runsPrograms ?? true;
-  /** A test that needs real programs in the sandbox (processes, users, permissions, usage, ports). */
-  const withPrograms = runsPrograms ? it : it.skip;
   describe(`provider contract: ${name}`, () => {
     let h: ContractHarness;
     let provider: SandboxProvider;
-    let id: string;
-    const created: string[] = [];
+    // Each test gets a sandbox of its own, so that none depends on what another did before it.
+    const test = sandboxTest({
+      provider: () => provider,
+      spec: (overrides) => h.spec({ name: 'contract', metadata: { suite: 'contract' }, ...overrides }),
+    });
+    /** A test that needs real programs in the sandbox (processes, users, permissions, usage, ports). */
+    const withPrograms = runsPrograms ? test : test.skip;
 
     beforeAll(async () => {
       h = await makeHarness();
       provider = h.provider;
-      const spec = h.spec({ name: 'contract', metadata: { suite: 'contract' } });
-      id = spec.id;
-      created.push(id);
-      await provider.create(spec);
     });
 
     afterAll(async () => {
-      for (const sid of created) await provider?.remove(sid).catch(() => undefined);
       await h?.cleanup?.();
       await provider?.close();
     });
 
-    it('creates a running sandbox that keeps its name, template, metadata and expiry', async () => {
+    test('creates a running sandbox that keeps its name, template, metadata and expiry', async ({ sandbox }) => {
+      const { id } = sandbox;
       const info = await provider.get(id);
       expect(info).toMatchObject({ id, name: 'contract', state: 'running', metadata: { suite: 'contract' } });
       expect(info.expiresAt.getTime()).toBeGreaterThan(Date.now());
     });
 
-    it('lists the sandboxes it created', async () => {
+    test('lists the sandboxes it created', async ({ sandbox }) => {
+      const { id } = sandbox;
       const ids = (await provider.list()).map((s) => s.id);
       expect(ids).toContain(id);
     });
 
-    withPrograms('returns a non-zero exit as an outcome, with stdout and stderr apart', async () => {
+    withPrograms('returns a non-zero exit as an outcome, with stdout and stderr apart', async ({ sandbox }) => {
+      const { id } = sandbox;
       const r = await run(provider, id, sh('echo out; echo err >&2; exit 3'));
       expect(r).toMatchObject({ exitCode: 3, timedOut: false, stdout: 'out\n', stderr: 'err\n' });
     });
 
     withPrograms(
       'runs as the unprivileged user in the working directory, with the given environment and stdin',
-      async () => {
+      async ({ sandbox }) => {
+        const { id } = sandbox;
         const r = await run(provider, id, sh('id -u; pwd; echo "$GREETING"; cat'), {
           env: { GREETING: 'hi there' },
           cwd: '/tmp',
@@ -123,19 +126,22 @@ export function runProviderContract(
       },
     );
 
-    withPrograms('passes arguments through without a shell, quotes and all', async () => {
+    withPrograms('passes arguments through without a shell, quotes and all', async ({ sandbox }) => {
+      const { id } = sandbox;
       const tricky = `it's "quoted" $HOME \`uname\` ; rm -rf / #`;
       const r = await run(provider, id, ['printf', '%s', tricky]);
       expect(r.stdout).toBe(tricky);
     });
 
-    withPrograms('reports a missing working directory as a failed run', async () => {
+    withPrograms('reports a missing working directory as a failed run', async ({ sandbox }) => {
+      const { id } = sandbox;
       const r = await run(provider, id, ['pwd'], { cwd: '/no/such/dir' });
       expect(r.exitCode).not.toBe(0);
       expect(r.stderr).toMatch(/\/no\/such\/dir/);
     });
 
-    withPrograms('streams output while the program is still running', async () => {
+    withPrograms('streams output while the program is still running', async ({ sandbox }) => {
+      const { id } = sandbox;
       // The program prints, then waits for a file that the test writes only once it has seen that output.
       let released: Promise<unknown> | undefined;
       const r = await run(
@@ -155,15 +161,16 @@ export function runProviderContract(
       expect(r).toMatchObject({ exitCode: 0, stdout: 'first\nsecond\n' });
     });
 
-    withPrograms('does not wait for background processes that keep the output open', async () => {
+    withPrograms('does not wait for background processes that keep the output open', async ({ sandbox }) => {
+      const { id } = sandbox;
       const r = await run(provider, id, sh('sleep 600 & echo detached'), { timeoutMs: 20_000 });
       expect(r).toMatchObject({ exitCode: 0, timedOut: false, stdout: 'detached\n' });
-      await run(provider, id, sh('pkill -f "sleep 600" || kill $(pgrep -f "sleep 600") || true'));
     });
 
     withPrograms(
       'kills every process of a run that times out, even those in their own session, and returns what it printed',
-      async () => {
+      async ({ sandbox }) => {
+        const { id } = sandbox;
         const r = await run(provider, id, sh('sleep 301 & setsid sleep 302 & echo started; sleep 303'), {
           timeoutMs: 1500,
         });
@@ -174,7 +181,8 @@ export function runProviderContract(
       },
     );
 
-    withPrograms('kills a run when its caller cancels', async () => {
+    withPrograms('kills a run when its caller cancels', async ({ sandbox }) => {
+      const { id } = sandbox;
       const controller = new AbortController();
       const pending = run(provider, id, sh('echo going; sleep 304'), {
         signal: controller.signal,
@@ -186,7 +194,8 @@ export function runProviderContract(
       expect(ps.stdout).not.toMatch(/sleep 304/);
     });
 
-    withPrograms('carries large outputs whole to the caller', async () => {
+    withPrograms('carries large outputs whole to the caller', async ({ sandbox }) => {
+      const { id } = sandbox;
       let bytes = 0;
       const outcome = await provider.run(id, {
         argv: sh('head -c 5000000 /dev/zero'),
@@ -202,7 +211,8 @@ export function runProviderContract(
       expect(bytes).toBe(5_000_000);
     });
 
-    it('writes files with their mode and returns the checksum of what landed', async () => {
+    test('writes files with their mode and returns the checksum of what landed', async ({ sandbox }) => {
+      const { id } = sandbox;
       const data = randomBytes(200_000);
       const written = await provider.writeFile(id, '/home/user/deep/er/blob.bin', data, { mode: '640', user: 'user' });
       expect(written.checksum).toBe(`sha256:${createHash('sha256').update(data).digest('hex')}`);
@@ -215,18 +225,21 @@ export function runProviderContract(
       expect(mode.stdout.trim()).toBe('640 1000');
     });
 
-    it('reads a missing file as null', async () => {
+    test('reads a missing file as null', async ({ sandbox }) => {
+      const { id } = sandbox;
       expect(await provider.readFile(id, '/home/user/nope.txt', { user: 'user' })).toBeNull();
     });
 
-    withPrograms('refuses to write where the sandbox user may not', async () => {
+    withPrograms('refuses to write where the sandbox user may not', async ({ sandbox }) => {
+      const { id } = sandbox;
       await expectCode(
         provider.writeFile(id, '/etc/passwd', Buffer.from('x'), { mode: '644', user: 'user' }),
         ErrorCode.PERMISSION_DENIED,
       );
     });
 
-    withPrograms('restarts: kills every process, keeps files, and runs again', async () => {
+    withPrograms('restarts: kills every process, keeps files, and runs again', async ({ sandbox }) => {
+      const { id } = sandbox;
       const long = run(provider, id, sh('echo kept > kept.txt; exec sleep 5555'), { timeoutMs: 60_000 });
       for (let i = 0; i < 40 && !(await run(provider, id, sh(PROCESS_LIST))).stdout.includes('sleep 5555'); i++) {
         await new Promise((done) => setTimeout(done, 250));
@@ -239,22 +252,28 @@ export function runProviderContract(
       expect(after.stdout).not.toContain('sleep 5555');
     });
 
-    withPrograms('gives a URL for each port asked for', async () => {
+    withPrograms('gives a URL for each port asked for', async ({ sandbox }) => {
+      const { id } = sandbox;
       const urls = await provider.portUrls(id, [8000, 3000]);
       expect(Object.keys(urls).sort()).toEqual(['3000', '8000']);
       for (const url of Object.values(urls)) expect(url).toMatch(/^https?:\/\/[^/\s]+$/);
     });
 
-    withPrograms('reports usage within the sandbox limits, or says CPU and memory are not sampled yet', async () => {
-      const usage = await provider.usage(id);
-      expect(usage).not.toBeNull();
-      expect(usage!.memoryLimitBytes).toBeGreaterThan(0);
-      if (usage!.sampled === false) expect(usage).toMatchObject({ cpuPercent: 0, memoryUsedBytes: 0 });
-      else expect(usage!.memoryUsedBytes).toBeGreaterThan(0);
-      expect(usage!.pids).toBeGreaterThan(0);
-    });
+    withPrograms(
+      'reports usage within the sandbox limits, or says CPU and memory are not sampled yet',
+      async ({ sandbox }) => {
+        const { id } = sandbox;
+        const usage = await provider.usage(id);
+        expect(usage).not.toBeNull();
+        expect(usage!.memoryLimitBytes).toBeGreaterThan(0);
+        if (usage!.sampled === false) expect(usage).toMatchObject({ cpuPercent: 0, memoryUsedBytes: 0 });
+        else expect(usage!.memoryUsedBytes).toBeGreaterThan(0);
+        expect(usage!.pids).toBeGreaterThan(0);
+      },
+    );
 
-    it('stops (repeatably), refuses runs while stopped, and starts again with its files', async () => {
+    test('stops (repeatably), refuses runs while stopped, and starts again with its files', async ({ sandbox }) => {
+      const { id } = sandbox;
       await provider.writeFile(id, '/home/user/keep.txt', Buffer.from('kept'), { mode: '644', user: 'user' });
       await provider.stop(id);
       await provider.stop(id);
@@ -266,16 +285,13 @@ export function runProviderContract(
       if (runsPrograms) expect((await run(provider, id, ['cat', '/home/user/keep.txt'])).stdout).toBe('kept');
     });
 
-    it('answers SANDBOX_NOT_FOUND for IDs it never made', async () => {
+    test('answers SANDBOX_NOT_FOUND for IDs it never made', async () => {
       await expectCode(provider.get(newSandboxId()), ErrorCode.SANDBOX_NOT_FOUND);
       await expectCode(provider.get('--help'), ErrorCode.SANDBOX_NOT_FOUND);
       await expectCode(run(provider, newSandboxId(), ['true']), ErrorCode.SANDBOX_NOT_FOUND);
     });
 
-    it('removes a sandbox and everything about it', async () => {
-      const spec = h.spec({ name: 'doomed' });
-      created.push(spec.id);
-      await provider.create(spec);
+    test('removes a sandbox and everything about it', async ({ sandbox: spec }) => {
       await provider.remove(spec.id);
       await expectCode(provider.get(spec.id), ErrorCode.SANDBOX_NOT_FOUND);
       await expectCode(run(provider, spec.id, ['true']), ErrorCode.SANDBOX_NOT_FOUND);

@@ -1,0 +1,223 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import AGENT_SOURCE from '../../src/providers/docker/agent/agent.py';
+
+// The in-sandbox run agent (agent.py) spoken to directly, under this host's python3, without Docker: started the
+// way agent-session.ts starts it in a sandbox (`python3 -I -u -c <source> <root env json> <path suffix>`), over its
+// JSON-lines protocol (see the header comment of agent.py).
+
+const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
+// Runs as whoever runs the tests (root in CI): the agent only switches users when it is root.
+const uid = process.getuid?.() ?? 0;
+const gid = process.getgid?.() ?? 0;
+// Opaque to the agent: what it puts on top of its environment for root runs, and appends to PATH for user runs.
+const ROOT_ENV_JSON = JSON.stringify({
+  HOME: '/root',
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+});
+const PATH_SUFFIX = '/nonexistent/node_modules/.bin';
+
+type AgentEvent =
+  | { ev: 'ready'; pid: number }
+  | { id: string; ev: 'started' | 'killed' }
+  | { id: string; ev: 'out'; s: 1 | 2; d: string }
+  | { id: string; ev: 'exit'; code: number };
+
+interface Agent {
+  child: ChildProcessWithoutNullStreams;
+  events: AgentEvent[];
+  send(message: object): void;
+  /** Resolves with the first event (seen so far or to come) matching `match`. */
+  next(match: (event: AgentEvent) => boolean): Promise<AgentEvent>;
+  closed: Promise<void>;
+}
+
+const agents: Agent[] = [];
+/** Distinct sleep durations mark this file's processes in /proc (other test files run at the same time). */
+const marker = (n: number) => `900.${process.pid}${n}`;
+const markers: string[] = [];
+
+function startAgent(): Agent {
+  const child = spawn('python3', ['-I', '-u', '-c', AGENT_SOURCE, ROOT_ENV_JSON, PATH_SUFFIX], { stdio: 'pipe' });
+  const events: AgentEvent[] = [];
+  const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
+  let buffered = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let newline;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const event = JSON.parse(buffered.slice(0, newline)) as AgentEvent;
+      buffered = buffered.slice(newline + 1);
+      events.push(event);
+      for (const waiter of waiters.splice(0)) {
+        if (waiter.match(event)) waiter.resolve(event);
+        else waiters.push(waiter);
+      }
+    }
+  });
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const agent: Agent = {
+    child,
+    events,
+    closed,
+    send: (message) => child.stdin.write(`${JSON.stringify(message)}\n`),
+    next: (match) => {
+      const seen = events.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        waiters.push({ match, resolve });
+        void closed.then(() => reject(new Error(`the agent exited first; its stderr: ${stderr}`)));
+      });
+    },
+  };
+  agents.push(agent);
+  return agent;
+}
+
+let runs = 0;
+/** Starts `sh -c script` as the current user and returns its id. */
+function run(agent: Agent, script: string, stdin?: Buffer): string {
+  const id = `r${++runs}`;
+  agent.send({
+    op: 'run',
+    id,
+    argv: ['sh', '-c', script],
+    env: { GREETING: 'hello' },
+    cwd: '/tmp',
+    uid,
+    gid,
+    ...(stdin ? { stdin: stdin.toString('base64') } : {}),
+  });
+  return id;
+}
+
+const exitOf = (agent: Agent, id: string) =>
+  agent.next((e) => 'id' in e && e.id === id && e.ev === 'exit') as Promise<{ code: number }>;
+
+/** The run's events in arrival order, output decoded. */
+const eventsOf = (agent: Agent, id: string) =>
+  agent.events
+    .filter((e) => 'id' in e && e.id === id)
+    .map((e) => (e.ev === 'out' ? [e.s, Buffer.from(e.d, 'base64').toString()] : e.ev));
+
+/** PIDs of live (not zombie) processes whose command line is `command`, read from /proc. */
+function processesWith(command: string): number[] {
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const state = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ').pop()!.split(' ')[0];
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+      if (state !== 'Z' && cmdline === command) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+async function until(check: () => boolean, what: string, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+afterEach(async () => {
+  for (const agent of agents.splice(0)) {
+    agent.child.stdin.end();
+    agent.child.kill('SIGKILL');
+    await agent.closed;
+  }
+  // Nothing a failed test started outlives it.
+  for (const text of markers.splice(0)) for (const pid of processesWith(`sleep ${text}`)) process.kill(pid, 'SIGKILL');
+});
+
+describe.skipIf(!hasPython)(
+  `run agent protocol (agent.py under the host's python3, uid ${uid})${hasPython ? '' : ': skipped, no python3 on this host'}`,
+  () => {
+    it('says it is ready with its pid, then sends a run stdout and stderr in order, base64-encoded, and its exit code', async () => {
+      const agent = startAgent();
+      expect(await agent.next((e) => e.ev === 'ready')).toEqual({ ev: 'ready', pid: agent.child.pid });
+      const id = run(
+        agent,
+        'echo "one $GREETING in $PWD"; sleep 0.2; echo two >&2; sleep 0.2; printf "\\377three"; exit 7',
+      );
+      expect(await exitOf(agent, id)).toMatchObject({ code: 7 });
+      // A user run gets its variables and working directory; a root run (uid 0: this test as root) neither.
+      const first = uid === 0 ? 'one  in /\n' : 'one hello in /tmp\n';
+      expect(eventsOf(agent, id)).toEqual(['started', [1, first], [2, 'two\n'], [1, '\ufffdthree'], 'exit']);
+      // The bytes themselves, not their text: base64 carries what no JSON string can.
+      const last = agent.events.filter((e) => 'id' in e && e.id === id && e.ev === 'out').pop() as { d: string };
+      expect(Buffer.from(last.d, 'base64')).toEqual(Buffer.from([0xff, ...Buffer.from('three')]));
+    });
+
+    it('delivers stdin whole, also beyond a pipe buffer, and ends it', async () => {
+      const agent = startAgent();
+      const small = run(agent, 'cat', Buffer.from('hello\nworld'));
+      const large = run(agent, 'wc -c', Buffer.alloc(1_000_000, 'x'));
+      const none = run(agent, 'cat; echo "eof $?"');
+      expect(await exitOf(agent, small)).toMatchObject({ code: 0 });
+      expect(await exitOf(agent, large)).toMatchObject({ code: 0 });
+      expect(await exitOf(agent, none)).toMatchObject({ code: 0 });
+      expect(eventsOf(agent, small)).toEqual(['started', [1, 'hello\nworld'], 'exit']);
+      expect(eventsOf(agent, large)).toEqual(['started', [1, '1000000\n'], 'exit']);
+      expect(eventsOf(agent, none)).toEqual(['started', [1, 'eof 0\n'], 'exit']);
+    });
+
+    it('ends a killed run with its exit then `killed`, leaving none of its processes', async () => {
+      const agent = startAgent();
+      const [bg, left, main] = [marker(1), marker(2), marker(3)];
+      markers.push(bg, left, main);
+      const id = run(agent, `sleep ${bg} & ( setsid sleep ${left} & ); echo going; sleep ${main}; echo never`);
+      await agent.next((e) => e.ev === 'out' && e.id === id);
+      await until(
+        () => processesWith(`sleep ${left}`).length === 1 && processesWith(`sleep ${bg}`).length === 1,
+        'the run started its processes',
+      );
+      agent.send({ op: 'kill', id });
+      await agent.next((e) => 'id' in e && e.id === id && e.ev === 'killed');
+      expect(eventsOf(agent, id)).toEqual(['started', [1, 'going\n'], 'exit', 'killed']);
+      // `killed` comes once every process of the run is gone, its own session's and the one that left it.
+      expect([bg, left, main].flatMap((m) => processesWith(`sleep ${m}`))).toEqual([]);
+    });
+
+    it('returns the exit of a run that left a background process without waiting for it, and leaves it running', async () => {
+      const agent = startAgent();
+      const bg = marker(4);
+      markers.push(bg);
+      // The background process keeps the run's stdout open.
+      const id = run(agent, `sleep ${bg} & echo done`);
+      expect(await exitOf(agent, id)).toMatchObject({ code: 0 });
+      expect(eventsOf(agent, id)).toEqual(['started', [1, 'done\n'], 'exit']);
+      // Still running (the fork may not have reached its exec when the run's shell exited).
+      await until(() => processesWith(`sleep ${bg}`).length === 1, 'the background process runs on');
+      // The agent goes on serving other runs meanwhile.
+      expect(await exitOf(agent, run(agent, 'exit 3'))).toMatchObject({ code: 3 });
+    });
+
+    it('kills every run still going when its stdin closes (the server went away)', async () => {
+      const agent = startAgent();
+      const [a, b] = [marker(5), marker(6)];
+      markers.push(a, b);
+      const first = run(agent, `sleep ${a} & echo going; sleep ${a}`);
+      const second = run(agent, `( setsid sleep ${b} & ); echo going; sleep ${b}`);
+      await agent.next((e) => e.ev === 'out' && e.id === first);
+      await agent.next((e) => e.ev === 'out' && e.id === second);
+      await until(
+        () => processesWith(`sleep ${a}`).length === 2 && processesWith(`sleep ${b}`).length === 2,
+        'runs going',
+      );
+      agent.child.stdin.end();
+      await agent.closed;
+      await until(
+        () => processesWith(`sleep ${a}`).length + processesWith(`sleep ${b}`).length === 0,
+        "the runs' processes end",
+      );
+    });
+  },
+);
