@@ -12,6 +12,8 @@ function randomToken(length: number): string {
 /** Sandbox IDs look like `sbx-k3j9x0a1b2c3`: safe in container names, URLs and shell words. */
 export const newSandboxId = (): string => `sbx-${randomToken(12)}`;
 export const newExecutionId = (): string => `exec-${randomToken(12)}`;
+/** A run's nonce inside a sandbox: its exit marker and the variable its processes carry. */
+export const newRunId = (): string => randomBytes(12).toString('hex');
 
 const SANDBOX_ID = /^sbx-[a-z0-9]{12}$/;
 /** Anything else (flags, paths, foreign container IDs) is refused before it reaches a backend. */

@@ -9,6 +9,7 @@ import { planInstalls } from './packages.js';
 import { SetupRunner } from './setup-steps.js';
 import type { Template } from './templates.js';
 import type { Resources } from './shapes.js';
+import { deleteSandbox } from './delete.js';
 
 export interface CreateRequest {
   template: string;
@@ -214,12 +215,9 @@ export async function createSandbox(
     if (madeId) {
       // A sandbox whose setup failed is not left behind.
       const failed = madeId;
-      await ctx.provider
-        .remove(failed)
-        .catch((e) => ctx.log.warn({ sandboxId: failed, err: e }, 'could not remove a sandbox whose setup failed'));
-      await ctx.records.remove(failed).catch(() => undefined);
-      ctx.env.forget(failed);
-      ctx.facts.delete(failed);
+      await deleteSandbox(ctx, failed, 'its setup failed').catch((e: unknown) =>
+        ctx.log.warn({ sandboxId: failed, err: e }, 'could not remove a sandbox whose setup failed'),
+      );
     }
     throw err;
   } finally {

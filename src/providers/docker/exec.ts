@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newRunId } from '../../ids.js';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
@@ -38,7 +38,7 @@ function execEnv(spec: RunSpec): { env: Record<string, string>; cwd: string; arg
  */
 export async function runInContainer(container: Docker.Container, spec: RunSpec): Promise<RunOutcome> {
   const started = performance.now();
-  const runId = randomBytes(12).toString('hex');
+  const runId = newRunId();
   const withStdin = spec.stdin !== undefined;
   const backstop = Math.ceil(spec.timeoutMs / 1000) + BACKSTOP_GRACE_SECONDS;
 

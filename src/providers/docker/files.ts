@@ -1,6 +1,7 @@
 import { ErrorCode, SandboxError } from '../../errors.js';
 import { fileWriteError, isOutOfProcesses, outOfProcesses } from '../shared/file-errors.js';
 import type { FileOptions, RunOutcome, RunSpec, RunUser, WrittenFile } from '../provider.js';
+import { writtenFile } from '../shared/written-file.js';
 
 /** Runs a command in the sandbox: the agent or an exec, whichever the provider has. */
 export type Runner = (spec: RunSpec) => Promise<RunOutcome>;
@@ -86,9 +87,7 @@ export async function writeFile(
     );
   }
   if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
-  const hex = /^([0-9a-f]{64})\s/.exec(result.stdout.toString('utf8'))?.[1];
-  if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
-  return { path, sizeBytes: data.length, checksum: `sha256:${hex}` };
+  return writtenFile(result.stdout.toString('utf8'), path, data.length);
 }
 
 export async function readFile(

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { CommandExitError, FileNotFoundError, type Sandbox } from 'e2b';
-import { ErrorCode, SandboxError } from '../../errors.js';
 import type { FileOptions, RunUser, WrittenFile } from '../provider.js';
 import { fileWriteError } from '../shared/file-errors.js';
 import { shellQuote } from '../shared/run-protocol.js';
 import { toArrayBuffer } from './e2b-run.js';
+import { writtenFile } from '../shared/written-file.js';
 
 /** Moves the staged upload ($1) to its place ($2) as the writing user, sets mode $3, prints the checksum. */
 const PLACE_SCRIPT =
@@ -34,9 +34,7 @@ export async function writeFile(
     }
     throw err;
   }
-  const hex = /^([0-9a-f]{64})\s/.exec(stdout)?.[1];
-  if (!hex) throw new SandboxError(ErrorCode.INTERNAL_ERROR, `The upload to ${path} could not be verified.`);
-  return { path, sizeBytes: data.length, checksum: `sha256:${hex}` };
+  return writtenFile(stdout, path, data.length);
 }
 
 export async function readFile(sandbox: Sandbox, path: string, user: RunUser): Promise<Buffer | null> {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newRunId } from '../../ids.js';
 import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
 import { ExitMarkerScanner } from '../shared/exit-marker.js';
 import type { RunOutcome, RunSpec } from '../provider.js';
@@ -24,7 +24,7 @@ export const toArrayBuffer = (data: Buffer): ArrayBuffer =>
  */
 export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOutcome> {
   const started = performance.now();
-  const runId = randomBytes(12).toString('hex');
+  const runId = newRunId();
   const base = runFilesBase(runId);
   const argv = [spec.cwd, ...spec.argv];
   const files: { path: string; data: ArrayBuffer }[] = [];

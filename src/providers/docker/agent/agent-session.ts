@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { newRunId } from '../../../ids.js';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from '../../../logger.js';
@@ -87,7 +87,7 @@ export class AgentSession {
 
   run(spec: RunSpec): Promise<RunOutcome> {
     if (this.closed) return Promise.reject(new AgentUnavailable('agent is gone'));
-    const id = randomBytes(12).toString('hex');
+    const id = newRunId();
     const [uid, gid] = EXEC_USERS[spec.user].split(':').map(Number);
     return new Promise<RunOutcome>((resolve) => {
       let drainTimer: NodeJS.Timeout | undefined;
