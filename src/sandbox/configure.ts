@@ -54,37 +54,28 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
   const newPorts = checkPorts(req.ports, info.network);
 
   const id = req.sandboxId;
-  const now = () => new Date().toISOString();
   let started = false;
   let restarted = false;
   if (info.state !== 'running') {
     await ctx.provider.start(id);
     started = true;
-    await ctx.history.append(id, [
-      { ts: now(), level: 'info', source: 'system', message: 'sandbox started again by sandbox_configure' },
-    ]);
+    await ctx.history.note(id, 'sandbox started again by sandbox_configure');
   }
   // After a start too: a backend whose stop keeps memory (E2B's pause) brings the old processes back with it.
   if (req.restart) {
     await ctx.provider.restart(id);
     restarted = true;
-    await ctx.history.append(id, [
-      {
-        ts: now(),
-        level: 'info',
-        source: 'system',
-        message: 'sandbox restarted by sandbox_configure: every process killed; files and variables kept',
-      },
-    ]);
+    await ctx.history.note(
+      id,
+      'sandbox restarted by sandbox_configure: every process killed; files and variables kept',
+    );
   }
 
   const envVarNames = Object.keys(req.envVars ?? {});
   if (envVarNames.length) checkEnvTotals({ ...(await ctx.env.get(id)), ...req.envVars });
   const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : await ctx.env.get(id);
   if (envVarNames.length) {
-    await ctx.history.append(id, [
-      { ts: now(), level: 'debug', source: 'system', message: `environment variables set: ${envVarNames.join(', ')}` },
-    ]);
+    await ctx.history.note(id, `environment variables set: ${envVarNames.join(', ')}`, 'debug');
   }
 
   const setup = new SetupRunner(ctx, id, env);
@@ -130,9 +121,7 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
     }
   }
   if (req.timeout !== undefined) {
-    await ctx.history.append(id, [
-      { ts: now(), level: 'info', source: 'system', message: `lifetime set to end at ${expiresAt.toISOString()}` },
-    ]);
+    await ctx.history.note(id, `lifetime set to end at ${expiresAt.toISOString()}`);
   }
 
   const ports = record?.ports ?? newPorts;

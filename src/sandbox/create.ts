@@ -170,27 +170,18 @@ export async function createSandbox(
       startupScript: Boolean(req.startupScript),
       ...(ports.length ? { ports } : {}),
     });
-    await ctx.history.append(id, [
-      {
-        ts: createdAt.toISOString(),
-        level: 'info',
-        source: 'system',
-        message: `sandbox created from template ${template.name}${warm ? ' (warm pool)' : ''} (${resources.cpus} cpus, ${resources.memoryMb} MB, network ${resources.network}, expires ${expiresAt.toISOString()})`,
-      },
-    ]);
+    await ctx.history.note(
+      id,
+      `sandbox created from template ${template.name}${warm ? ' (warm pool)' : ''} (${resources.cpus} cpus, ${resources.memoryMb} MB, network ${resources.network}, expires ${expiresAt.toISOString()})`,
+      'info',
+      createdAt,
+    );
 
     ctx.facts.set(id, sandbox);
     ctx.env.seed(id);
     const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : {};
     if (envVarNames.length) {
-      await ctx.history.append(id, [
-        {
-          ts: new Date().toISOString(),
-          level: 'debug',
-          source: 'system',
-          message: `environment variables set: ${envVarNames.join(', ')}`,
-        },
-      ]);
+      await ctx.history.note(id, `environment variables set: ${envVarNames.join(', ')}`, 'debug');
     }
     const setup = new SetupRunner(ctx, id, env);
     for (const step of installs) {

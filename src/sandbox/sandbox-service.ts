@@ -78,11 +78,7 @@ export class SandboxService {
       this.ctx.pool?.start();
       this.ctx.provider.watch?.((event) => {
         this.ctx.log.warn({ sandboxId: event.sandboxId, kind: event.kind }, event.message);
-        void this.ctx.history
-          .append(event.sandboxId, [
-            { ts: new Date().toISOString(), level: 'error', source: 'system', message: event.message },
-          ])
-          .catch(() => undefined);
+        void this.ctx.history.note(event.sandboxId, event.message, 'error').catch(() => undefined);
       });
     }
   }

@@ -1,5 +1,4 @@
 import { ErrorCode, SandboxError } from '../errors.js';
-import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, seconds, type SandboxContext } from './context.js';
 import { OutputCapture } from './output-capture.js';
 import type { InstallStep } from './packages.js';
@@ -78,13 +77,9 @@ export class SetupRunner {
     };
     this.steps.push(result);
     const ok = outcome.exitCode === 0 && !outcome.timedOut;
-    const entry: HistoryEntry = {
-      ts: new Date().toISOString(),
-      level: ok ? 'info' : 'error',
-      source: 'system',
-      message: `${kind.replace('_', ' ')} "${description}" ${outcome.timedOut ? 'timed out' : `exited with ${outcome.exitCode}`} after ${result.durationS}s`,
-    };
-    await this.ctx.history.append(this.sandboxId, [entry]);
+    const how = outcome.timedOut ? 'timed out' : `exited with ${outcome.exitCode}`;
+    const message = `${kind.replace('_', ' ')} "${description}" ${how} after ${result.durationS}s`;
+    await this.ctx.history.note(this.sandboxId, message, ok ? 'info' : 'error');
     if (outcome.timedOut) {
       throw new SandboxError(
         ErrorCode.EXECUTION_TIMEOUT,

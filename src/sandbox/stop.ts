@@ -13,9 +13,7 @@ export async function stopSandbox(ctx: SandboxContext, id: string): Promise<Stop
   const uptimeS = uptimeSeconds(info);
   if (info.state === 'running') {
     await ctx.provider.stop(id);
-    await ctx.history.append(id, [
-      { ts: new Date().toISOString(), level: 'info', source: 'system', message: 'sandbox stopped; files kept' },
-    ]);
+    await ctx.history.note(id, 'sandbox stopped; files kept');
   }
   return { previousState: info.state, uptimeS, stoppedAt: new Date() };
 }

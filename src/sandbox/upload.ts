@@ -63,13 +63,6 @@ export async function uploadFile(ctx: SandboxContext, req: UploadRequest): Promi
     );
 
   const written = await ctx.provider.writeFile(req.sandboxId, target, data, { mode: permissions, user: 'user' });
-  await ctx.history.append(req.sandboxId, [
-    {
-      ts: new Date().toISOString(),
-      level: 'info',
-      source: 'system',
-      message: `uploaded ${target} (${written.sizeBytes} bytes, ${written.checksum})`,
-    },
-  ]);
+  await ctx.history.note(req.sandboxId, `uploaded ${target} (${written.sizeBytes} bytes, ${written.checksum})`);
   return { ...written, permissions, uploadTimeS: seconds(performance.now() - began) };
 }

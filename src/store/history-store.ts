@@ -74,6 +74,11 @@ export class HistoryStore {
     return path.join(sandboxDir(this.root, sandboxId), 'history.jsonl');
   }
 
+  /** Appends one lifecycle event of the sandbox (source `system`). */
+  note(sandboxId: string, message: string, level: LogLevel = 'info', at: Date = new Date()): Promise<void> {
+    return this.append(sandboxId, [{ ts: at.toISOString(), level, source: 'system', message }]);
+  }
+
   /** Appends entries; `secrets` are values to scrub besides the sandbox's own (a run's env_vars). */
   async append(sandboxId: string, entries: HistoryEntry[], secrets: string[] = []): Promise<void> {
     if (entries.length === 0) return;
