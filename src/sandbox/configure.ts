@@ -1,6 +1,6 @@
 import { invalidArgument } from '../errors.js';
 import type { SandboxState } from '../providers/provider.js';
-import { seconds, type SandboxContext } from './context.js';
+import { newRecord, seconds, type SandboxContext } from './context.js';
 import { planInstalls } from './packages.js';
 import { checkPorts } from './create.js';
 import { SetupRunner, type StepResult } from './setup-steps.js';
@@ -84,20 +84,17 @@ export async function configureSandbox(ctx: SandboxContext, req: ConfigureReques
 
   if (!(await ctx.records.get(id))) {
     // Made by a server that kept no record (or it was lost): start one from what the backend knows.
-    await ctx.records.put({
-      id,
-      provider: ctx.provider.name,
-      namespace: ctx.config.namespace,
-      name: info.name,
-      metadata: info.metadata,
-      createdAt: info.createdAt.toISOString(),
-      expiresAt: (
-        effectiveExpiry(info, undefined) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000)
-      ).toISOString(),
-      envNames: [],
-      packages: [],
-      startupScript: false,
-    });
+    await ctx.records.put(
+      newRecord(ctx, {
+        id,
+        name: info.name,
+        metadata: info.metadata,
+        createdAt: info.createdAt.toISOString(),
+        expiresAt: (
+          effectiveExpiry(info, undefined) ?? new Date(Date.now() + ctx.config.lifetime.defaultSeconds * 1000)
+        ).toISOString(),
+      }),
+    );
   }
   const record = await ctx.records.update(id, (r) => ({
     ...r,

@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SandboxInfo, SandboxProvider } from '../providers/provider.js';
 import type { HistoryStore } from '../store/history-store.js';
-import type { SandboxRecords } from '../store/sandbox-records.js';
+import type { SandboxRecord, SandboxRecords } from '../store/sandbox-records.js';
 import type { SandboxEnv } from './sandbox-env.js';
 import type { Quota } from './quota.js';
 import type { HistoryEntry } from '../store/history-store.js';
@@ -54,6 +54,19 @@ export const uptimeSeconds = (info: Pick<SandboxInfo, 'startedAt' | 'state'>): n
   info.state === 'running' && info.startedAt
     ? Math.max(0, Math.round((Date.now() - info.startedAt.getTime()) / 1000))
     : 0;
+
+/** A record of a sandbox this server keeps: nothing set on it yet but the fields given. */
+export const newRecord = (
+  ctx: SandboxContext,
+  fields: Pick<SandboxRecord, 'id' | 'name' | 'metadata' | 'createdAt' | 'expiresAt'> & Partial<SandboxRecord>,
+): SandboxRecord => ({
+  provider: ctx.provider.name,
+  namespace: ctx.config.namespace,
+  envNames: [],
+  packages: [],
+  startupScript: false,
+  ...fields,
+});
 
 /** Seconds, rounded to milliseconds. */
 export const seconds = (ms: number): number => Math.round(ms) / 1000;

@@ -3,7 +3,7 @@ import { invalidArgument } from '../errors.js';
 import { newSandboxId } from '../ids.js';
 import type { SandboxInfo, SandboxSpec } from '../providers/provider.js';
 import { checkBackendOptions } from './backend-options.js';
-import type { SandboxContext } from './context.js';
+import { newRecord, type SandboxContext } from './context.js';
 import { checkEnvTotals } from './env-limits.js';
 import { planInstalls } from './packages.js';
 import { SetupRunner } from './setup-steps.js';
@@ -157,19 +157,19 @@ export async function createSandbox(
     if (warm) sandbox.expiresAt = expiresAt = await ctx.provider.setExpiry(id, expiresAt);
     const envVarNames = Object.keys(req.envVars ?? {});
     const packagesInstalled = installs.flatMap((s) => s.packages);
-    await ctx.records.put({
-      id,
-      provider: ctx.provider.name,
-      namespace: ctx.config.namespace,
-      name,
-      metadata,
-      createdAt: createdAt.toISOString(),
-      expiresAt: expiresAt.toISOString(),
-      envNames: envVarNames,
-      packages: packagesInstalled,
-      startupScript: Boolean(req.startupScript),
-      ...(ports.length ? { ports } : {}),
-    });
+    await ctx.records.put(
+      newRecord(ctx, {
+        id,
+        name,
+        metadata,
+        createdAt: createdAt.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        envNames: envVarNames,
+        packages: packagesInstalled,
+        startupScript: Boolean(req.startupScript),
+        ...(ports.length ? { ports } : {}),
+      }),
+    );
     await ctx.history.note(
       id,
       `sandbox created from template ${template.name}${warm ? ' (warm pool)' : ''} (${resources.cpus} cpus, ${resources.memoryMb} MB, network ${resources.network}, expires ${expiresAt.toISOString()})`,

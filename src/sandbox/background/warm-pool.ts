@@ -1,6 +1,6 @@
 import { newSandboxId } from '../../ids.js';
 import type { SandboxInfo } from '../../providers/provider.js';
-import type { SandboxContext, WarmSandboxes } from '../context.js';
+import { newRecord, type SandboxContext, type WarmSandboxes } from '../context.js';
 import { resourcesFor, specFor } from '../create.js';
 import type { Resources } from '../shapes.js';
 import { deleteSandbox } from '../delete.js';
@@ -124,19 +124,16 @@ export class WarmPool implements WarmSandboxes {
     const createdAt = new Date();
     const expiresAt = new Date(createdAt.getTime() + WARM_LEASE_SECONDS * 1000);
     // The record comes first, so that no list ever shows the sandbox as an ordinary one.
-    await this.ctx.records.put({
-      id,
-      provider: this.ctx.provider.name,
-      namespace: this.ctx.config.namespace,
-      name: 'warm',
-      metadata: {},
-      createdAt: createdAt.toISOString(),
-      expiresAt: expiresAt.toISOString(),
-      envNames: [],
-      packages: [],
-      startupScript: false,
-      warm: true,
-    });
+    await this.ctx.records.put(
+      newRecord(this.ctx, {
+        id,
+        name: 'warm',
+        metadata: {},
+        createdAt: createdAt.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        warm: true,
+      }),
+    );
     try {
       await this.ctx.provider.create(
         specFor(template, resourcesFor(this.ctx, template), {
