@@ -15,7 +15,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
-import { tempStateDir } from '../helpers/test-config.js';
+import { TEST_NAMESPACE, tempStateDir } from '../helpers/test-config.js';
 import { toolCaller } from '../helpers/tool-call.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
@@ -103,6 +103,7 @@ describe('the npm package', () => {
           ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
           SANDBOX_IMAGE: TEST_IMAGE,
           SANDBOX_STATE_DIR: tempStateDir(),
+          SANDBOX_NAMESPACE: TEST_NAMESPACE,
         },
         stderr: 'pipe',
       });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { assertBuilt, SERVER_ENTRY } from './stdio-server.js';
+import { TEST_NAMESPACE } from './test-config.js';
 
 export interface CliRun {
   status: number;
@@ -19,6 +20,7 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '/tmp',
           ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+          SANDBOX_NAMESPACE: TEST_NAMESPACE,
           ...env,
         },
         timeout: 300_000,
