@@ -1,0 +1,26 @@
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../base-env.js';
+import AGENT_SOURCE from './agent.py';
+
+/** Written by the first start's entrypoint: later starts (a restart) only idle, and runs get an exec'd agent. */
+const STARTED_MARKER = '/.sandbox-agent-started';
+
+/** The line the entrypoint prints when no agent runs (or it has exited): the attached session stops waiting. */
+export const AGENT_GONE_LINE = '{"ev":"gone"}';
+
+/**
+ * The container's own command when the server attaches to it before its start (AgentSession.attach): on the first
+ * start, `prepare` and then the run agent as the main process, talking over the container's stdin and stdout, so
+ * that the agent starts with the container instead of in an exec after it (create → first output). It runs exactly
+ * as the exec'd agent does: root, `python3 -I` in `/`, with the same arguments. When the agent exits (its stdin
+ * closed: the server went away) or could not start (no python3, `prepare` failed: the exec path then says why),
+ * the container idles as before. Restarts only idle: the marker is in `/`, which only root can write.
+ */
+export function agentEntrypoint(prepare: string): string[] {
+  const script = [
+    'cd / || exit 1;',
+    `if [ ! -e ${STARTED_MARKER} ] && : >${STARTED_MARKER} 2>/dev/null && { ${prepare}; } && command -v python3 >/dev/null 2>&1;`,
+    'then python3 -I -u -c "$1" "$2" "$3"; fi;',
+    `echo '${AGENT_GONE_LINE}'; exec sleep infinity`,
+  ].join(' ');
+  return ['sh', '-c', script, 'sandbox-agent', AGENT_SOURCE, JSON.stringify(ROOT_RUN_ENV), USER_PATH_SUFFIX];
+}
