@@ -126,8 +126,11 @@ export class DockerProvider implements SandboxProvider {
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */
   async get(id: string): Promise<SandboxInfo> {
+    // Both asked at once (a warm claim and every status read wait for them); a missing sandbox is said first.
+    const extension = this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
+    extension.catch(() => undefined);
     const info = infoFromInspect(await this.owned.inspect(id));
-    const extended = await this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
+    const extended = await extension;
     return extended ? { ...info, expiresAt: extended } : info;
   }
 
