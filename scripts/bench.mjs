@@ -149,7 +149,7 @@ async function rawStartup() {
 /** The sandbox's first run, print(1), whose output must come back. */
 async function firstOutput(server, sandboxId) {
   const r = await server.call('sandbox_execute', { sandbox_id: sandboxId, code: 'print(1)', language: 'python' });
-  if (r.stdout.trim() !== '1') throw new Error(`first output: ${JSON.stringify(r)}`);
+  if (r.output.trim() !== '1') throw new Error(`first output: ${JSON.stringify(r)}`);
 }
 
 /** Megabytes per second for `bytes` moved in `ms`. */
