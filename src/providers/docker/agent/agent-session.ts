@@ -8,6 +8,7 @@ import { EXEC_USERS } from '../exec.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../base-env.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../run-limits.js';
 import AGENT_SOURCE from './agent.py';
+import { AGENT_SOURCE_LINE } from './agent-entrypoint.js';
 
 /** Agent lines longer than this are not ours (or are garbage): they are dropped, bounding memory. */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -96,7 +97,9 @@ export class AgentSession {
       hijack: true,
     })) as unknown as Duplex;
     const session = new AgentSession(socket, log);
-    return { ready: session.waitReady().then(() => session) };
+    const ready = session.waitReady().then(() => session);
+    socket.write(AGENT_SOURCE_LINE);
+    return { ready };
   }
 
   get alive(): boolean {
