@@ -146,6 +146,12 @@ async function rawStartup() {
   return elapsed;
 }
 
+/** The sandbox's first run, print(1), whose output must come back. */
+async function firstOutput(server, sandboxId) {
+  const r = await server.call('sandbox_execute', { sandbox_id: sandboxId, code: 'print(1)', language: 'python' });
+  if (r.output.trim() !== '1') throw new Error(`first output: ${JSON.stringify(r)}`);
+}
+
 /** Megabytes per second for `bytes` moved in `ms`. */
 const mbps = (bytes, ms) => (bytes / 2 ** 20 / (ms / 1000)).toFixed(1);
 
@@ -197,6 +203,14 @@ async function main() {
   );
   report('docker run -d (CLI)', cliRun);
   await docker('rm', '-f', ...made.splice(0));
+  // create → first output's baseline: a container up and one python run in it, through the CLI.
+  const cliFirst = await timeEach(10, async () => {
+    const cid = (await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity')).stdout.trim();
+    made.push(cid);
+    await docker('exec', cid, 'python3', '-c', 'print(1)');
+  });
+  report("docker run -d + docker exec python3 -c 'print(1)' (CLI)", cliFirst);
+  await docker('rm', '-f', ...made.splice(0));
 
   // The server, no pool, launched without flags.
   const startups = [];
@@ -223,6 +237,13 @@ async function main() {
   });
   report('sandbox_create, no pool', created, cliRun);
   s.phase('10 creates');
+  // create → first output: what an agent waits for before it sees anything of its first run.
+  const coldFirst = await timeEach(10, async () => {
+    const { sandbox_id } = await s.call('sandbox_create', { template: 'python' });
+    made.push(sandbox_id);
+    await firstOutput(s, sandbox_id);
+  });
+  report('create → first output of print(1), no pool', coldFirst, cliFirst);
   const id = made.pop();
   for (const other of made.splice(0)) await s.call('sandbox_delete', { sandbox_id: other });
   await s.call('sandbox_execute', { sandbox_id: id, code: 'true', language: 'bash' });
@@ -316,6 +337,16 @@ async function main() {
     poolTimes.push(performance.now() - t);
   }
   report('sandbox_create from the warm pool, refilled between', poolTimes, cliRun);
+  const pooledFirst = [];
+  for (let i = 0; i < 8; i++) {
+    await sleep(1500);
+    const t = performance.now();
+    const { sandbox_id } = await pooled.call('sandbox_create', { template: 'python' });
+    made.push(sandbox_id);
+    await firstOutput(pooled, sandbox_id);
+    pooledFirst.push(performance.now() - t);
+  }
+  report('create → first output of print(1), warm pool', pooledFirst, cliFirst);
   for (const sid of made.splice(0)) await pooled.call('sandbox_delete', { sandbox_id: sid }).catch(() => undefined);
   process.stderr.write(`server resident memory with pool, highest seen: ${pooled.maxRss().toFixed(1)} MB\n`);
   await pooled.close();

@@ -101,7 +101,16 @@ export class DockerProvider implements SandboxProvider {
       spec.network === 'bridge'
         ? await this.network.ensure(image).catch((err) => Promise.reject(mapDockerError(err)))
         : undefined;
-    const container = await createContainer(this.docker, spec, { ...this.options, image, networkName }).catch((err) => {
+    // The agent starts as the container's command, its stdin and stdout attached before the start (no exec after it).
+    let attached: Promise<AgentSession> | undefined;
+    const attachAgent =
+      this.options.agent === false
+        ? undefined
+        : async (c: Docker.Container) => {
+            attached = (await AgentSession.attach(c, this.log.child({ sandboxId: spec.id }))).ready;
+          };
+    const options = { ...this.options, image, networkName, attachAgent };
+    const container = await createContainer(this.docker, spec, options).catch((err) => {
       // The image (or our network) may have been removed since we last saw it; the next create makes it again.
       if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) {
         this.images.invalidate(image);
@@ -110,14 +119,18 @@ export class DockerProvider implements SandboxProvider {
       throw err;
     });
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
-    void this.agentFor(spec.id).catch(() => undefined); // prepare and start the agent while the caller goes on
+    if (attached) this.adoptAttached(spec.id, attached);
+    else void this.agentFor(spec.id).catch(() => undefined); // prepare and start the agent while the caller goes on
     return { ...spec, state: 'running', startedAt: new Date() };
   }
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */
   async get(id: string): Promise<SandboxInfo> {
+    // Both asked at once (a warm claim and every status read wait for them); a missing sandbox is said first.
+    const extension = this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
+    extension.catch(() => undefined);
     const info = infoFromInspect(await this.owned.inspect(id));
-    const extended = await this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
+    const extended = await extension;
     return extended ? { ...info, expiresAt: extended } : info;
   }
 
@@ -320,6 +333,21 @@ export class DockerProvider implements SandboxProvider {
       });
     this.agents.set(id, starting);
     return starting;
+  }
+
+  /**
+   * The agent started with the container is the sandbox's session once ready. If none started (no python3,
+   * `prepare` failed), the exec path takes over and says why.
+   */
+  private adoptAttached(id: string, attached: Promise<AgentSession>): void {
+    const adopted: Promise<AgentSession | null> = attached.catch((err) => {
+      this.log.debug({ sandboxId: id, reason: (err as Error).message }, 'no agent started with the container');
+      if (this.agents.get(id) !== adopted) return null; // dropped meanwhile (stopped, removed)
+      this.agents.delete(id);
+      return this.agentFor(id);
+    });
+    this.agents.set(id, adopted);
+    void adopted.catch(() => undefined);
   }
 
   private dropAgent(id: string): void {

@@ -8,8 +8,9 @@ const isValid = (d: Date): boolean => !Number.isNaN(d.getTime());
  * Where a sandbox's lifetime lives once it was extended, so that every server of the namespace sees the same end
  * (whatever its state folder, on whatever machine): a container's labels cannot change, so each extension is an
  * empty, labelled Docker volume (`expires-at`, `written-at`) on the engine, and the newest written one wins. Older
- * ones are removed after each write; two servers writing at once leave two, and the newer still wins. Volumes cost
- * nothing until mounted, and these never are. One listing gives every sandbox's extension, for the reaper.
+ * ones are removed after each write (without waiting); two servers writing at once leave two, and the newer still
+ * wins. Volumes cost nothing until mounted, and these never are. One listing gives every sandbox's extension, for
+ * the reaper.
  */
 export class ExpiryVolumes {
   constructor(
@@ -29,6 +30,12 @@ export class ExpiryVolumes {
         [Labels.writtenAt]: String(writtenAt),
       },
     });
+    // The newest written wins whatever is left, so the older ones are removed after the call returns (a warm
+    // sandbox's claim waits for this write).
+    void this.removeOlder(sandboxId, writtenAt).catch(() => undefined);
+  }
+
+  private async removeOlder(sandboxId: string, writtenAt: number): Promise<void> {
     const mine = await this.volumes(sandboxId);
     const newest = pickNewest(mine);
     await Promise.all(

@@ -8,6 +8,7 @@ import { mapDockerError } from './docker-errors.js';
 import { hostConfig } from './isolation.js';
 import { MANAGED_FILTER, namespaceFilter } from './label-filters.js';
 import { containerName } from './owned-containers.js';
+import { agentEntrypoint } from './agent/agent-entrypoint.js';
 
 const HOME = SANDBOX_HOME;
 
@@ -34,6 +35,8 @@ export interface CreateOptions {
   diskLimitMb?: number;
   /** The network `bridge` sandboxes join. */
   networkName?: string;
+  /** Run the agent as the container's command (agentEntrypoint) and call this between create and start. */
+  attachAgent?: (container: Docker.Container) => Promise<void>;
 }
 
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
@@ -49,9 +52,10 @@ export async function createContainer(
     container = await docker.createContainer({
       name: containerName(spec.id),
       Image: options.image,
-      // An entrypoint of our own, so images whose entrypoint expects arguments still idle.
-      Entrypoint: ['sleep'],
-      Cmd: ['infinity'],
+      // An entrypoint of our own, so images whose entrypoint expects arguments still idle (after the agent).
+      ...(options.attachAgent
+        ? { Entrypoint: agentEntrypoint(PREPARE_SCRIPT), Cmd: [], OpenStdin: true, StdinOnce: true }
+        : { Entrypoint: ['sleep'], Cmd: ['infinity'] }),
       // The idle process runs as root so that root execs (package installs) get the kept capabilities: the engine
       // derives an exec's capabilities from the container's user. User code execs run as 1000:1000 with none.
       User: '0:0',
@@ -75,6 +79,7 @@ export async function createContainer(
         options.portHost ?? '127.0.0.1',
       ),
     });
+    await options.attachAgent?.(container);
     await container.start();
     return container;
   } catch (err) {

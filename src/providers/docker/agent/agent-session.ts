@@ -8,6 +8,7 @@ import { EXEC_USERS } from '../exec.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../shared/base-env.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../shared/run-limits.js';
 import AGENT_SOURCE from './agent.py';
+import { AGENT_SOURCE_LINE } from './agent-entrypoint.js';
 
 /** Agent lines longer than this are not ours (or are garbage): they are dropped, bounding memory. */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -32,7 +33,8 @@ type AgentEvent =
   | { id: string; ev: 'started' }
   | { id: string; ev: 'out'; s: 1 | 2; d: string }
   | { id: string; ev: 'exit'; code: number }
-  | { id: string; ev: 'killed' };
+  | { id: string; ev: 'killed' }
+  | { ev: 'gone' };
 
 export class AgentUnavailable extends Error {}
 
@@ -79,6 +81,25 @@ export class AgentSession {
       throw err;
     }
     return session;
+  }
+
+  /**
+   * Attaches to a created container whose command is agentEntrypoint(), before it is started: the session is
+   * ready when the agent, started with the container, says so. Rejects (AgentUnavailable) when the entrypoint
+   * started no agent; the caller then starts one in an exec (start), which reports why.
+   */
+  static async attach(container: Docker.Container, log: Logger): Promise<{ ready: Promise<AgentSession> }> {
+    const socket = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as unknown as Duplex;
+    const session = new AgentSession(socket, log);
+    const ready = session.waitReady().then(() => session);
+    socket.write(AGENT_SOURCE_LINE);
+    return { ready };
   }
 
   get alive(): boolean {
@@ -184,6 +205,7 @@ export class AgentSession {
       return;
     }
     if (event.ev === 'ready') return onReady();
+    if (event.ev === 'gone') return void this.socket.destroy();
     if (!('id' in event)) return;
     const run = this.runs.get(event.id);
     if (!run) return;

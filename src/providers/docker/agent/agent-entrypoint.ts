@@ -1,0 +1,39 @@
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../base-env.js';
+import AGENT_SOURCE from './agent.py';
+
+/** Written by the first start's entrypoint: later starts (a restart) only idle, and runs get an exec'd agent. */
+const STARTED_MARKER = '/.sandbox-agent-started';
+
+/** The line the entrypoint prints when no agent runs (or it has exited): the attached session stops waiting. */
+export const AGENT_GONE_LINE = '{"ev":"gone"}';
+
+/**
+ * What the container's command runs: the agent's source comes as the first line on stdin (a JSON string), so that
+ * it is not in the container's configuration, which every listing and inspect of the engine would carry back.
+ */
+const AGENT_LOADER = [
+  '# sandbox-mcp run agent: its source is the first line of stdin',
+  'import json, sys',
+  'exec(compile(json.loads(sys.stdin.buffer.readline()), "agent.py", "exec"))',
+].join('\n');
+
+/** The first line the server writes on the attached stdin (see AGENT_LOADER). */
+export const AGENT_SOURCE_LINE = `${JSON.stringify(AGENT_SOURCE)}\n`;
+
+/**
+ * The container's own command when the server attaches to it before its start (AgentSession.attach): on the first
+ * start, `prepare` and then the run agent as the main process, talking over the container's stdin and stdout, so
+ * that the agent starts with the container instead of in an exec after it (create → first output). It runs exactly
+ * as the exec'd agent does: root, `python3 -I` in `/`, with the same arguments (its source comes on stdin). When the agent exits (its stdin
+ * closed: the server went away) or could not start (no python3, `prepare` failed: the exec path then says why),
+ * the container idles as before. Restarts only idle: the marker is in `/`, which only root can write.
+ */
+export function agentEntrypoint(prepare: string): string[] {
+  const script = [
+    'cd / || exit 1;',
+    `if [ ! -e ${STARTED_MARKER} ] && : >${STARTED_MARKER} 2>/dev/null && { ${prepare}; } && command -v python3 >/dev/null 2>&1;`,
+    'then python3 -I -u -c "$1" "$2" "$3"; fi;',
+    `echo '${AGENT_GONE_LINE}'; exec sleep infinity`,
+  ].join(' ');
+  return ['sh', '-c', script, 'sandbox-agent', AGENT_LOADER, JSON.stringify(ROOT_RUN_ENV), USER_PATH_SUFFIX];
+}
