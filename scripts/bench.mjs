@@ -55,6 +55,8 @@ async function startServer(env) {
       SANDBOX_IMAGE: IMAGE,
       SANDBOX_LOG_LEVEL: 'warn',
       SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')),
+      // A namespace of its own: the benchmark never counts, reaps or removes anybody's real sandboxes.
+      SANDBOX_NAMESPACE: `bench-${process.pid}`,
       SANDBOX_MAX_SANDBOXES: '80',
       SANDBOX_RATE_LIMIT: '100000',
       ...env,
@@ -119,6 +121,8 @@ async function rawStartup() {
       SANDBOX_IMAGE: IMAGE,
       SANDBOX_LOG_LEVEL: 'warn',
       SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')),
+      // A namespace of its own: the benchmark never counts, reaps or removes anybody's real sandboxes.
+      SANDBOX_NAMESPACE: `bench-${process.pid}`,
     },
   });
   const send = (message) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);

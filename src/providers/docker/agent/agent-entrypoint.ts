@@ -1,4 +1,4 @@
-import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../base-env.js';
+import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../shared/base-env.js';
 import AGENT_SOURCE from './agent.py';
 
 /** Written by the first start's entrypoint: later starts (a restart) only idle, and runs get an exec'd agent. */
