@@ -73,9 +73,9 @@ async function main(): Promise<void> {
 const [command] = process.argv.slice(2);
 if (command && command !== 'serve') {
   // A command for people (doctor, list, exec...): see src/cli/run-cli.ts.
-  import('./cli/run-cli.js')
-    .then(({ runCli }) => runCli(process.argv.slice(2)))
-    .then((status) => process.stdout.write('', () => process.exit(status)), fail);
+  Promise.all([import('./cli/run-cli.js'), import('./cli/terminal.js')])
+    .then(async ([{ runCli }, { exitAfterOutput }]) => exitAfterOutput(await runCli(process.argv.slice(2))))
+    .catch(fail);
 } else {
   main().catch(fail);
 }

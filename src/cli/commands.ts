@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { reapExpired } from '../sandbox/background/reaper.js';
 import type { CliSession, Structured, ToolOutcome } from './cli-session.js';
 import { duration, keyValues, megabytes, table } from './format.js';
+import { print, printLine } from './terminal.js';
 
 /** A usage mistake: the message and exit status 2. */
 export class UsageError extends Error {}
@@ -19,7 +20,7 @@ export interface Command {
   run(session: CliSession, input: CommandInput): Promise<number>;
 }
 
-const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+const out = printLine;
 const err = (text: string) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 const progressToStderr = (json: boolean) => (json ? undefined : (message: string) => err(`  ${message.trimEnd()}`));
 
@@ -178,7 +179,7 @@ const exec: Command = {
       out(JSON.stringify(s, null, 2));
       return exitStatusOf(s);
     }
-    if (s.output) process.stdout.write(s.output);
+    if (s.output) print(s.output);
     if (s.error) process.stderr.write(s.error);
     if (s.output_truncated)
       err(`[output truncated: ${s.output_bytes} bytes of stdout, ${s.error_bytes} of stderr were written]`);

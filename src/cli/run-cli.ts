@@ -4,6 +4,7 @@ import { isSandboxError } from '../errors.js';
 import { SERVER_VERSION } from '../version.js';
 import { openCliSession } from './cli-session.js';
 import { commands, UsageError } from './commands.js';
+import { print } from './terminal.js';
 
 function usage(): string {
   const lines = Object.values(commands).map((c) => `  sandbox-mcp ${c.usage}\n      ${c.summary}`);
@@ -25,11 +26,11 @@ function usage(): string {
 export async function runCli(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(`${usage()}\n`);
+    print(`${usage()}\n`);
     return 0;
   }
   if (name === 'version' || name === '--version' || name === '-v') {
-    process.stdout.write(`${SERVER_VERSION}\n`);
+    print(`${SERVER_VERSION}\n`);
     return 0;
   }
   if (name === 'doctor') {

@@ -6,6 +6,7 @@ import { fail, ok, type Check } from './check.js';
 import { checkDocker } from './docker-checks.js';
 import { checkE2B } from './e2b-checks.js';
 import { checkNode, checkStateDir } from './local-checks.js';
+import { print } from '../cli/terminal.js';
 
 /** Every check, in the order a person would fix them. Later checks need the configuration to have loaded. */
 export async function diagnose(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
@@ -51,14 +52,12 @@ export async function runDoctor(argv: string[]): Promise<number> {
   const checks = await diagnose();
   const failed = checks.filter((c) => c.status === 'fail').length;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ok: failed === 0, checks }, null, 2)}\n`);
+    print(`${JSON.stringify({ ok: failed === 0, checks }, null, 2)}\n`);
   } else {
     for (const c of checks)
-      process.stdout.write(
-        `[${MARK[c.status]}] ${c.name}: ${c.detail.replace(/\.$/, '')}${c.fix ? `. Fix: ${c.fix}` : ''}\n`,
-      );
+      print(`[${MARK[c.status]}] ${c.name}: ${c.detail.replace(/\.$/, '')}${c.fix ? `. Fix: ${c.fix}` : ''}\n`);
     const warned = checks.filter((c) => c.status === 'warn').length;
-    process.stdout.write(
+    print(
       failed ? `\n${failed} check(s) failed.\n` : `\nAll checks passed${warned ? ` (${warned} warning(s))` : ''}.\n`,
     );
   }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { invalidArgument, notRunning } from '../errors.js';
 import { newExecutionId } from '../ids.js';
-import type { OutputStream, RunOutcome } from '../providers/provider.js';
+import type { OutputStream, RunOutcome, RunSpec } from '../providers/provider.js';
 import type { HistoryEntry } from '../store/history-store.js';
 import { HOME_DIR, fixedFacts, seconds, type SandboxContext } from './context.js';
 import { checkEnvTotals } from './env-limits.js';
@@ -107,6 +107,22 @@ export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Prom
   };
 }
 
+/** What the provider runs for a prepared run, foreground or background: as the sandbox user, within its limit. */
+export const runSpecOf = (
+  run: PreparedRun,
+  signal: AbortSignal | undefined,
+  onOutput: RunSpec['onOutput'],
+): RunSpec => ({
+  argv: run.argv,
+  user: 'user',
+  env: run.env,
+  cwd: run.cwd,
+  stdin: run.stdin,
+  timeoutMs: run.timeoutS * 1000,
+  signal,
+  onOutput,
+});
+
 /** How a run's outcome reads as a status and exit code. */
 export function statusOf(outcome: RunOutcome): {
   status: Exclude<ExecutionStatus, 'running'>;
@@ -150,19 +166,13 @@ export async function executeCode(
   const stdout = new OutputCapture(limits.outputBytes);
   const stderr = new OutputCapture(limits.outputBytes);
   const startedAt = new Date();
-  const outcome = await ctx.provider.run(run.sandboxId, {
-    argv: run.argv,
-    user: 'user',
-    env: run.env,
-    cwd: run.cwd,
-    stdin: run.stdin,
-    timeoutMs: run.timeoutS * 1000,
-    signal: hooks.signal,
-    onOutput: (stream, chunk) => {
+  const outcome = await ctx.provider.run(
+    run.sandboxId,
+    runSpecOf(run, hooks.signal, (stream, chunk) => {
       (stream === 'stdout' ? stdout : stderr).push(chunk);
       hooks.onOutput?.(stream, chunk);
-    },
-  });
+    }),
+  );
 
   const { status, exitCode } = statusOf(outcome);
   const result: ExecuteResult = {

@@ -3,7 +3,7 @@ import { ErrorCode, SandboxError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { SandboxProvider } from '../../providers/provider.js';
 import type { HistoryEntry, HistoryStore } from '../../store/history-store.js';
-import { endEntry, startEntry, statusOf } from '../execute.js';
+import { endEntry, runSpecOf, startEntry, statusOf } from '../execute.js';
 import type { ExecutionState, PreparedRun } from '../shapes.js';
 import { HistoryLines } from '../history-lines.js';
 
@@ -73,16 +73,10 @@ export class BackgroundRuns implements BackgroundExecutions {
     }
     const output = new HistoryLines(this.history, run.sandboxId, executionId, MAX_HISTORY_LINES, run.secrets);
     const done = this.provider
-      .run(run.sandboxId, {
-        argv: run.argv,
-        user: 'user',
-        env: run.env,
-        cwd: run.cwd,
-        stdin: run.stdin,
-        timeoutMs: run.timeoutS * 1000,
-        signal: controller.signal,
-        onOutput: (stream, chunk) => output.push(stream, chunk),
-      })
+      .run(
+        run.sandboxId,
+        runSpecOf(run, controller.signal, (stream, chunk) => output.push(stream, chunk)),
+      )
       .then(
         (outcome) => statusOf(outcome),
         (err: unknown) => {
