@@ -98,6 +98,9 @@ export class AgentSession {
     })) as unknown as Duplex;
     const session = new AgentSession(socket, log);
     const ready = session.waitReady().then(() => session);
+    // The agent may give up (no python3) before the caller has finished creating the container and taken `ready`:
+    // that is an answer for the caller, not an unhandled rejection.
+    ready.catch(() => undefined);
     socket.write(AGENT_SOURCE_LINE);
     return { ready };
   }
