@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseAllowances, type NetworkAllowance } from './network-allowances.js';
-import { PROVIDER_NAMES, type NetworkMode, type ProviderName } from './providers/provider.js';
+import { PROVIDER_NAMES, type NetworkMode, type ProviderName } from './provider-names.js';
 
 /** Integer from an environment string, with a range; empty strings count as unset. */
 const int = (def: number, min: number, max: number) =>

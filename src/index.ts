@@ -73,7 +73,7 @@ async function main(): Promise<void> {
 const [command] = process.argv.slice(2);
 if (command && command !== 'serve') {
   // A command for people (doctor, list, exec...): see src/cli/run-cli.ts.
-  Promise.all([import('./cli/run-cli.js'), import('./cli/terminal.js')])
+  Promise.all([import('./cli/run-cli.js'), import('./terminal.js')])
     .then(async ([{ runCli }, { exitAfterOutput }]) => exitAfterOutput(await runCli(process.argv.slice(2))))
     .catch(fail);
 } else {

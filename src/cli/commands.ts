@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { reapExpired } from '../sandbox/background/reaper.js';
 import type { CliSession, Structured, ToolOutcome } from './cli-session.js';
 import { duration, keyValues, megabytes, table } from './format.js';
-import { print, printLine } from './terminal.js';
+import { print, printLine } from '../terminal.js';
 
 /** A usage mistake: the message and exit status 2. */
 export class UsageError extends Error {}

@@ -4,7 +4,7 @@ import { isSandboxError } from '../errors.js';
 import { SERVER_VERSION } from '../version.js';
 import { openCliSession } from './cli-session.js';
 import { commands, UsageError } from './commands.js';
-import { print } from './terminal.js';
+import { print } from '../terminal.js';
 
 function usage(): string {
   const lines = Object.values(commands).map((c) => `  sandbox-mcp ${c.usage}\n      ${c.summary}`);

@@ -6,7 +6,7 @@ import { fail, ok, type Check } from './check.js';
 import { checkDocker } from './docker-checks.js';
 import { checkE2B } from './e2b-checks.js';
 import { checkNode, checkStateDir } from './local-checks.js';
-import { print } from '../cli/terminal.js';
+import { print } from '../terminal.js';
 
 /** Every check, in the order a person would fix them. Later checks need the configuration to have loaded. */
 export async function diagnose(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {

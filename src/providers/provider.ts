@@ -1,8 +1,6 @@
-/** The backends this server can use (SANDBOX_PROVIDER); a new one is added here and in ./index.ts. */
-export const PROVIDER_NAMES = ['docker', 'e2b'] as const;
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
-/** `bridge`: the sandbox reaches the internet (within the network policy); `none`: no network at all. */
-export type NetworkMode = 'bridge' | 'none';
+import type { NetworkMode, ProviderName } from '../provider-names.js';
+
+export { PROVIDER_NAMES, type NetworkMode, type ProviderName } from '../provider-names.js';
 
 /** What every backend offers: sandboxes, runs, files and usage. Nothing here is Docker- or E2B-specific. */
 export interface SandboxProvider {

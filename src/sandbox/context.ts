@@ -8,6 +8,7 @@ import type { Quota } from './quota.js';
 import type { HistoryEntry } from '../store/history-store.js';
 import type { ExecutionState, PreparedRun, Resources } from './shapes.js';
 import type { Template, TemplateCatalog } from './templates.js';
+import type { SandboxFacts } from './facts.js';
 
 /** Ready sandboxes per template (warm-pool.ts), as the operations use them. */
 export interface WarmSandboxes {
@@ -28,23 +29,27 @@ export interface BackgroundExecutions {
   stopAll(waitMs?: number): Promise<void>;
 }
 
-/** Everything the sandbox operations share. */
+/**
+ * What the sandbox operations are given: the configuration and services, made once by SandboxService and never
+ * replaced. No field is state of its own: what the operations share and change (reservations, remembered facts,
+ * background executions, warm sandboxes, env values) is owned by the service that guards it.
+ */
 export interface SandboxContext {
-  config: Config;
-  provider: SandboxProvider;
-  templates: TemplateCatalog;
-  records: SandboxRecords;
-  history: HistoryStore;
-  env: SandboxEnv;
-  log: Logger;
+  readonly config: Config;
+  readonly provider: SandboxProvider;
+  readonly templates: TemplateCatalog;
+  readonly records: SandboxRecords;
+  readonly history: HistoryStore;
+  readonly env: SandboxEnv;
+  readonly log: Logger;
   /** SANDBOX_MAX_SANDBOXES: reservations for creations under way, released through their handles. */
-  quota: Quota;
-  /** Facts of a sandbox that never change (template, language, limits), by ID. */
-  facts: Map<string, SandboxInfo>;
+  readonly quota: Quota;
+  /** Facts of a sandbox that never change (template, language, limits). */
+  readonly facts: SandboxFacts;
   /** Executions running on after their call returned. */
-  background: BackgroundExecutions;
+  readonly background: BackgroundExecutions;
   /** Ready sandboxes per template, when a pool size is configured. */
-  pool?: WarmSandboxes;
+  readonly pool?: WarmSandboxes;
 }
 
 export { SANDBOX_HOME as HOME_DIR } from '../providers/shared/base-env.js';
@@ -70,12 +75,3 @@ export const newRecord = (
 
 /** Seconds, rounded to milliseconds. */
 export const seconds = (ms: number): number => Math.round(ms) / 1000;
-
-/** A sandbox's unchanging facts (its state field is stale): asked of the backend once, then remembered. */
-export async function fixedFacts(ctx: SandboxContext, id: string): Promise<SandboxInfo> {
-  const known = ctx.facts.get(id);
-  if (known) return known;
-  const info = await ctx.provider.get(id);
-  ctx.facts.set(id, info);
-  return info;
-}

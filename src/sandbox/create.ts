@@ -177,7 +177,7 @@ export async function createSandbox(
       createdAt,
     );
 
-    ctx.facts.set(id, sandbox);
+    ctx.facts.remember(sandbox);
     ctx.env.seed(id);
     const env = envVarNames.length ? await ctx.env.merge(id, req.envVars!) : {};
     if (envVarNames.length) {

@@ -10,7 +10,7 @@ export async function deleteSandbox(ctx: SandboxContext, id: string, reason = 'd
   const removed = await ctx.provider.remove(id);
   await ctx.records.remove(id);
   ctx.env.forget(id);
-  ctx.facts.delete(id);
+  ctx.facts.forget(id);
   ctx.log.info({ sandboxId: id, reason }, 'sandbox removed');
   return { deletedAt: new Date(), resourcesCleaned: [...removed.resources, 'history'] };
 }

@@ -3,7 +3,7 @@ import { invalidArgument, notRunning } from '../errors.js';
 import { newExecutionId } from '../ids.js';
 import type { OutputStream, RunOutcome, RunSpec } from '../providers/provider.js';
 import type { HistoryEntry } from '../store/history-store.js';
-import { HOME_DIR, fixedFacts, seconds, type SandboxContext } from './context.js';
+import { HOME_DIR, seconds, type SandboxContext } from './context.js';
 import { checkEnvTotals } from './env-limits.js';
 import { OutputCapture } from './output-capture.js';
 import { hintFor } from './run-hints.js';
@@ -87,7 +87,7 @@ export async function prepareRun(ctx: SandboxContext, req: ExecuteRequest): Prom
 
   // Template, language and memory never change, so they are looked up once; a stopped or vanished sandbox is
   // reported by the run itself, without an extra round trip here.
-  const info = await fixedFacts(ctx, req.sandboxId);
+  const info = await ctx.facts.of(req.sandboxId);
   const template = ctx.templates.find(info.template);
   const language = req.language ?? (info.language as Language);
   const env = { ...(await ctx.env.get(req.sandboxId)), ...(req.envVars ?? {}) };

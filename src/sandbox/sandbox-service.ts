@@ -18,6 +18,7 @@ import { stopSandbox } from './stop.js';
 import { TemplateCatalog } from './templates.js';
 import { uploadFile, type UploadRequest } from './upload.js';
 import { Quota } from './quota.js';
+import { SandboxFacts } from './facts.js';
 import { WarmPool } from './background/warm-pool.js';
 import { BackgroundRuns } from './background/background-runs.js';
 import { downloadPath, type DownloadRequest } from './download.js';
@@ -45,7 +46,7 @@ export class SandboxService {
       secrets: (id) => env.knownValues(id),
       log,
     });
-    this.ctx = {
+    const services = {
       config,
       provider,
       templates:
@@ -60,11 +61,12 @@ export class SandboxService {
       env,
       log,
       quota: new Quota(config.limits.maxSandboxes, config.namespace, async () => (await provider.list()).length),
-      facts: new Map(),
+      facts: new SandboxFacts(provider),
       background: new BackgroundRuns(provider, history, log),
     };
-    const sizes = poolSizes(config, this.ctx.templates);
-    if (sizes.size) this.ctx.pool = new WarmPool(this.ctx, sizes);
+    // The warm pool is given every service but itself.
+    const sizes = poolSizes(config, services.templates);
+    this.ctx = sizes.size ? { ...services, pool: new WarmPool(services, sizes) } : services;
   }
 
   get providerName() {

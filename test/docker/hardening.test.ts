@@ -16,7 +16,7 @@ import { labelsFor } from '../../src/providers/shared/sandbox-labels.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { TEST_NAMESPACE, tempStateDir, testConfig } from '../helpers/test-config.js';
-import { LeaseFile } from '../../src/store/lease-file.js';
+import { LeaseFile } from '../../src/util/lease-file.js';
 import type { Structured } from '../helpers/tool-call.js';
 
 describeDocker('smaller hardening on a real engine', () => {

@@ -32,7 +32,7 @@ import { bridgeAddress, PortForwards, publishedPort } from './port-forwards.js';
 import { relayThroughExec } from './port-relay.js';
 import { readUsage } from './stats.js';
 import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
-import { LeaseFile } from '../../store/lease-file.js';
+import { LeaseFile } from '../../util/lease-file.js';
 
 /** Process slots a file command takes at once on the exec path: exec, init, shells, relays, the tools. */
 const FILE_COMMAND_PIDS = 16;

@@ -42,7 +42,7 @@ export async function reapExpired(ctx: SandboxContext, now = new Date()): Promis
   }
   const live = new Set(sandboxes.map((s) => s.id));
   // Sandboxes removed behind this server's back: drop what it remembered of them.
-  for (const id of ctx.facts.keys()) if (!live.has(id)) ctx.facts.delete(id);
+  ctx.facts.retain(live);
   ctx.env.retain(live);
   for (const id of await ctx.records.ids()) {
     if (live.has(id)) continue;

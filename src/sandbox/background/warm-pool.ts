@@ -28,7 +28,7 @@ export class WarmPool implements WarmSandboxes {
   private stopped = false;
 
   constructor(
-    private readonly ctx: SandboxContext,
+    private readonly ctx: Omit<SandboxContext, 'pool'>,
     /** Warm sandboxes wanted per template name. */
     private readonly sizes: Map<string, number>,
     private readonly intervalMs = 30_000,
