@@ -1,3 +1,5 @@
+// The services every sandbox operation is given (SandboxContext), the interfaces of those that run in the
+// background, and small helpers the operations share.
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { SandboxInfo, SandboxProvider } from '../providers/provider.js';

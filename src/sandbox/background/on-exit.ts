@@ -1,14 +1,20 @@
 import type { ExitPolicy } from '../../config.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { SandboxService } from '../sandbox-service.js';
+
+/** What the exit policy needs of the service (SandboxService): this server's sandboxes, and the tools' calls. */
+export interface OwnSandboxes {
+  ownSandboxes(): string[];
+  stop(id: string): Promise<unknown>;
+  delete(id: string): Promise<unknown>;
+}
 
 /**
  * SANDBOX_ON_EXIT: stops or deletes the sandboxes this server created, all at once, through the same service
  * calls the tools use. Sandboxes of other servers (same namespace) are never touched. Failures are logged, never
  * thrown: the server is on its way out.
  */
-export async function applyExitPolicy(sandboxes: SandboxService, policy: ExitPolicy, log: Logger): Promise<void> {
+export async function applyExitPolicy(sandboxes: OwnSandboxes, policy: ExitPolicy, log: Logger): Promise<void> {
   if (policy === 'keep') return;
   const ids = sandboxes.ownSandboxes();
   if (!ids.length) return;
