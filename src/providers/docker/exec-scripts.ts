@@ -31,62 +31,8 @@ export const DOCKER_INIT = '/sbin/docker-init';
 /**
  * Runs "$@" under the container's tini as child subreaper (`-s`), when there is one and the kernel lets it be one:
  * processes of the run that double-fork or leave its session are reparented to it instead of the container's init,
- * so the sweep below finds them as its descendants whatever they do to their environment. gVisor has no child
- * subreaper (tini exits 1 at once, "PR_SET_CHILD_SUBREAPER is unavailable"), so tini is tried first with `true`;
- * without it the sweep finds the run by its ID in the environment and by ancestry.
+ * so the kill sweep (shared/kill-sweep.ts) finds them as its descendants whatever they do to their environment.
+ * gVisor has no child subreaper (tini exits 1 at once, "PR_SET_CHILD_SUBREAPER is unavailable"), so tini is tried
+ * first with `true`; without it the sweep finds the run by its ID in the environment and by ancestry.
  */
 export const SUBREAPED = `if [ -x ${DOCKER_INIT} ] && ${DOCKER_INIT} -s -- true >/dev/null 2>&1; then exec ${DOCKER_INIT} -s -- "$@"; fi; exec "$@"`;
-
-/**
- * Kills every process of run $1: those whose environment carries its ID and all their descendants (found through
- * /proc/<pid>/status, so a cleared environment or a non-dumpable process does not hide one). It first stops the
- * whole tree (SIGSTOP) until no new process appears, so nothing forks away while it is killed, then kills it, and
- * the run's subreaper last. Runs as the run's own user: reading another user's environment needs CAP_SYS_PTRACE.
- */
-export const TREE_SWEEP = `
-id=$1
-tree_of() {
-  tree=" $(grep -lsxzF "${RUN_ID_VAR}=$id" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\\n' ' ') "
-  table=""; reapers=" "
-  for d in /proc/[0-9]*; do
-    nm=""; st=""; pp=""
-    while read -r k v _; do
-      case "$k" in Name:) nm=$v ;; State:) st=$v ;; PPid:) pp=$v; break ;; esac
-    done < "$d/status"
-    [ -z "$pp" ] || [ "$st" = Z ] && continue
-    p=\${d#/proc/}
-    table="$table $p:$pp"
-    [ "$nm" = docker-init ] && reapers="$reapers$p "
-  done
-  grow=1
-  while [ "$grow" = 1 ]; do
-    grow=0
-    for e in $table; do
-      p=\${e%%:*}; pp=\${e#*:}
-      case "$tree" in *" $p "*) continue ;; esac
-      case "$tree" in *" $pp "*) tree="$tree$p "; grow=1 ;; esac
-    done
-  done
-  members=""; keep=""; n=0
-  for p in $tree; do
-    [ "$p" = "$$" ] && continue
-    [ -d "/proc/$p" ] || continue
-    case "$reapers" in *" $p "*) keep="$keep $p" ;; *) members="$members $p"; n=$((n+1)) ;; esac
-  done
-}
-last=-1; i=0
-while [ "$i" -lt 50 ]; do
-  tree_of
-  [ -n "$members" ] && kill -STOP $members
-  [ "$n" = "$last" ] && break
-  last=$n; i=$((i+1))
-done 2>/dev/null
-i=0
-while [ "$i" -lt 50 ]; do
-  tree_of
-  [ -z "$members$keep" ] && exit 0
-  kill -9 $members 2>/dev/null
-  [ -z "$members" ] && kill -9 $keep 2>/dev/null
-  i=$((i+1))
-done 2>/dev/null
-`;

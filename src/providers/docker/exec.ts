@@ -7,7 +7,8 @@ import { ExitMarkerScanner } from '../shared/exit-marker.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../shared/run-limits.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../shared/base-env.js';
 import { RUN_ID_VAR } from '../shared/run-protocol.js';
-import { EXEC_WRAPPER, SUBREAPED, TREE_SWEEP } from './exec-scripts.js';
+import { EXEC_WRAPPER, SUBREAPED } from './exec-scripts.js';
+import { killSweepArgv } from '../shared/kill-sweep.js';
 import { trackExecStream } from './exec-streams.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
@@ -126,10 +127,13 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
   });
 }
 
-/** Kills every process of a run and their descendants, including those that left its process group. */
+/**
+ * Kills every process of a run (the kill sweep, shared/kill-sweep.ts), as the run's user: the environment of the
+ * run's processes is readable to that user only. The exec path knows no session of the run.
+ */
 export async function killRun(container: Docker.Container, runId: string, user: RunUser): Promise<void> {
   const exec = await container.exec({
-    Cmd: ['sh', '-c', TREE_SWEEP, 'sandbox-kill', runId],
+    Cmd: killSweepArgv({ runId }),
     AttachStdout: true,
     AttachStderr: true,
     User: EXEC_USERS[user],

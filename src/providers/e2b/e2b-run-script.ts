@@ -83,23 +83,3 @@ export function runScript(input: RunScriptInput): RunScript {
   lines.push('exec "$@"');
   return { command: lines.join('\n'), envs };
 }
-
-/**
- * Kills every process of a run, as root (`sh -c ROOT_KILL_SWEEP sandbox-kill <run id> <session id>`): those whose
- * environment carries the run's id (root can read a setuid process's), every member of the run's session (sudo
- * resets the environment but keeps the session), and every descendant of those (sudo's children, even in a
- * session of their own), over several rounds so that processes forked meanwhile are caught too. Only a process
- * that left both the environment and the session behind, as root (sudo plus setsid plus a double fork), escapes.
- * /proc/<pid>/status gives PPid and NSsid (its first value is in the sandbox's own PID namespace).
- */
-export const ROOT_KILL_SWEEP = [
-  'i=0; while [ "$i" -lt 50 ]; do',
-  `marked=$(grep -lsxzF "${RUN_ID_VAR}=$1" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 | tr '\\n' ' ');`,
-  'pids=$(grep -sE "^(PPid|NSsid):" /proc/[0-9]*/status 2>/dev/null | awk -v marked="$marked" -v sid="$2" -v self="$$" \'',
-  '{ split($1, p, "/"); if ($1 ~ /PPid:$/) ppid[p[3]] = $2; else s[p[3]] = $2 }',
-  'END { n = split(marked, m, " "); for (j = 1; j <= n; j++) k[m[j]] = 1;',
-  'if (sid != "") for (q in s) if (s[q] == sid) k[q] = 1;',
-  'do { more = 0; for (q in ppid) if (!(q in k) && (ppid[q] in k)) { k[q] = 1; more = 1 } } while (more);',
-  "for (q in k) if (q != self && q != 1 && (q in s)) print q }');",
-  '[ -z "$pids" ] && exit 0; kill -9 $pids 2>/dev/null; i=$((i+1)); done',
-].join('\n');

@@ -4,8 +4,8 @@ import { ExitMarkerScanner } from '../shared/exit-marker.js';
 import type { RunOutcome, RunSpec } from '../provider.js';
 import { armRunLimits } from '../shared/run-limits.js';
 import { USER_PATH_SUFFIX } from '../shared/base-env.js';
-import { shellQuote } from '../shared/run-protocol.js';
-import { argvFileContent, argvNeedsFile, ROOT_KILL_SWEEP, runFilesBase, runScript } from './e2b-run-script.js';
+import { argvFileContent, argvNeedsFile, runFilesBase, runScript } from './e2b-run-script.js';
+import { killSweepCommand } from '../shared/kill-sweep.js';
 
 /** envd's own limit on a command, beyond ours: it only matters when this server died mid-run. */
 const BACKSTOP_GRACE_MS = 30_000;
@@ -66,7 +66,7 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
     // The run's session id is the PID envd reports: its process execs into `setsid` and then the wrapper.
     killing ??= (async () => {
       await sandbox.commands
-        .run(`sh -c ${shellQuote(ROOT_KILL_SWEEP)} sandbox-kill ${runId} ${handle.pid}`, { user: 'root' })
+        .run(killSweepCommand({ runId, sessionId: handle.pid }), { user: 'root' })
         .catch(() => undefined);
       await handle.kill().catch(() => false);
     })();

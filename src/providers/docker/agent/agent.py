@@ -10,11 +10,11 @@
 #
 # Each run has a supervisor: a forked child of the agent, root, made the child subreaper of the run's tree, so
 # that every process the run starts stays its descendant whatever it does (setsid, double fork, `env -i`,
-# non-dumpable). A kill ends the tree by walking the supervisor's children until none is left. Where there is no
-# child subreaper (gVisor: prctl fails with EINVAL, and orphans go to the container's init), the run's processes
-# carry a supplementary group of their own instead (RUN_GROUP_BASE + random), which fork, exec, setsid and
-# `env -i` keep and which only root can drop: a kill stops, then kills, every process in that group and every
-# descendant of one, until none is left (see kill_tagged_tree). A run that ends by
+# non-dumpable). Where there is no child subreaper (gVisor: prctl fails with EINVAL, and orphans go to the
+# container's init), the run's processes carry a supplementary group of their own instead (RUN_GROUP_BASE +
+# random), which fork, exec, setsid and `env -i` keep and which only root can drop. A kill is the kill sweep of
+# src/providers/shared/kill-sweep.ts (sweep_run): it stops, then kills, the supervisor's children, the run's
+# group and session, and every descendant of those, until none is left. A run that ends by
 # itself leaves its background processes alone: the supervisor stays with them, reading their output to nowhere
 # so that nothing dies of SIGPIPE, until the last of them exits (or the sandbox stops).
 # End of stdin (the server went away) kills every run still going.
@@ -29,6 +29,8 @@ PR_SET_CHILD_SUBREAPER = 36
 # (above any account's, below 2^31 so that no tool reads them as negative).
 RUN_GROUP_BASE = 0x60000000
 RUN_GROUP_SPAN = 0x1FFFFFFF
+# Subreapers a run may have above it, killed last by the sweep (see sweep_run): tini as Docker installs it.
+SUBREAPER_NAMES = (b"docker-init",)
 try:
     LIBC = ctypes.CDLL(None, use_errno=True)
 except OSError:
@@ -90,22 +92,6 @@ def exit_code(status):
 
 # ---- the supervisor: runs in a forked child, single-threaded; it uses no lock of the agent's threads ----
 
-def live_children(me):
-    """PIDs whose parent is `me`, zombies left out (read from /proc: no fork needed, even with no pid left)."""
-    kids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 1 and fields[0] != b"Z" and int(fields[1]) == me:
-            kids.append(int(name))
-    return kids
-
-
 def reap(main_pid, on_main_exit):
     """Reaps every exited child; False once there is none left at all. The main program's exit is reported after
     the zombies it left (reparented to us) are gone, so that the next run sees none of them."""
@@ -125,38 +111,12 @@ def reap(main_pid, on_main_exit):
     return left
 
 
-def kill_tree(main_pid, on_main_exit):
-    """Kills every descendant: orphans of killed processes come to us (subreaper), so the walk ends when a pass
-    finds no live child. A fork bomb cannot outrun it: each pass kills all it sees, and the pids limit bounds it."""
-    me = os.getpid()
-    try:
-        os.killpg(main_pid, signal.SIGKILL)
-    except OSError:
-        pass
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        kids = live_children(me)
-        if not kids:
-            break
-        for pid in kids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        reap(main_pid, on_main_exit)
-        time.sleep(0.002)
-    for _ in range(2000):
-        if not reap(main_pid, on_main_exit):
-            break  # every child reaped: nothing of the run is left
-        time.sleep(0.005)
-
-
 def process_table():
-    """{pid: (ppid, supplementary groups)} of every live process but this one, read from /proc/<pid>/status (world
-    readable, also for non-dumpable processes and under gVisor)."""
+    """{pid: (ppid, session, name, state, supplementary groups)} of every live process but this one and PID 1, read
+    from /proc/<pid>/status (world readable, also for non-dumpable processes and under gVisor)."""
     me, table = os.getpid(), {}
     for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) == me:
+        if not name.isdigit() or int(name) in (me, 1):
             continue
         try:
             with open("/proc/%s/status" % name, "rb") as f:
@@ -164,26 +124,30 @@ def process_table():
         except OSError:
             continue
         fields = dict(line.split(b":", 1) for line in lines if b":" in line)
-        if fields.get(b"State", b"").strip().startswith(b"Z") or b"PPid" not in fields:
+        state = fields.get(b"State", b"").strip()[:1]
+        if state in (b"Z", b"X") or b"PPid" not in fields:
             continue
         try:
-            table[int(name)] = (int(fields[b"PPid"]), {int(g) for g in fields.get(b"Groups", b"").split()})
+            table[int(name)] = (int(fields[b"PPid"]), int((fields.get(b"NSsid") or b"-1").split()[0]),
+                                fields.get(b"Name", b"").strip(), state,
+                                {int(g) for g in fields.get(b"Groups", b"").split()})
         except ValueError:
             continue
     return table
 
 
-def tagged_tree(tag):
-    """The run's processes: those in its group, those whose parent is this supervisor, and all their descendants
-    (a root run's child may drop the group, as apt does)."""
-    table = process_table()
+def run_members(table, tag, sid):
+    """Step 1 of the kill sweep: the run's processes are this supervisor's children, those in the run's group (no
+    subreaper) and those in its session, with all their descendants (a root run's child may drop the group, as
+    apt and sudo do)."""
     me = os.getpid()
-    tree = {pid for pid, (ppid, groups) in table.items() if tag in groups or ppid == me}
+    tree = {pid for pid, (ppid, session, _, _, groups) in table.items()
+            if ppid == me or session == sid or (tag is not None and tag in groups)}
     grew = True
     while grew:
         grew = False
-        for pid, (ppid, _) in table.items():
-            if ppid in tree and pid not in tree:
+        for pid, entry in table.items():
+            if entry[0] in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
     return tree
@@ -197,27 +161,31 @@ def signal_all(pids, sig):
             pass
 
 
-def kill_tagged_tree(tag, main_pid, on_main_exit):
-    """Without a subreaper: stops the run's tree until no new process appears (a stopped process neither forks
-    nor exits, so no orphan leaves the tree unseen), then kills it until nothing of it is left."""
-    stopped = set()
+def sweep_run(tag, sid, main_pid, on_main_exit):
+    """The kill sweep, as src/providers/shared/kill-sweep.ts specifies it (the shell's KILL_SWEEP does the same),
+    without forking. Freezes the run's tree until every member is stopped (a stopped process neither forks nor
+    exits, so no orphan leaves the tree unseen), then kills it, subreapers last, until nothing of it is left. With
+    a subreaper the orphans of killed processes come to us, so the walk finds them as our children."""
+    for _ in range(50):
+        table = process_table()
+        fresh = [pid for pid in run_members(table, tag, sid)
+                 if table[pid][3] not in (b"T", b"t") and table[pid][2] not in SUBREAPER_NAMES]
+        if not fresh:
+            break
+        signal_all(fresh, signal.SIGSTOP)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        new = tagged_tree(tag) - stopped
-        if not new:
-            break
-        signal_all(new, signal.SIGSTOP)
-        stopped |= new
-    while time.monotonic() < deadline:
-        tree = tagged_tree(tag)
+        table = process_table()
+        tree = run_members(table, tag, sid)
         if not tree:
             break
-        signal_all(tree, signal.SIGKILL)
+        members = [pid for pid in tree if table[pid][2] not in SUBREAPER_NAMES]
+        signal_all(members or tree, signal.SIGKILL)
         reap(main_pid, on_main_exit)
         time.sleep(0.002)
     for _ in range(2000):
         if not reap(main_pid, on_main_exit):
-            break
+            break  # every child reaped: nothing of the run is left
         time.sleep(0.005)
 
 
@@ -287,10 +255,7 @@ def supervisor(req, fds):
             if key.data == "ctl":
                 data = os.read(ctl_r, 64)
                 if b"k" in data or (not data and not main["done"]):
-                    if tag is None:
-                        kill_tree(proc.pid, on_main_exit)
-                    else:
-                        kill_tagged_tree(tag, proc.pid, on_main_exit)
+                    sweep_run(tag, proc.pid, proc.pid, on_main_exit)
                     status({"ev": "killed"})
                     return
                 if b"d" in data or not data:
