@@ -20,7 +20,8 @@ import { E2B_CAPABILITIES } from './e2b-capabilities.js';
 import { mapE2BError } from './e2b-errors.js';
 import { readFile, writeFile } from './e2b-files.js';
 import { E2BHandles, infoFromE2B } from './e2b-handles.js';
-import { runCommand, sweepRun } from './e2b-run.js';
+import { runCommand } from './e2b-run.js';
+import { killRunById } from './e2b-kill-run.js';
 
 /** Process count, then /proc/net/dev. */
 const PROC_COUNTERS = 'ls -d /proc/[0-9]* | wc -l; cat /proc/net/dev';
@@ -127,7 +128,7 @@ export class E2BProvider implements SandboxProvider {
   }
 
   async killRun(id: string, runId: string): Promise<void> {
-    await this.withSandbox(id, (s) => sweepRun(s, runId));
+    await this.withSandbox(id, (s) => killRunById(s, runId));
   }
 
   async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {

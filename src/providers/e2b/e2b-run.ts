@@ -14,17 +14,6 @@ export const toArrayBuffer = (data: Buffer): ArrayBuffer =>
   data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
 
 /**
- * Kills every process of a run as root (e2b-run-script.ts ROOT_KILL_SWEEP), found by its ID and, when the caller
- * knows it (the server that started the run), by its session too.
- */
-export async function sweepRun(sandbox: Sandbox, runId: string, sessionId?: number): Promise<void> {
-  await sandbox.commands.run(
-    `sh -c ${shellQuote(ROOT_KILL_SWEEP)} sandbox-kill ${shellQuote(runId)} ${sessionId ?? "''"}`,
-    { user: 'root' },
-  );
-}
-
-/**
  * One run through envd, laid out by e2b-run-script.ts: the same wrapper and exit marker as Docker's exec path,
  * its output relayed so that background processes it leaves never depend on envd's pipes. The server finishes on
  * the marker (daemons keeping the relays open do not hold the run), and on a timeout or cancellation kills every
@@ -76,7 +65,9 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
   const limits = armRunLimits(spec, () => {
     // The run's session id is the PID envd reports: its process execs into `setsid` and then the wrapper.
     killing ??= (async () => {
-      await sweepRun(sandbox, runId, handle.pid).catch(() => undefined);
+      await sandbox.commands
+        .run(`sh -c ${shellQuote(ROOT_KILL_SWEEP)} sandbox-kill ${runId} ${handle.pid}`, { user: 'root' })
+        .catch(() => undefined);
       await handle.kill().catch(() => false);
     })();
   });
