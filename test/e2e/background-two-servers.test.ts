@@ -33,7 +33,8 @@ describeDocker('a background execution seen and stopped from another server of t
     return server;
   };
   /** Whether `pattern` is in a command line of the sandbox, as the other server's run sees it. */
-  const running = async (pattern: RegExp) => pattern.test((await ok(b, 'sandbox_execute', { sandbox_id: id, code: PROCESS_LIST, language: 'bash' })).output);
+  const running = async (pattern: RegExp) =>
+    pattern.test((await ok(b, 'sandbox_execute', { sandbox_id: id, code: PROCESS_LIST, language: 'bash' })).output);
   const until = async (what: () => Promise<boolean>, label: string) => {
     for (let i = 0; i < 100; i++) {
       if (await what()) return;

@@ -38,9 +38,7 @@ export function stateFromHistory(
   if (end?.run) return { executionId, status: end.run.status, exitCode: end.run.exit_code, startedAt, endedAt: end.ts };
   const start = backgroundStartOf(executionId, own);
   const running =
-    start !== undefined &&
-    alive(start.owner) !== false &&
-    now.getTime() < Date.parse(start.deadline) + END_GRACE_MS;
+    start !== undefined && alive(start.owner) !== false && now.getTime() < Date.parse(start.deadline) + END_GRACE_MS;
   return { executionId, status: running ? 'running' : 'cancelled', exitCode: null, startedAt };
 }
 
