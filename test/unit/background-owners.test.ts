@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type SandboxError } from '../../src/errors.js';
 import { newExecutionId, newRunId, newSandboxId } from '../../src/ids.js';
@@ -82,6 +84,27 @@ describe('serverAlive', () => {
     if (THIS_SERVER.proc_start) expect(serverAlive({ ...me, proc_start: '1' })).toBe(false); // the PID was reused
     expect(serverAlive({ ...me, host: 'elsewhere' })).toBeUndefined();
   });
+
+  it.runIf(existsSync('/proc/self/stat'))(
+    'reads a server that exited but is not reaped yet (a zombie) as gone',
+    async () => {
+      // `sleep 0` exits at once; its parent execs into `sleep 5`, which never reaps it.
+      const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      try {
+        const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+        const pid = Number(line.toString().trim());
+        const fields = () => {
+          const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        };
+        for (let i = 0; i < 100 && fields()[0] !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(fields()[0]).toBe('Z');
+        expect(serverAlive({ ...THIS_SERVER, instance: 'zombie', pid, proc_start: fields()[19] })).toBe(false);
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    },
+  );
 });
 
 describe('BackgroundRuns of two servers sharing the history and the sandboxes', () => {

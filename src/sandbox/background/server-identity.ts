@@ -15,12 +15,16 @@ export interface ServerIdentity {
   proc_start?: string;
 }
 
-/** Field 22 of /proc/<pid>/stat (start time since boot, in clock ticks); undefined where there is no /proc. */
+/**
+ * Field 22 of /proc/<pid>/stat (start time since boot, in clock ticks); undefined where there is no /proc, and for
+ * a process that has exited but is not reaped yet (a zombie: its server is gone).
+ */
 function processStart(pid: number | 'self'): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces and parentheses: the fields after its last ')' are plain.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] === 'Z' || fields[0] === 'X' ? undefined : fields[19];
   } catch {
     return undefined;
   }
