@@ -20,6 +20,7 @@ export class DeferredProvider implements SandboxProvider {
   get: SandboxProvider['get'] = async (id) => (await this.ready).get(id);
   list: SandboxProvider['list'] = async () => (await this.ready).list();
   run: SandboxProvider['run'] = async (id, spec) => (await this.ready).run(id, spec);
+  killRun: SandboxProvider['killRun'] = async (id, runId) => (await this.ready).killRun(id, runId);
   writeFile: SandboxProvider['writeFile'] = async (id, path, data, options) =>
     (await this.ready).writeFile(id, path, data, options);
   readFile: SandboxProvider['readFile'] = async (id, path, options) => (await this.ready).readFile(id, path, options);

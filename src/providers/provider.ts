@@ -15,6 +15,12 @@ export interface SandboxProvider {
   list(): Promise<SandboxInfo[]>;
   /** Runs a command to completion or timeout, streaming its output. A non-zero exit is an outcome, not an error. */
   run(id: string, spec: RunSpec): Promise<RunOutcome>;
+  /**
+   * Kills every process of a run of the sandbox user by its run ID (RunSpec.runId), whichever server started it
+   * (another server of the namespace ends a background execution this way): the run's own `run` call then ends.
+   * A run that is over, or unknown, is nothing to do.
+   */
+  killRun(id: string, runId: string): Promise<void>;
   writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile>;
   /** The file's bytes, or null when it does not exist; a file over `maxBytes` is refused (INVALID_ARGUMENT). */
   readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null>;
@@ -121,6 +127,11 @@ export interface RunSpec {
   cwd: string;
   stdin?: Buffer;
   timeoutMs: number;
+  /**
+   * The run's ID in the sandbox, which all its processes carry (RUN_ID_VAR); a fresh one when not given. Given for
+   * background executions, and recorded, so that another server can end the run (killRun).
+   */
+  runId?: string;
   signal?: AbortSignal;
   onOutput?: (stream: OutputStream, chunk: Buffer) => void;
 }

@@ -112,6 +112,7 @@ export const runSpecOf = (
   run: PreparedRun,
   signal: AbortSignal | undefined,
   onOutput: RunSpec['onOutput'],
+  runId?: string,
 ): RunSpec => ({
   argv: run.argv,
   user: 'user',
@@ -119,6 +120,7 @@ export const runSpecOf = (
   cwd: run.cwd,
   stdin: run.stdin,
   timeoutMs: run.timeoutS * 1000,
+  ...(runId ? { runId } : {}),
   signal,
   onOutput,
 });
@@ -221,13 +223,16 @@ function lines(text: string): string[] {
     : all;
 }
 
-/** The history entry that opens an execution. The code itself is not stored. */
+/**
+ * The history entry that opens an execution. The code itself is not stored. A background execution's says which
+ * run and server it is, and until when it may run (see HistoryEntry.background).
+ */
 export function startEntry(
   executionId: string,
   language: Language,
   codeBytes: number,
   startedAt: Date,
-  background = false,
+  background?: HistoryEntry['background'],
 ): HistoryEntry {
   return {
     execution_id: executionId,
@@ -235,6 +240,7 @@ export function startEntry(
     level: 'info',
     source: 'execution',
     message: `execution started${background ? ' in the background' : ''}: ${language}, ${codeBytes} bytes of code`,
+    ...(background ? { background } : {}),
   };
 }
 

@@ -17,6 +17,17 @@ export interface HistoryEntry {
   execution_id?: string;
   /** Machine-readable facts of an execution's end, for the status tool's counters. */
   run?: { status: 'completed' | 'failed' | 'timeout' | 'cancelled'; exit_code: number | null; duration_ms: number };
+  /**
+   * On a background execution's start: its run ID in the sandbox, the server running it and the end of its time
+   * limit, so that another server sharing the history can tell whether it still runs, and end it.
+   */
+  background?: {
+    run_id: string;
+    owner: { host: string; pid: number; instance: string; proc_start?: string };
+    deadline: string;
+  };
+  /** Another server ended this execution (sandbox_stop): its owner records the end it sees as cancelled. */
+  stop_requested?: boolean;
 }
 
 // A field or status added to entries but not to their schema would drop them on read: this fails to compile then.

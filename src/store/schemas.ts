@@ -36,6 +36,19 @@ export const HistoryEntrySchema = z.object({
       duration_ms: z.number().nonnegative(),
     })
     .optional(),
+  background: z
+    .object({
+      run_id: z.string(),
+      owner: z.object({
+        host: z.string(),
+        pid: z.number().int(),
+        instance: z.string(),
+        proc_start: z.string().optional(),
+      }),
+      deadline: isoDate,
+    })
+    .optional(),
+  stop_requested: z.boolean().optional(),
 });
 
 /** True when A and B are the same type: the stores check that their types and these schemas agree. */

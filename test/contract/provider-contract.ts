@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { defaultNamespace } from '../../src/config.js';
 import { ErrorCode } from '../../src/errors.js';
-import { newSandboxId } from '../../src/ids.js';
+import { newRunId, newSandboxId } from '../../src/ids.js';
 import type { RunSpec, SandboxProvider, SandboxSpec } from '../../src/providers/provider.js';
 import { sandboxTest } from '../helpers/sandbox-fixture.js';
 
@@ -193,6 +193,29 @@ export function runProviderContract(
       const ps = await run(provider, id, sh(PROCESS_LIST));
       expect(ps.stdout).not.toMatch(/sleep 304/);
     });
+
+    withPrograms(
+      'kills a run by its run ID, as another server of the namespace does: the run ends and nothing of it is left',
+      async ({ sandbox }) => {
+        const { id } = sandbox;
+        const runId = newRunId();
+        let going!: () => void;
+        const printed = new Promise<void>((resolve) => (going = resolve));
+        const pending = run(provider, id, sh('sleep 305 & echo going; sleep 306'), {
+          runId,
+          timeoutMs: 120_000,
+          onOutput: () => going(),
+        });
+        await printed;
+        await provider.killRun(id, runId);
+        const r = await pending;
+        expect(r).toMatchObject({ timedOut: false, cancelled: false });
+        expect(r.exitCode).not.toBe(0);
+        const ps = await run(provider, id, sh(PROCESS_LIST));
+        expect(ps.stdout).not.toMatch(/sleep 30[56]/);
+        await provider.killRun(id, newRunId()); // a run that is over, or never was: nothing to do
+      },
+    );
 
     withPrograms('carries large outputs whole to the caller', async ({ sandbox }) => {
       const { id } = sandbox;

@@ -75,10 +75,24 @@ export class FakeProvider implements SandboxProvider {
     const info = await this.get(id);
     if (info.state !== 'running') throw notRunning(id);
     this.runs.push({ id, spec });
-    const r = await this.onRun(spec);
+    // killRun ends a run that has a run ID, as a backend's kill sweep does: the program dies of SIGKILL.
+    let killed: ((r: FakeRun) => void) | undefined;
+    const kill = new Promise<FakeRun>((resolve) => (killed = resolve));
+    if (spec.runId) this.live.set(spec.runId, () => killed!({ exitCode: 137 }));
+    const r = await Promise.race([this.onRun(spec), kill]).finally(() => spec.runId && this.live.delete(spec.runId));
     if (r.stdout?.length) spec.onOutput?.('stdout', Buffer.from(r.stdout));
     if (r.stderr?.length) spec.onOutput?.('stderr', Buffer.from(r.stderr));
     return { exitCode: r.exitCode ?? 0, timedOut: r.timedOut ?? false, cancelled: false, durationMs: 5 };
+  }
+
+  /** Run IDs killRun was asked to end, in order. */
+  readonly kills: string[] = [];
+  private readonly live = new Map<string, () => void>();
+
+  async killRun(id: string, runId: string): Promise<void> {
+    await this.get(id);
+    this.kills.push(runId);
+    this.live.get(runId)?.();
   }
 
   async writeFile(id: string, path: string, data: Buffer, _options: FileOptions): Promise<WrittenFile> {

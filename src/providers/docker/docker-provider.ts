@@ -18,7 +18,7 @@ import { DiskWatchdog } from './disk-watchdog.js';
 import { DOCKER_CAPABILITIES } from './docker-capabilities.js';
 import { dockerSource } from './docker-source.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
-import { runInContainer } from './exec.js';
+import { killRun, runInContainer } from './exec.js';
 import { endExecStreams } from './exec-streams.js';
 import { readFile, writeFile } from './files.js';
 import { outOfProcesses } from '../shared/file-errors.js';
@@ -158,6 +158,14 @@ export class DockerProvider implements SandboxProvider {
       }
     }
     return this.withContainer(id, (c) => runInContainer(c, spec));
+  }
+
+  /**
+   * One exec of the exec path's sweep, whichever path (agent or exec) the run took: both give its processes the
+   * run's ID. It runs as the sandbox user, who can read their environments.
+   */
+  async killRun(id: string, runId: string): Promise<void> {
+    await this.withContainer(id, (c) => killRun(c, runId, 'user'));
   }
 
   async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {

@@ -39,7 +39,7 @@ function execEnv(spec: RunSpec): { env: Record<string, string>; cwd: string; arg
  */
 export async function runInContainer(container: Docker.Container, spec: RunSpec): Promise<RunOutcome> {
   const started = performance.now();
-  const runId = newRunId();
+  const runId = spec.runId ?? newRunId();
   const withStdin = spec.stdin !== undefined;
   const backstop = Math.ceil(spec.timeoutMs / 1000) + BACKSTOP_GRACE_SECONDS;
 

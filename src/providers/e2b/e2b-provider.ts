@@ -21,6 +21,7 @@ import { mapE2BError } from './e2b-errors.js';
 import { readFile, writeFile } from './e2b-files.js';
 import { E2BHandles, infoFromE2B } from './e2b-handles.js';
 import { runCommand } from './e2b-run.js';
+import { killRunById } from './e2b-kill-run.js';
 
 /** Process count, then /proc/net/dev. */
 const PROC_COUNTERS = 'ls -d /proc/[0-9]* | wc -l; cat /proc/net/dev';
@@ -124,6 +125,10 @@ export class E2BProvider implements SandboxProvider {
 
   async run(id: string, spec: RunSpec): Promise<RunOutcome> {
     return this.withSandbox(id, (s) => runCommand(s, spec));
+  }
+
+  async killRun(id: string, runId: string): Promise<void> {
+    await this.withSandbox(id, (s) => killRunById(s, runId));
   }
 
   async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {

@@ -24,7 +24,7 @@ export const toArrayBuffer = (data: Buffer): ArrayBuffer =>
  */
 export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOutcome> {
   const started = performance.now();
-  const runId = newRunId();
+  const runId = spec.runId ?? newRunId();
   const base = runFilesBase(runId);
   const argv = [spec.cwd, ...spec.argv];
   const files: { path: string; data: ArrayBuffer }[] = [];

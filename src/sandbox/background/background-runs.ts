@@ -1,11 +1,15 @@
 import type { BackgroundExecutions } from '../context.js';
 import { ErrorCode, SandboxError } from '../../errors.js';
+import { newRunId } from '../../ids.js';
 import type { Logger } from '../../logger.js';
 import type { SandboxProvider } from '../../providers/provider.js';
 import type { HistoryEntry, HistoryStore } from '../../store/history-store.js';
 import { endEntry, runSpecOf, startEntry, statusOf } from '../execute.js';
 import type { ExecutionState, PreparedRun } from '../shapes.js';
 import { HistoryLines } from '../history-lines.js';
+import { stateFromHistory, stopWasRequested } from './history-state.js';
+import { stopForeignExecution, type ForeignStopOptions } from './foreign-stop.js';
+import { serverAlive, THIS_SERVER, type ServerIdentity } from './server-identity.js';
 
 /** Where an execution stands, as sandbox_logs and sandbox_stop report it. */
 
@@ -21,20 +25,32 @@ const MAX_HISTORY_LINES = 10_000;
 /** Background executions running at once per sandbox. */
 const MAX_PER_SANDBOX = 16;
 
+export interface BackgroundRunsOptions extends ForeignStopOptions {
+  /** The server these runs are recorded as running in (tests make two in one process). */
+  identity?: ServerIdentity;
+}
+
 /**
  * Executions that run on after their call returned. Each is an ordinary provider run with its own AbortSignal,
  * so it works on every backend: its output is written to the history as it is printed, its end (exit code or
  * time limit) is recorded there too. Only the history outlives this server: an execution still running when the
  * server ends is killed (on a clean shutdown) and reads as cancelled afterwards.
+ *
+ * Servers of one namespace share the history: the start entry names the run, this server and the time limit, so
+ * another server reads the execution as running while this one lives, and can end it (foreign-stop.ts).
  */
 export class BackgroundRuns implements BackgroundExecutions {
   private readonly runs = new Map<string, Tracked>();
+  private readonly identity: ServerIdentity;
 
   constructor(
     private readonly provider: SandboxProvider,
     private readonly history: HistoryStore,
     private readonly log: Logger,
-  ) {}
+    private readonly options: BackgroundRunsOptions = {},
+  ) {
+    this.identity = options.identity ?? THIS_SERVER;
+  }
 
   async start(run: PreparedRun, executionId: string): Promise<void> {
     const running = [...this.runs.values()].filter(
@@ -64,8 +80,16 @@ export class BackgroundRuns implements BackgroundExecutions {
       done: new Promise<void>((resolve) => (started = resolve)),
     };
     this.runs.set(executionId, placeholder);
+    const runId = newRunId();
+    const deadline = new Date(startedAt.getTime() + run.timeoutS * 1000).toISOString();
     try {
-      await this.history.append(run.sandboxId, [startEntry(executionId, run.language, run.codeBytes, startedAt, true)]);
+      await this.history.append(run.sandboxId, [
+        startEntry(executionId, run.language, run.codeBytes, startedAt, {
+          run_id: runId,
+          owner: this.identity,
+          deadline,
+        }),
+      ]);
     } catch (err) {
       this.runs.delete(executionId);
       started();
@@ -75,7 +99,7 @@ export class BackgroundRuns implements BackgroundExecutions {
     const done = this.provider
       .run(
         run.sandboxId,
-        runSpecOf(run, controller.signal, (stream, chunk) => output.push(stream, chunk)),
+        runSpecOf(run, controller.signal, (stream, chunk) => output.push(stream, chunk), runId),
       )
       .then(
         (outcome) => statusOf(outcome),
@@ -87,8 +111,9 @@ export class BackgroundRuns implements BackgroundExecutions {
           return { status: controller.signal.aborted ? ('cancelled' as const) : ('failed' as const), exitCode: null };
         },
       )
-      .then(async ({ status, exitCode }) => {
+      .then(async (ended) => {
         await output.flush();
+        const { status, exitCode } = await this.killedByAnother(run.sandboxId, executionId, ended);
         const endedAt = new Date();
         await this.history.append(run.sandboxId, [
           endEntry(executionId, status, exitCode, endedAt.getTime() - startedAt.getTime(), endedAt),
@@ -104,17 +129,43 @@ export class BackgroundRuns implements BackgroundExecutions {
     void done.then(() => setTimeout(() => this.runs.delete(executionId), 10 * 60_000).unref());
   }
 
+  /**
+   * A run that failed after another server asked for its end (sandbox_stop there, which killed it) was cancelled.
+   * One that ended by itself meanwhile (completed, or at its time limit) keeps its own end.
+   */
+  private async killedByAnother(
+    sandboxId: string,
+    executionId: string,
+    ended: Pick<ExecutionState, 'exitCode'> & { status: Exclude<ExecutionState['status'], 'running'> },
+  ): Promise<typeof ended> {
+    if (ended.status !== 'failed') return ended;
+    const history = await this.history.read(sandboxId).catch(() => []);
+    return stopWasRequested(executionId, history) ? { status: 'cancelled', exitCode: null } : ended;
+  }
+
   /** The execution's state: this server's if it runs it, else what the history recorded. */
   async state(sandboxId: string, executionId: string, history?: HistoryEntry[]): Promise<ExecutionState | undefined> {
     const tracked = this.runs.get(executionId);
     if (tracked && tracked.sandboxId === sandboxId) return { ...tracked.state };
-    return stateFromHistory(executionId, history ?? (await this.history.read(sandboxId)));
+    return stateFromHistory(executionId, history ?? (await this.history.read(sandboxId)), {
+      alive: (owner) => serverAlive(owner, this.identity),
+    });
   }
 
-  /** Ends an execution early (every process it started is killed) and waits until its end is recorded. */
+  /**
+   * Ends an execution early (every process it started is killed) and waits until its end is recorded. One that
+   * another live server runs is killed through the backend by its run ID; that server records its end.
+   */
   async stop(sandboxId: string, executionId: string): Promise<ExecutionState | undefined> {
     const tracked = this.runs.get(executionId);
-    if (!tracked || tracked.sandboxId !== sandboxId) return this.state(sandboxId, executionId);
+    if (!tracked || tracked.sandboxId !== sandboxId) {
+      return stopForeignExecution(
+        { provider: this.provider, history: this.history, log: this.log, identity: this.identity },
+        sandboxId,
+        executionId,
+        this.options,
+      );
+    }
     tracked.controller.abort();
     await tracked.done;
     return { ...tracked.state };
@@ -129,13 +180,4 @@ export class BackgroundRuns implements BackgroundExecutions {
       new Promise((resolve) => setTimeout(resolve, waitMs).unref()),
     ]);
   }
-}
-
-/** An execution as the history tells it; one that never recorded an end, and no server runs, was cut short. */
-export function stateFromHistory(executionId: string, history: HistoryEntry[]): ExecutionState | undefined {
-  const own = history.filter((e) => e.execution_id === executionId);
-  if (own.length === 0) return undefined;
-  const end = own.find((e) => e.run);
-  if (!end?.run) return { executionId, status: 'cancelled', exitCode: null, startedAt: own[0]!.ts };
-  return { executionId, status: end.run.status, exitCode: end.run.exit_code, startedAt: own[0]!.ts, endedAt: end.ts };
 }

@@ -7,6 +7,7 @@ import { StreamDemuxer } from '../demux.js';
 import { EXEC_USERS } from '../exec.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../shared/base-env.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../shared/run-limits.js';
+import { RUN_ID_VAR } from '../../shared/run-protocol.js';
 import AGENT_SOURCE from './agent.py';
 import { AGENT_SOURCE_LINE } from './agent-entrypoint.js';
 
@@ -111,7 +112,7 @@ export class AgentSession {
 
   run(spec: RunSpec): Promise<RunOutcome> {
     if (this.closed) return Promise.reject(new AgentUnavailable('agent is gone'));
-    const id = newRunId();
+    const id = spec.runId ?? newRunId();
     const [uid, gid] = EXEC_USERS[spec.user].split(':').map(Number);
     return new Promise<RunOutcome>((resolve) => {
       let drainTimer: NodeJS.Timeout | undefined;
@@ -137,7 +138,8 @@ export class AgentSession {
         op: 'run',
         id,
         argv: spec.argv,
-        env: spec.env,
+        // As on the exec path, the run's processes carry its ID: another server ends the run by it (killRun).
+        env: { ...spec.env, [RUN_ID_VAR]: id },
         cwd: spec.cwd,
         uid,
         gid,
