@@ -1,15 +1,18 @@
-import type { Sandbox } from 'e2b';
-import { shellQuote } from '../shared/run-protocol.js';
-import { ROOT_KILL_SWEEP } from './e2b-run-script.js';
+import { CommandExitError, type Sandbox } from 'e2b';
+import { killSweepCommand } from '../shared/kill-sweep.js';
 
 /**
  * Kills every process of a run of the sandbox user known only by its run ID (another server started it, so its
- * session is unknown): the run's own kill sweep, first as the user, who can read the environments of their own
- * processes wherever root lacks CAP_SYS_PTRACE (Docker-backed stand-ins), then as root, who also finds what the
- * run started through sudo (on E2B's VMs root reads every environment).
+ * session is unknown): the kill sweep (src/providers/shared/kill-sweep.ts), first as the user, who can read the
+ * environments of their own processes wherever root lacks CAP_SYS_PTRACE (Docker-backed stand-ins), then as root,
+ * who also finds what the run started through sudo (on E2B's VMs root reads every environment). A sweep that
+ * could not kill everything exits non-zero: the other one goes on; only a failure to run it at all is thrown.
  */
 export async function killRunById(sandbox: Sandbox, runId: string): Promise<void> {
-  const sweep = `sh -c ${shellQuote(ROOT_KILL_SWEEP)} sandbox-kill ${shellQuote(runId)}`;
-  await sandbox.commands.run(sweep, { user: 'user' });
-  await sandbox.commands.run(sweep, { user: 'root' });
+  const sweep = killSweepCommand({ runId });
+  const leftovers = (err: unknown) => {
+    if (!(err instanceof CommandExitError)) throw err;
+  };
+  await sandbox.commands.run(sweep, { user: 'user' }).catch(leftovers);
+  await sandbox.commands.run(sweep, { user: 'root' }).catch(leftovers);
 }
