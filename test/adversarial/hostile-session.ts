@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { dockerSession, LogCapture } from '../helpers/docker-session.js';
-import { okCaller, type CallTool, type ToolInput } from '../helpers/tool-call.js';
+import { type CallTool, okCaller, type ToolInput } from '../helpers/tool-call.js';
 
 /** A value given to every sandbox of the suite as an env var, that must never come back out. */
 export const SECRET = `adv-secret-${randomBytes(16).toString('hex')}`;

@@ -4,6 +4,9 @@ import { Labels } from '../../src/labels.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
+import type { ToolInput } from '../helpers/tool-call.js';
+
+type Language = ToolInput<'sandbox_execute'>['language'];
 
 describeDocker('isolation and ownership on a real engine', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
@@ -19,7 +22,7 @@ describeDocker('isolation and ownership on a real engine', () => {
     await s?.close();
   });
 
-  const run = async (code: string, language = 'bash') =>
+  const run = async (code: string, language: Language = 'bash') =>
     (await s.ok('sandbox_execute', { sandbox_id: id, code, language })).output as string;
 
   it('runs user code as uid 1000 in /home/user with no capabilities, no new privileges and seccomp on', async () => {

@@ -8,7 +8,7 @@ import { DockerProvider, type DockerProviderOptions } from '../../src/providers/
 import { dockerOptions } from '../../src/providers/index.js';
 import { createServer } from '../../src/server.js';
 
-import { okCaller, toolCaller, type CallTool, type ToolOutput } from './tool-call.js';
+import { okCaller, toolCaller, trackingCreated } from './tool-call.js';
 
 export type { ToolCall } from './tool-call.js';
 
@@ -45,13 +45,7 @@ export async function dockerSession(
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(b), client.connect(a)]);
   await client.listTools(); // from here on the client checks results against each outputSchema
-  const callTool = toolCaller(client);
-  const call: CallTool = async (name, args, options) => {
-    const r = await callTool(name, args, options);
-    if (name === 'sandbox_create' && !r.isError)
-      created.add((r.structuredContent as ToolOutput<'sandbox_create'>).sandbox_id);
-    return r;
-  };
+  const call = trackingCreated(toolCaller(client), created);
   /** Calls a tool that must succeed; the failure message names the call and its error. */
   const ok = okCaller(call);
 

@@ -26,6 +26,7 @@ export type ToolCall<N extends ToolName = ToolName> = ToolSuccess<N> | ToolFailu
 export interface CallOptions {
   onprogress?: (p: { message?: string }) => void;
   timeout?: number;
+  signal?: AbortSignal;
 }
 
 /** Calls tool N with arguments checked at compile time against its input schema. */
@@ -49,6 +50,16 @@ export function toolCaller(client: Client, defaultTimeoutMs = 600_000): CallTool
       ...options,
     })) as unknown as ToolCall<N>;
 }
+
+/** A `call` that adds the ID of each sandbox it creates to `created`, for the suite's cleanup to delete. */
+export const trackingCreated =
+  (call: CallTool, created: Set<string>): CallTool =>
+  async (name, args, options) => {
+    const r = await call(name, args, options);
+    if (name === 'sandbox_create' && !r.isError)
+      created.add((r.structuredContent as ToolOutput<'sandbox_create'>).sandbox_id);
+    return r;
+  };
 
 /** A `call` that must succeed: the failure message names the call and the error it got. */
 export const okCaller =

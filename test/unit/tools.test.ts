@@ -263,7 +263,7 @@ describe('tool layer (fake provider)', () => {
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'x', capture_output: false });
       expect(ok(r).output).toBe('');
       const logs = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'info' });
-      expect(ok(logs).logs.map((l: { message: string }) => l.message)).toContain('quiet');
+      expect(ok(logs).logs.map((l) => l.message)).toContain('quiet');
     });
   });
 
@@ -273,12 +273,9 @@ describe('tool layer (fake provider)', () => {
       fake.onRun = () => ({ exitCode: 1, stdout: 'o1\no2\n', stderr: 'e1\n' });
       await s.call('sandbox_execute', { sandbox_id: id, code: 'x' });
       const errors = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'error' });
-      expect(ok(errors).logs.map((l: { source: string }) => l.source)).toEqual(['execution']);
+      expect(ok(errors).logs.map((l) => l.source)).toEqual(['execution']);
       const warn = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'warn', include_timestamps: false });
-      expect(ok(warn).logs.map((l: { message: string }) => l.message)).toEqual([
-        'e1',
-        expect.stringMatching(/failed with exit code 1/),
-      ]);
+      expect(ok(warn).logs.map((l) => l.message)).toEqual(['e1', expect.stringMatching(/failed with exit code 1/)]);
       expect(ok(warn).logs[0]!.timestamp).toBeUndefined();
       const two = await s.call('sandbox_logs', { sandbox_id: id, lines: 2 });
       expect(ok(two).logs).toHaveLength(2);
@@ -295,9 +292,9 @@ describe('tool layer (fake provider)', () => {
       await s.call('sandbox_stop', { sandbox_id: a });
       const all = await s.call('sandbox_list', { sort_by: 'name', order: 'asc', limit: 2 });
       expect(all.structuredContent).toMatchObject({ total_count: 3, running_count: 2, stopped_count: 1 });
-      expect(ok(all).sandboxes.map((x: { name: string }) => x.name)).toEqual(['alpha', 'beta']);
+      expect(ok(all).sandboxes.map((x) => x.name)).toEqual(['alpha', 'beta']);
       const python = await s.call('sandbox_list', { template: 'python', status: 'running' });
-      expect(ok(python).sandboxes.map((x: { name: string }) => x.name)).toEqual(['gamma']);
+      expect(ok(python).sandboxes.map((x) => x.name)).toEqual(['gamma']);
     });
 
     it('shows status with usage and execution counts', async () => {
