@@ -6,7 +6,7 @@ import { startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
-import { failure, ok } from '../helpers/tool-call.js';
+import { failure, ok, textOf } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof spawnServer>>;
 
@@ -46,7 +46,7 @@ describeDocker('a Docker engine that appears after the server started', () => {
       const r = await session.call(tool, args);
       expect(r.isError, tool).toBe(true);
       expect(failure(r).code).toBe('PROVIDER_UNAVAILABLE');
-      const text = (r.content as Array<{ text: string }>)[0]!.text;
+      const text = textOf(r);
       expect(text).toMatch(/^PROVIDER_UNAVAILABLE: The Docker engine cannot be reached/);
       expect(text).toMatch(/Start Docker.*DOCKER_HOST/);
     }
@@ -95,13 +95,13 @@ describe('an E2B backend that cannot be used at start-up', () => {
     const r = await session.call('sandbox_list', {});
     expect(r.isError).toBe(true);
     expect(failure(r).code).toBe('PROVIDER_UNAVAILABLE');
-    expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/E2B cannot be reached.*\n.*Check the network/);
+    expect(textOf(r)).toMatch(/E2B cannot be reached.*\n.*Check the network/);
   });
 
   it('stays up on a key E2B refuses, and every call names E2B_API_KEY', async () => {
     session = await spawnServer({ SANDBOX_STATE_DIR: tempStateDir(), ...fake.env, E2B_API_KEY: 'e2b_not_the_key' });
     const r = await session.call('sandbox_create', {});
     expect(r.isError).toBe(true);
-    expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/E2B refused the API key[\s\S]*E2B_API_KEY/);
+    expect(textOf(r)).toMatch(/E2B refused the API key[\s\S]*E2B_API_KEY/);
   });
 });

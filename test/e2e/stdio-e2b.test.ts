@@ -5,7 +5,7 @@ import { PLANS, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
-import { failure, ok as outputOf, okCaller, type ToolOutput } from '../helpers/tool-call.js';
+import { failure, ok as outputOf, okCaller, textOf, type ToolOutput } from '../helpers/tool-call.js';
 
 // The built server with SANDBOX_PROVIDER=e2b, its real SDK pointed at the fake E2B (Docker-backed sandboxes).
 describeDocker('the built server over stdio, on E2B', () => {
@@ -214,7 +214,7 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
       const { sandbox_id: id } = await ok('sandbox_create', { template: 'base', timeout: 600 });
       const status = await server.call('sandbox_status', { sandbox_id: id });
       expect(outputOf(status).sandbox.resource_usage).toMatchObject({ sampled: false, cpu_percent: 0 });
-      expect((status.content[0] as { text: string }).text).toMatch(/cpu and memory not sampled yet/);
+      expect(textOf(status)).toMatch(/cpu and memory not sampled yet/);
 
       const started = await ok('sandbox_execute', {
         sandbox_id: id,

@@ -4,14 +4,13 @@ import { wrongInterpreter } from '../../src/sandbox/run-hints.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
-import { errorCode, ok } from '../helpers/tool-call.js';
+import { errorCode, ok, textOf } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof connectInMemory>>;
 
 describe('agent features on the tool layer (fake provider)', () => {
   let fake: FakeProvider;
   let s: Session;
-  const text = (r: { content: unknown }) => (r.content as Array<{ text?: string }>)[0]!.text ?? '';
 
   beforeEach(async () => {
     fake = new FakeProvider();
@@ -70,7 +69,7 @@ describe('agent features on the tool layer (fake provider)', () => {
           'bash: line 1: import: command not found\nbash: -c: line 2: syntax error near unexpected token `"hi"\'\nbash: -c: line 2: `print("hi")\'\n',
       });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'import os\nprint("hi")' });
-      expect(text(r)).toContain('as bash');
+      expect(textOf(r)).toContain('as bash');
       expect(ok(r).language).toBe('bash');
       expect(ok(r).hint).toMatch(/language: "python"/);
     });

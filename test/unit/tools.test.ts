@@ -5,7 +5,7 @@ import { SandboxError, ErrorCode } from '../../src/errors.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
-import { errorCode, failure, invalidArgs, ok, type ToolInput, type ToolName } from '../helpers/tool-call.js';
+import { errorCode, failure, invalidArgs, ok, textOf, type ToolInput, type ToolName } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof connectInMemory>>;
 
@@ -115,7 +115,7 @@ describe('tool layer (fake provider)', () => {
       const r = await s.call(tool, invalidArgs(args));
       expect(errorCode(r)).toBe(ErrorCode.INVALID_ARGUMENT);
       expect(failure(r).hint).toBeTruthy();
-      expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/^INVALID_ARGUMENT: /);
+      expect(textOf(r)).toMatch(/^INVALID_ARGUMENT: /);
     });
 
     it('refuses code over the size limit', async () => {
