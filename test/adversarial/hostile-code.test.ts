@@ -25,7 +25,7 @@ describeDocker('hostile code cannot hurt the host, starve the server or outlive 
   let s: Awaited<ReturnType<typeof hostileSession>>;
   let id: string;
   const processes = async (sid = id) =>
-    (await s.ok('sandbox_execute', { sandbox_id: sid, language: 'bash', code: PROCESS_LIST })).output as string;
+    (await s.ok('sandbox_execute', { sandbox_id: sid, language: 'bash', code: PROCESS_LIST })).output;
 
   beforeAll(async () => {
     s = await hostileSession(

@@ -36,7 +36,7 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
   const upload = (file_path: string, content = 'x', extra: Partial<ToolInput<'sandbox_upload'>> = {}) =>
     s.call('sandbox_upload', { sandbox_id: id, file_path, content, ...extra });
   const inSandbox = async (script: string) =>
-    (await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: script })).output as string;
+    (await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: script })).output;
 
   it("resolves .. segments inside the sandbox, where the sandbox user's permissions apply", async () => {
     expect(errorCode(await upload('../../../../../../etc/passwd'))).toBe('PERMISSION_DENIED');

@@ -163,7 +163,7 @@ describeDocker('agent features on a real engine', () => {
         code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(1)\nraise SystemExit(4)',
       });
       expect(started).toMatchObject({ status: 'running', exit_code: null });
-      const execution = started.execution_id as string;
+      const execution = started.execution_id;
       // Printed lines show up while the execution still runs.
       const early = await until('the first line', async () => {
         const l = await s.ok('sandbox_logs', { sandbox_id: id, execution_id: execution });

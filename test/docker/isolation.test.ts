@@ -23,7 +23,7 @@ describeDocker('isolation and ownership on a real engine', () => {
   });
 
   const run = async (code: string, language: Language = 'bash') =>
-    (await s.ok('sandbox_execute', { sandbox_id: id, code, language })).output as string;
+    (await s.ok('sandbox_execute', { sandbox_id: id, code, language })).output;
 
   it('runs user code as uid 1000 in /home/user with no capabilities, no new privileges and seccomp on', async () => {
     const out = await run('id -u; id -g; pwd; grep -E "^(CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status');

@@ -29,7 +29,7 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
   let b: string;
 
   const run = async (session: typeof s, id: string, code: string, language: Language = 'bash') =>
-    (await session.ok('sandbox_execute', { sandbox_id: id, code, language, timeout: 60 })).output as string;
+    (await session.ok('sandbox_execute', { sandbox_id: id, code, language, timeout: 60 })).output;
   /** Connects from a sandbox and prints what the peer said first, or the error. */
   const connectFrom = (session: typeof s, id: string, host: string, port: number) =>
     run(

@@ -35,8 +35,7 @@ describeDocker('sandbox features on a real engine', () => {
     return r;
   };
   const processes = async () =>
-    (await exec({ language: 'bash', code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done" }))
-      .output as string;
+    (await exec({ language: 'bash', code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done" })).output;
   /** Whether any container, in any state, carries this metadata marker. */
   const leftBehind = async (marker: string) =>
     (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).some((c) =>
@@ -166,8 +165,7 @@ describeDocker('sandbox features on a real engine', () => {
   it('leaves npm packages usable by the user: require and import, nothing root-owned in the home, its own npm install', async () => {
     const r = await s.ok('sandbox_create', { template: 'node', install_packages: ['npm:ms', 'npm:semver@7.6.3'] });
     const bash = async (code: string) =>
-      (await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code, timeout: 120 }))
-        .output as string;
+      (await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code, timeout: 120 })).output;
     expect(
       await bash(
         `node -e "console.log(require('ms')('2h'))"; node --input-type=module -e "import ms from 'ms'; console.log(ms('1m'))"`,

@@ -58,7 +58,7 @@ describeDocker('a Docker engine that appears after the server started', () => {
 
     const created = await session.call('sandbox_create', { template: 'base' });
     expect(created.isError, JSON.stringify(created.structuredContent)).toBeFalsy();
-    const id = ok(created).sandbox_id as string;
+    const id = ok(created).sandbox_id;
     try {
       const run = await session.call('sandbox_execute', {
         sandbox_id: id,

@@ -22,7 +22,7 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
     servers.push(server);
     const create = await server.call('sandbox_create', { template: 'base' });
     expect(create.isError, JSON.stringify(create.structuredContent)).toBeFalsy();
-    const id = ok(create).sandbox_id as string;
+    const id = ok(create).sandbox_id;
     created.push({ server, id });
 
     const data = randomBytes(10 * 1024 * 1024);

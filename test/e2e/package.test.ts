@@ -117,7 +117,7 @@ describe('the npm package', () => {
         const call = toolCaller(client, 300_000);
         const created = await call('sandbox_create', { template: 'base' });
         expect(created.isError, JSON.stringify(created.structuredContent)).toBeFalsy();
-        const id = ok(created).sandbox_id as string;
+        const id = ok(created).sandbox_id;
         try {
           const r = await call('sandbox_execute', {
             sandbox_id: id,

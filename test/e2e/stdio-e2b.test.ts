@@ -31,7 +31,7 @@ describeDocker('the built server over stdio, on E2B', () => {
       install_packages: ['apt:jq'],
       startup_script: 'mkdir -p work && jq -n \'"ready"\' > work/state.json',
     });
-    const id = created.sandbox_id as string;
+    const id = created.sandbox_id;
     expect(created).toMatchObject({
       provider: 'e2b',
       status: 'running',
@@ -113,7 +113,7 @@ describeDocker('the built server over stdio, on E2B', () => {
   });
   it('leaves npm packages usable by the user, with require, import and their command-line tools, as on Docker', async () => {
     const id = (await ok('sandbox_create', { template: 'python', install_packages: ['npm:ms', 'npm:semver@7.6.3'] }))
-      .sandbox_id as string;
+      .sandbox_id;
     try {
       const bash = async (code: string) => await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code });
       expect((await bash("node -e \"console.log(require('ms')('2h'))\"")).output).toBe('7200000\n');
@@ -132,7 +132,7 @@ describeDocker('the built server over stdio, on E2B', () => {
   });
 
   it('hands files back, runs in the background, restarts, gives port URLs and runs one-off, as on Docker', async () => {
-    const id = (await ok('sandbox_create', { template: 'python', ports: [8000] })).sandbox_id as string;
+    const id = (await ok('sandbox_create', { template: 'python', ports: [8000] })).sandbox_id;
     const created = await ok('sandbox_status', { sandbox_id: id });
     expect(created.sandbox.urls['8000']).toMatch(/^https:\/\/8000-/);
 

@@ -24,7 +24,7 @@ suite(`a Docker engine restarted under a running server${reason}`, () => {
 
   it('answers PROVIDER_UNAVAILABLE while the engine is down, then works again without a restart', async () => {
     server = await spawnServer({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir() });
-    const id = ok(await server.call('sandbox_create', { template: 'python' })).sandbox_id as string;
+    const id = ok(await server.call('sandbox_create', { template: 'python' })).sandbox_id;
     expect(ok(await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).output).toBe('1\n');
 
     execSync(stop!, { stdio: 'inherit' });

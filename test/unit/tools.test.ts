@@ -217,7 +217,7 @@ describe('tool layer (fake provider)', () => {
       const flood = `HEAD${'x'.repeat(100_000)}TAIL`;
       fake.onRun = () => ({ exitCode: 0, stdout: flood });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'flood' });
-      const out = ok(r).output as string;
+      const out = ok(r).output;
       expect(ok(r).output_truncated).toBe(true);
       expect(ok(r).output_bytes).toBe(flood.length);
       expect(out.startsWith('HEAD')).toBe(true);
