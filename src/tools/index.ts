@@ -9,13 +9,13 @@ import { sandboxLogs } from './sandbox-logs.js';
 import { sandboxStatus } from './sandbox-status.js';
 import { sandboxStop } from './sandbox-stop.js';
 import { sandboxUpload } from './sandbox-upload.js';
-import type { ToolDefinition } from './tool.js';
 
 /**
  * Every tool the server offers, in the order tools/list shows them. Schemas that have caps or defaults from the
- * configuration are built from it, so tools/list states the real ones.
+ * configuration are built from it, so tools/list states the real ones. Each keeps its own name and schema types:
+ * `ToolTypes` (tool-types.ts) is derived from this list.
  */
-export const toolsFor = (config: Config): ToolDefinition[] => [
+export const toolsFor = (config: Config) => [
   sandboxCreate(config),
   sandboxExecute(config),
   sandboxList,

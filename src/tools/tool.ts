@@ -23,8 +23,12 @@ export interface ToolResult<O> {
   blocks?: ContentBlock[];
 }
 
-export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
-  name: string;
+export interface ToolDefinition<
+  I extends z.ZodObject = z.ZodObject,
+  O extends z.ZodObject = z.ZodObject,
+  N extends string = string,
+> {
+  name: N;
   title: string;
   description: string;
   inputSchema: I;
@@ -37,10 +41,10 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   handler(args: z.output<I>, deps: ToolDeps, call: CallContext): Promise<ToolResult<z.input<O>>>;
 }
 
-/** Keeps the tool's schema types attached to its handler. */
-export const defineTool = <I extends z.ZodObject, O extends z.ZodObject>(
-  tool: ToolDefinition<I, O>,
-): ToolDefinition<I, O> => tool;
+/** Keeps the tool's name and schema types attached to it (the handler's, and `ToolTypes` in `tool-types.ts`). */
+export const defineTool = <I extends z.ZodObject, O extends z.ZodObject, const N extends string>(
+  tool: ToolDefinition<I, O, N>,
+): ToolDefinition<I, O, N> => tool;
 
 /** ISO-8601 string of a date, the form every timestamp takes in results. */
 export const iso = (d: Date): string => d.toISOString();

@@ -7,6 +7,7 @@ import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir, testConfig } from '../helpers/test-config.js';
 import { hostileSession, PROCESS_LIST, SECRET } from './hostile-session.js';
+import { failure, ok } from '../helpers/tool-call.js';
 
 describeDocker('faults: crashes and stampedes lose nothing and leak nothing', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
@@ -21,7 +22,7 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
         env_vars: { API_SECRET: SECRET },
         timeout: 1200,
       });
-      id = created.structuredContent.sandbox_id;
+      id = ok(created).sandbox_id;
       await server.call('sandbox_execute', { sandbox_id: id, code: 'print("before")' });
       const orphan = server
         .call('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo started; sleep 9191', timeout: 600 })
@@ -56,14 +57,14 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
 
       server = await spawnServer(env);
       const listed = await server.call('sandbox_list', {});
-      expect(listed.structuredContent.sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toContain(id);
+      expect(ok(listed).sandboxes.map((s) => s.sandbox_id)).toContain(id);
       const logs = await server.call('sandbox_logs', { sandbox_id: id });
-      expect(logs.structuredContent.logs.map((l: { message: string }) => l.message)).toContain('before');
+      expect(ok(logs).logs.map((l) => l.message)).toContain('before');
       const after = await server.call('sandbox_execute', {
         sandbox_id: id,
         code: 'import os; print("after", len(os.environ["API_SECRET"]))',
       });
-      expect(after.structuredContent.output).toBe(`after ${SECRET.length}\n`);
+      expect(ok(after).output).toBe(`after ${SECRET.length}\n`);
       expect(JSON.stringify([listed, logs, after]) + server.stderr()).not.toContain(SECRET);
     } finally {
       if (id) await server.call('sandbox_delete', { sandbox_id: id }).catch(() => undefined);
@@ -95,7 +96,7 @@ describeDocker('faults: crashes and stampedes lose nothing and leak nothing', ()
         ),
       );
       const served = results.filter((r) => !r.isError);
-      const refused = results.filter((r) => r.isError).map((r) => r.structuredContent.error.code);
+      const refused = results.filter((r) => r.isError).map((r) => failure(r).code);
       // The quota counts every sandbox on the engine, so other suites running meanwhile may take some of it.
       expect(served.length).toBeLessThanOrEqual(20);
       expect(refused.length).toBeGreaterThanOrEqual(20);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDocker } from '../helpers/docker-env.js';
 import { testConfig } from '../helpers/test-config.js';
 import { hostileSession, PROCESS_LIST } from './hostile-session.js';
+import { failure } from '../helpers/tool-call.js';
 
 const DISK_LIMIT_MB = 300;
 
@@ -24,7 +25,7 @@ describeDocker('hostile code cannot hurt the host, starve the server or outlive 
   let s: Awaited<ReturnType<typeof hostileSession>>;
   let id: string;
   const processes = async (sid = id) =>
-    (await s.ok('sandbox_execute', { sandbox_id: sid, language: 'bash', code: PROCESS_LIST })).output as string;
+    (await s.ok('sandbox_execute', { sandbox_id: sid, language: 'bash', code: PROCESS_LIST })).output;
 
   beforeAll(async () => {
     s = await hostileSession(
@@ -141,7 +142,7 @@ describeDocker('hostile code cannot hurt the host, starve the server or outlive 
       code: 'for i in 1 2 3 4 5 6 7 8; do dd if=/dev/zero of=fill$i bs=1M count=100 2>/dev/null; done; sleep 30',
       timeout: 120,
     });
-    expect(r.structuredContent.status ?? r.structuredContent.error?.code).toBeDefined();
+    expect(r.isError ? r.structuredContent.error.code : r.structuredContent.status).toBeDefined();
     let state = '';
     for (let i = 0; i < 40 && state !== 'stopped'; i++) {
       state = (await s.ok('sandbox_status', { sandbox_id: filler })).sandbox.status;
@@ -149,12 +150,12 @@ describeDocker('hostile code cannot hurt the host, starve the server or outlive 
     }
     expect(state).toBe('stopped');
     const logs = await s.ok('sandbox_logs', { sandbox_id: filler, log_level: 'error' });
-    expect(logs.logs.map((l: { message: string }) => l.message).join('\n')).toMatch(/over its disk quota of 300 MB/);
+    expect(logs.logs.map((l) => l.message).join('\n')).toMatch(/over its disk quota of 300 MB/);
     const freeAfter = statfsSync('/var/lib/docker').bavail * statfsSync('/var/lib/docker').bsize;
     expect(freeBefore - freeAfter).toBeLessThan((DISK_LIMIT_MB + 600) * 1024 * 1024);
-    expect(
-      (await s.call('sandbox_execute', { sandbox_id: filler, code: 'print(1)' })).structuredContent.error.code,
-    ).toBe('SANDBOX_NOT_RUNNING');
+    expect(failure(await s.call('sandbox_execute', { sandbox_id: filler, code: 'print(1)' })).code).toBe(
+      'SANDBOX_NOT_RUNNING',
+    );
     // Started again, it may delete files before the quota applies again.
     await s.ok('sandbox_configure', { sandbox_id: filler });
     await new Promise((done) => setTimeout(done, 2500)); // two watchdog rounds: it must not stop it now

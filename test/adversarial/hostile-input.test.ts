@@ -5,7 +5,7 @@ import { connectDocker } from '../../src/providers/docker/connect.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { testConfig } from '../helpers/test-config.js';
 import { hostileSession } from './hostile-session.js';
-import type { Structured } from '../helpers/tool-call.js';
+import { errorCode, failure, invalidArgs, ok, type ToolInput, type ToolName } from '../helpers/tool-call.js';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
@@ -16,7 +16,6 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
   const foreign: string[] = [];
   const hostFiles = ['/etc/passwd', '/etc/hostname'];
   const hostBefore = hostFiles.map(sha);
-  const code = (r: { structuredContent: Structured }) => r.structuredContent.error?.code;
 
   beforeAll(async () => {
     s = await hostileSession(testConfig({ SANDBOX_MAX_UPLOAD_SIZE: '1048576' }));
@@ -34,38 +33,38 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
         .catch(() => undefined);
   });
 
-  const upload = (file_path: string, content = 'x', extra: Record<string, unknown> = {}) =>
+  const upload = (file_path: string, content = 'x', extra: Partial<ToolInput<'sandbox_upload'>> = {}) =>
     s.call('sandbox_upload', { sandbox_id: id, file_path, content, ...extra });
   const inSandbox = async (script: string) =>
-    (await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: script })).output as string;
+    (await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: script })).output;
 
   it("resolves .. segments inside the sandbox, where the sandbox user's permissions apply", async () => {
-    expect(code(await upload('../../../../../../etc/passwd'))).toBe('PERMISSION_DENIED');
-    expect(code(await upload('/etc/shadow'))).toBe('PERMISSION_DENIED');
+    expect(errorCode(await upload('../../../../../../etc/passwd'))).toBe('PERMISSION_DENIED');
+    expect(errorCode(await upload('/etc/shadow'))).toBe('PERMISSION_DENIED');
     const landed = await upload('a/../../user/b/../c.txt', 'inside');
-    expect(landed.structuredContent.file_path).toBe('/home/user/c.txt');
+    expect(ok(landed).file_path).toBe('/home/user/c.txt');
     expect(await inSandbox('cat /home/user/c.txt')).toBe('inside');
   });
 
   it('refuses NUL bytes, over-long names and paths, directories, and files over the size limit', async () => {
-    expect(code(await upload('a\u0000b'))).toBe('INVALID_ARGUMENT');
-    expect(code(await upload(`${'n'.repeat(300)}.txt`))).toBe('INVALID_ARGUMENT');
-    expect(code(await upload(`d/${'p/'.repeat(2100)}f`))).toBe('INVALID_ARGUMENT');
-    expect(code(await upload('/home/user/'))).toBe('INVALID_ARGUMENT');
-    expect(code(await upload('big.bin', Buffer.alloc(1048577).toString('base64'), { encoding: 'base64' }))).toBe(
+    expect(errorCode(await upload('a\u0000b'))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(await upload(`${'n'.repeat(300)}.txt`))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(await upload(`d/${'p/'.repeat(2100)}f`))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(await upload('/home/user/'))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(await upload('big.bin', Buffer.alloc(1048577).toString('base64'), { encoding: 'base64' }))).toBe(
       'INVALID_ARGUMENT',
     );
-    expect(code(await upload('bad.b64', '@@not base64@@', { encoding: 'base64' }))).toBe('INVALID_ARGUMENT');
+    expect(errorCode(await upload('bad.b64', '@@not base64@@', { encoding: 'base64' }))).toBe('INVALID_ARGUMENT');
   });
 
   it('follows symlinks planted in the sandbox only within the sandbox', async () => {
     await inSandbox('ln -sfn /etc etc-link; ln -sfn ../.. up; ln -sfn / root-link');
-    expect(code(await upload('etc-link/passwd'))).toBe('PERMISSION_DENIED');
+    expect(errorCode(await upload('etc-link/passwd'))).toBe('PERMISSION_DENIED');
     const viaParent = await upload('up/tmp/planted.txt', 'stays in the sandbox');
     expect(viaParent.isError).toBeFalsy();
     expect(await inSandbox('cat /tmp/planted.txt')).toBe('stays in the sandbox');
     expect(() => readFileSync('/tmp/planted.txt')).toThrow();
-    expect(code(await upload('root-link/etc/hostname'))).toBe('PERMISSION_DENIED');
+    expect(errorCode(await upload('root-link/etc/hostname'))).toBe('PERMISSION_DENIED');
   });
 
   it('sees and touches only what it labelled, even a container named like one of its own', async () => {
@@ -82,7 +81,7 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
     await impostor.start();
     foreign.push(impostor.id);
 
-    const listed = (await s.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id);
+    const listed = (await s.ok('sandbox_list', {})).sandboxes.map((x) => x.sandbox_id);
     expect(listed).toContain(id);
     expect(listed).not.toContain(impostorId);
     expect(listed.every((x: string) => /^sbx-[a-z0-9]{12}$/.test(x))).toBe(true);
@@ -95,12 +94,12 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
       '-f',
       '$(id)',
     ]) {
-      for (const tool of ['sandbox_status', 'sandbox_stop', 'sandbox_delete', 'sandbox_logs']) {
+      for (const tool of ['sandbox_status', 'sandbox_stop', 'sandbox_delete', 'sandbox_logs'] as const) {
         const r = await s.call(tool, { sandbox_id: target });
-        expect(r.structuredContent.error?.code, `${tool} ${target}`).toBe('SANDBOX_NOT_FOUND');
+        expect(failure(r).code, `${tool} ${target}`).toBe('SANDBOX_NOT_FOUND');
       }
       const r = await s.call('sandbox_execute', { sandbox_id: target, code: 'true' });
-      expect(r.structuredContent.error?.code).toBe('SANDBOX_NOT_FOUND');
+      expect(errorCode(r)).toBe('SANDBOX_NOT_FOUND');
     }
     expect((await plain.inspect()).State.Running).toBe(true);
     expect((await impostor.inspect()).State.Running).toBe(true);
@@ -108,7 +107,7 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
 
   it('answers abusive arguments with INVALID_ARGUMENT before anything reaches the engine', async () => {
     const huge = 'x'.repeat(2 * 1024 * 1024);
-    const cases: Array<[string, Record<string, unknown>]> = [
+    const cases: Array<[ToolName, Record<string, unknown>]> = [
       ['sandbox_create', { name: huge }],
       ['sandbox_create', { metadata: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, 'v'])) }],
       ['sandbox_create', { env_vars: Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`V${i}`, 'v'])) }],
@@ -128,8 +127,8 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
     ];
     const before = (await docker.listContainers({ all: true })).length;
     for (const [tool, args] of cases) {
-      const r = await s.call(tool, args);
-      expect(code(r), `${tool} ${JSON.stringify(args).slice(0, 80)}`).toBe('INVALID_ARGUMENT');
+      const r = await s.call(tool, invalidArgs(args));
+      expect(errorCode(r), `${tool} ${JSON.stringify(args).slice(0, 80)}`).toBe('INVALID_ARGUMENT');
     }
     expect((await docker.listContainers({ all: true })).length).toBeLessThanOrEqual(before);
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { dockerSession, LogCapture } from '../helpers/docker-session.js';
+import { type CallTool, okCaller, type ToolInput } from '../helpers/tool-call.js';
 
 /** A value given to every sandbox of the suite as an env var, that must never come back out. */
 export const SECRET = `adv-secret-${randomBytes(16).toString('hex')}`;
@@ -23,20 +24,15 @@ export async function hostileSession(config: Config) {
   const logs = new LogCapture();
   const s = await dockerSession(config, logs);
   const results: string[] = [];
-  const call: typeof s.call = async (name, args, options) => {
+  const call: CallTool = async (name, args, options) => {
     const r = await s.call(name, args, options);
     results.push(JSON.stringify(r));
     return r;
   };
-  const ok: typeof s.ok = async (name, args, options) => {
-    const r = await call(name, args, options);
-    expect(r.isError, `${name} -> ${JSON.stringify(r.structuredContent).slice(0, 500)}`).toBeFalsy();
-    return r.structuredContent;
-  };
+  const ok = okCaller(call);
   /** A sandbox with the secret in its environment. */
-  const sandbox = async (args: Record<string, unknown> = {}) =>
-    (await ok('sandbox_create', { template: 'python', env_vars: { API_SECRET: SECRET }, ...args }))
-      .sandbox_id as string;
+  const sandbox = async (args: ToolInput<'sandbox_create'> = {}) =>
+    (await ok('sandbox_create', { template: 'python', env_vars: { API_SECRET: SECRET }, ...args })).sandbox_id;
   const assertNoSecretLeaked = () => {
     for (const r of results) expect(r).not.toContain(SECRET);
     expect(logs.text).not.toContain(SECRET);

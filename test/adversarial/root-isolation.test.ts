@@ -39,7 +39,7 @@ describeDocker('root inside a sandbox runs nothing the sandbox user planted', ()
   let s: Awaited<ReturnType<typeof hostileSession>>;
   let id: string;
   const bash = async (code: string, session: Pick<typeof s, 'ok'> = s) =>
-    (await session.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code, timeout: 60 })).output as string;
+    (await session.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code, timeout: 60 })).output;
 
   beforeAll(async () => {
     s = await hostileSession(config);

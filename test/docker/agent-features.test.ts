@@ -6,7 +6,7 @@ import { connectDocker } from '../../src/providers/docker/connect.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
-import type { Structured } from '../helpers/tool-call.js';
+import { failure, ok, type ToolInput } from '../helpers/tool-call.js';
 
 type Block = {
   type: string;
@@ -53,8 +53,8 @@ describeDocker('agent features on a real engine', () => {
   let s: Awaited<ReturnType<typeof dockerSession>>;
   let id: string;
 
-  const exec = (args: Record<string, unknown>) => s.call('sandbox_execute', { sandbox_id: id, ...args });
-  const run = (args: Record<string, unknown>) => s.ok('sandbox_execute', { sandbox_id: id, ...args });
+  const exec = (args: ToolInput<'sandbox_execute'>) => s.call('sandbox_execute', { sandbox_id: id, ...args });
+  const run = (args: ToolInput<'sandbox_execute'>) => s.ok('sandbox_execute', { sandbox_id: id, ...args });
   /** Containers of this engine that carry a sandbox ID label. */
   const containerExists = async (sandboxId: string) =>
     (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).some(
@@ -81,7 +81,7 @@ describeDocker('agent features on a real engine', () => {
     it('hands a chart made with the standard library back as an image block, with files[]', async () => {
       const r = await exec({ code: STDLIB_CHART, return_files: ['chart.png', 'missing-*.csv'] });
       expect(r.isError).toBeFalsy();
-      const files = r.structuredContent.files as Structured[];
+      const files = ok(r).files ?? [];
       expect(files).toHaveLength(1);
       expect(files[0]).toMatchObject({ path: '/home/user/chart.png', mime_type: 'image/png', included: true });
       const image = (r.content as Block[]).find((b) => b.type === 'image')!;
@@ -96,7 +96,7 @@ describeDocker('agent features on a real engine', () => {
       const code =
         'mkdir -p out\nprintf "a,b\\n1,2\\n" > "out/first table.csv"\nprintf "x\\n" > out/second.csv\nhead -c 150000 /dev/urandom > out/big.bin\necho done';
       const r = await exec({ language: 'bash', code, return_files: ['out/*.csv', 'out/big.bin'] });
-      const files = r.structuredContent.files as Structured[];
+      const files = ok(r).files ?? [];
       expect(files.map((f) => f.path)).toEqual([
         '/home/user/out/first table.csv',
         '/home/user/out/second.csv',
@@ -128,13 +128,11 @@ describeDocker('agent features on a real engine', () => {
       const blob = await s.ok('sandbox_download', { sandbox_id: id, file_path: '/home/user/blob.bin' });
       expect(blob).toMatchObject({ encoding: 'base64', size_bytes: 5000, mime_type: 'application/octet-stream' });
       expect(blob.checksum).toBe(`sha256:${check.output.trim()}`);
-      expect(createHash('sha256').update(Buffer.from(blob.content, 'base64')).digest('hex')).toBe(check.output.trim());
+      expect(createHash('sha256').update(Buffer.from(blob.content!, 'base64')).digest('hex')).toBe(check.output.trim());
 
       const chart = await s.call('sandbox_download', { sandbox_id: id, file_path: 'chart.png' });
       expect(chart.structuredContent).toMatchObject({ mime_type: 'image/png', encoding: 'base64' });
-      expect(
-        (chart.content as Block[]).some((b) => b.type === 'image' && b.data === chart.structuredContent.content),
-      ).toBe(true);
+      expect((chart.content as Block[]).some((b) => b.type === 'image' && b.data === ok(chart).content)).toBe(true);
 
       const dir = await s.ok('sandbox_download', { sandbox_id: id, file_path: 'out' });
       expect(dir.type).toBe('directory');
@@ -148,13 +146,13 @@ describeDocker('agent features on a real engine', () => {
     it('refuses a file over the download limit, a missing path, and binary as utf8, with hints', async () => {
       await run({ language: 'bash', code: 'head -c 300000 /dev/zero > huge.bin' });
       const huge = await s.call('sandbox_download', { sandbox_id: id, file_path: 'huge.bin' });
-      expect(huge.structuredContent.error).toMatchObject({ code: 'INVALID_ARGUMENT' });
-      expect(huge.structuredContent.error.message).toMatch(/300000 bytes; the download limit is 200000/);
-      expect(huge.structuredContent.error.hint).toMatch(/SANDBOX_MAX_DOWNLOAD_SIZE/);
+      expect(failure(huge)).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(failure(huge).message).toMatch(/300000 bytes; the download limit is 200000/);
+      expect(failure(huge).hint).toMatch(/SANDBOX_MAX_DOWNLOAD_SIZE/);
       const missing = await s.call('sandbox_download', { sandbox_id: id, file_path: 'nope.txt' });
-      expect(missing.structuredContent.error.message).toMatch(/no file or directory/);
+      expect(failure(missing).message).toMatch(/no file or directory/);
       const asText = await s.call('sandbox_download', { sandbox_id: id, file_path: 'blob.bin', encoding: 'utf8' });
-      expect(asText.structuredContent.error.hint).toMatch(/base64/);
+      expect(failure(asText).hint).toMatch(/base64/);
     });
   });
 
@@ -165,30 +163,32 @@ describeDocker('agent features on a real engine', () => {
         code: 'import time\nfor i in range(3):\n    print("tick", i, flush=True)\n    time.sleep(1)\nraise SystemExit(4)',
       });
       expect(started).toMatchObject({ status: 'running', exit_code: null });
-      const execution = started.execution_id as string;
+      const execution = started.execution_id;
       // Printed lines show up while the execution still runs.
       const early = await until('the first line', async () => {
         const l = await s.ok('sandbox_logs', { sandbox_id: id, execution_id: execution });
-        return l.logs.some((e: { message: string }) => e.message === 'tick 0') ? l : undefined;
+        return l.logs.some((e) => e.message === 'tick 0') ? l : undefined;
       });
-      expect(early.execution.status).toBe('running');
+      expect(early.execution?.status).toBe('running');
       const done = await until('the end', async () => {
         const l = await s.ok('sandbox_logs', { sandbox_id: id, execution_id: execution });
-        return l.execution.status === 'running' ? undefined : l;
+        return l.execution?.status === 'running' ? undefined : l;
       });
       expect(done.execution).toMatchObject({ execution_id: execution, status: 'failed', exit_code: 4 });
-      expect(done.execution.ended_at >= done.execution.started_at).toBe(true);
-      expect(
-        done.logs.filter((e: { source: string }) => e.source === 'stdout').map((e: { message: string }) => e.message),
-      ).toEqual(['tick 0', 'tick 1', 'tick 2']);
-      expect(done.logs.every((e: { execution_id: string }) => e.execution_id === execution)).toBe(true);
+      expect(done.execution!.ended_at! >= done.execution!.started_at!).toBe(true);
+      expect(done.logs.filter((e) => e.source === 'stdout').map((e) => e.message)).toEqual([
+        'tick 0',
+        'tick 1',
+        'tick 2',
+      ]);
+      expect(done.logs.every((e) => e.execution_id === execution)).toBe(true);
     });
 
     it('is ended early by sandbox_stop with its execution_id, every process with it, and the sandbox keeps running', async () => {
       const started = await run({ background: true, language: 'bash', code: 'sleep 4321 & echo started; sleep 3600' });
       await until('the run to print', async () => {
         const l = await s.ok('sandbox_logs', { sandbox_id: id, execution_id: started.execution_id });
-        return l.logs.some((e: { message: string }) => e.message === 'started') ? true : undefined;
+        return l.logs.some((e) => e.message === 'started') ? true : undefined;
       });
       const stopped = await s.ok('sandbox_stop', { sandbox_id: id, execution_id: started.execution_id });
       expect(stopped).toMatchObject({ current_status: 'running', execution: { status: 'cancelled' } });
@@ -198,7 +198,7 @@ describeDocker('agent features on a real engine', () => {
       });
       expect(ps.output).not.toContain('sleep 4321');
       const logs = await s.ok('sandbox_logs', { sandbox_id: id, execution_id: started.execution_id });
-      expect(logs.execution.status).toBe('cancelled');
+      expect(logs.execution?.status).toBe('cancelled');
     });
 
     it('is bounded by its timeout', async () => {
@@ -206,7 +206,7 @@ describeDocker('agent features on a real engine', () => {
       expect(started.timeout).toBe(2);
       const done = await until('the timeout', async () => {
         const l = await s.ok('sandbox_logs', { sandbox_id: id, execution_id: started.execution_id });
-        return l.execution.status === 'running' ? undefined : l;
+        return l.execution?.status === 'running' ? undefined : l;
       });
       expect(done.execution).toMatchObject({ status: 'timeout', exit_code: 124 });
     });
@@ -240,9 +240,9 @@ describeDocker('agent features on a real engine', () => {
       expect(fetched).toBe('published\n');
 
       const configured = await s.ok('sandbox_configure', { sandbox_id: id, ports: [8001] });
-      const second = configured.urls['8001'] as string;
+      const second = configured.urls!['8001'] as string;
       expect(second).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(configured.urls['8000']).toBe(first);
+      expect(configured.urls!['8000']).toBe(first);
       const forwarded = await until(
         'the forwarded port',
         async () =>
@@ -268,11 +268,11 @@ describeDocker('agent features on a real engine', () => {
         'the bomb to fill the table',
         async () => {
           const r = await exec({ code: 'print("hello")', timeout: 20 });
-          return r.structuredContent.status === 'failed' ? r : undefined;
+          return !r.isError && r.structuredContent.status === 'failed' ? r : undefined;
         },
         40,
       );
-      expect(wedged.structuredContent.hint, JSON.stringify(wedged.structuredContent)).toMatch(/restart: true/);
+      expect(ok(wedged).hint, JSON.stringify(wedged.structuredContent)).toMatch(/restart: true/);
       const restarted = await s.ok('sandbox_configure', { sandbox_id: id, restart: true });
       expect(restarted).toMatchObject({ restarted: true, status: 'running' });
       const after = await run({ language: 'bash', code: 'cat keep.txt; echo "$KEPT"; ls -d /proc/[0-9]* | wc -l' });
@@ -284,9 +284,9 @@ describeDocker('agent features on a real engine', () => {
 
   describe('one-off runs', () => {
     it('runs with a template and no sandbox_id, names the sandbox, and leaves none behind (also on failure)', async () => {
-      const ok = await s.ok('sandbox_execute', { template: 'python', code: 'print(6 * 7)' });
-      expect(ok).toMatchObject({ status: 'completed', output: '42\n' });
-      expect(await containerExists(ok.sandbox_id)).toBe(false);
+      const oneOff = await s.ok('sandbox_execute', { template: 'python', code: 'print(6 * 7)' });
+      expect(oneOff).toMatchObject({ status: 'completed', output: '42\n' });
+      expect(await containerExists(oneOff.sandbox_id)).toBe(false);
       const failed = await s.ok('sandbox_execute', { template: 'python', code: 'raise SystemExit(9)' });
       expect(failed).toMatchObject({ status: 'failed', exit_code: 9 });
       expect(await containerExists(failed.sandbox_id)).toBe(false);
@@ -301,10 +301,14 @@ describeDocker('agent features on a real engine', () => {
     const before = new Set(await oneOffs());
     const controller = new AbortController();
     let printed = '';
-    const call = s.call('sandbox_execute', { template: 'python', language: 'bash', code: 'echo go; sleep 300' }, {
-      signal: controller.signal,
-      onprogress: (p: { message?: string }) => (printed += p.message ?? ''),
-    } as never);
+    const call = s.call(
+      'sandbox_execute',
+      { template: 'python', language: 'bash', code: 'echo go; sleep 300' },
+      {
+        signal: controller.signal,
+        onprogress: (p) => (printed += p.message ?? ''),
+      },
+    );
     const made = await until('the one-off sandbox', async () => (await oneOffs()).find((x) => !before.has(x)));
     await until('the run to print', async () => (printed.includes('go') ? true : undefined));
     controller.abort();
@@ -319,7 +323,7 @@ describeDocker('agent features on a real engine', () => {
       expect(r.structuredContent).toMatchObject({ status: 'failed', language: 'bash' });
       expect((r.content as Block[])[0]!.type).toBe('text');
       expect(JSON.stringify(r.content)).toContain('as bash');
-      expect(r.structuredContent.hint).toMatch(/language: "python"/);
+      expect(ok(r).hint).toMatch(/language: "python"/);
     });
   });
 });

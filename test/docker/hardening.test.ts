@@ -17,14 +17,13 @@ import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { TEST_NAMESPACE, tempStateDir, testConfig } from '../helpers/test-config.js';
 import { LeaseFile } from '../../src/util/lease-file.js';
-import type { Structured } from '../helpers/tool-call.js';
+import { errorCode, failure } from '../helpers/tool-call.js';
 
 describeDocker('smaller hardening on a real engine', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
   let s: Awaited<ReturnType<typeof dockerSession>>;
   let id: string;
   const foreign: string[] = [];
-  const code = (r: { structuredContent: Structured }) => r.structuredContent.error?.code;
 
   beforeAll(async () => {
     s = await dockerSession(testConfig());
@@ -43,19 +42,19 @@ describeDocker('smaller hardening on a real engine', () => {
   it('refuses to upload onto a FIFO at once, with INVALID_ARGUMENT, instead of hanging', async () => {
     await s.ok('sandbox_execute', { sandbox_id: id, code: 'mkfifo /home/user/pipe', language: 'bash' });
     const r = await s.call('sandbox_upload', { sandbox_id: id, file_path: 'pipe', content: 'x' });
-    expect(code(r)).toBe(ErrorCode.INVALID_ARGUMENT);
-    expect(r.structuredContent.error.message).toMatch(/not a regular file/);
+    expect(errorCode(r)).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(failure(r).message).toMatch(/not a regular file/);
   }, 30_000);
 
   it('caps the total of env_vars (count and bytes) with INVALID_ARGUMENT and a hint', async () => {
     const big = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`V${i}`, 'x'.repeat(32 * 1024)]));
     const create = await s.call('sandbox_create', { template: 'base', env_vars: big });
-    expect(code(create)).toBe(ErrorCode.INVALID_ARGUMENT);
-    expect(create.structuredContent.error.hint).toMatch(/sandbox_upload/);
+    expect(errorCode(create)).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(failure(create).hint).toMatch(/sandbox_upload/);
     const run = await s.call('sandbox_execute', { sandbox_id: id, code: 'true', env_vars: big });
-    expect(code(run)).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorCode(run)).toBe(ErrorCode.INVALID_ARGUMENT);
     const configure = await s.call('sandbox_configure', { sandbox_id: id, env_vars: big });
-    expect(code(configure)).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(errorCode(configure)).toBe(ErrorCode.INVALID_ARGUMENT);
   });
 
   it('keeps setup output out of the server log', async () => {
@@ -63,8 +62,8 @@ describeDocker('smaller hardening on a real engine', () => {
       sandbox_id: id,
       run_commands: ["printf 'leaked-%s' step-output-4711; exit 3"],
     });
-    expect(code(r)).toBe(ErrorCode.EXECUTION_ERROR);
-    expect(r.structuredContent.error.message).toContain('leaked-step-output-4711'); // the caller sees its own output
+    expect(errorCode(r)).toBe(ErrorCode.EXECUTION_ERROR);
+    expect(failure(r).message).toContain('leaked-step-output-4711'); // the caller sees its own output
     expect(s.logs.text).toContain('call refused');
     expect(s.logs.text).not.toContain('leaked-step-output-4711');
   });
@@ -101,13 +100,13 @@ describeDocker('smaller hardening on a real engine', () => {
       });
       foreign.push(c.id);
       const status = await s.call('sandbox_status', { sandbox_id: fake });
-      expect(code(status), why).toBe(ErrorCode.SANDBOX_NOT_FOUND);
+      expect(errorCode(status), why).toBe(ErrorCode.SANDBOX_NOT_FOUND);
       const run = await s.call('sandbox_execute', { sandbox_id: fake, code: 'id' });
-      expect(code(run), why).toBe(ErrorCode.SANDBOX_NOT_FOUND);
+      expect(errorCode(run), why).toBe(ErrorCode.SANDBOX_NOT_FOUND);
       expect(s.logs.text).toMatch(/carries sandbox labels but not sandbox isolation/);
     }
     const list = await s.ok('sandbox_list', {});
-    expect(list.sandboxes.map((x: { name: string }) => x.name)).not.toContain('host mount');
+    expect(list.sandboxes.map((x) => x.name)).not.toContain('host mount');
   });
 
   it("asks the engine for sizes only of its namespace's sandboxes, every 30 s by default", async () => {
@@ -167,12 +166,12 @@ describeDocker('smaller hardening on a real engine', () => {
         timeout: 20,
       });
       const upload = await full.call('sandbox_upload', { sandbox_id: sid, file_path: 'x.txt', content: 'x' });
-      expect(code(upload)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
+      expect(errorCode(upload)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
       const configure = await full.call('sandbox_configure', {
         sandbox_id: sid,
         env_vars: { SOME_NAME: 'some-value' },
       });
-      expect(code(configure)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
+      expect(errorCode(configure)).toBe(ErrorCode.INSUFFICIENT_RESOURCES);
     } finally {
       await full.close();
     }

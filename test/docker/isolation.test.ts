@@ -4,6 +4,9 @@ import { Labels } from '../../src/labels.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
+import type { ToolInput } from '../helpers/tool-call.js';
+
+type Language = ToolInput<'sandbox_execute'>['language'];
 
 describeDocker('isolation and ownership on a real engine', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
@@ -19,8 +22,8 @@ describeDocker('isolation and ownership on a real engine', () => {
     await s?.close();
   });
 
-  const run = async (code: string, language = 'bash') =>
-    (await s.ok('sandbox_execute', { sandbox_id: id, code, language })).output as string;
+  const run = async (code: string, language: Language = 'bash') =>
+    (await s.ok('sandbox_execute', { sandbox_id: id, code, language })).output;
 
   it('runs user code as uid 1000 in /home/user with no capabilities, no new privileges and seccomp on', async () => {
     const out = await run('id -u; id -g; pwd; grep -E "^(CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status');

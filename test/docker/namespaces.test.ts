@@ -11,6 +11,7 @@ import { reapExpired } from '../../src/sandbox/background/reaper.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
+import { failure } from '../helpers/tool-call.js';
 
 const HOUR = 3600_000;
 
@@ -39,10 +40,8 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
   });
 
   it('does not list, show or touch the sandboxes of another namespace', async () => {
-    expect((await a.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(idA);
-    expect((await b.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).not.toContain(
-      idA,
-    );
+    expect((await a.ok('sandbox_list', {})).sandboxes.map((x) => x.sandbox_id)).toContain(idA);
+    expect((await b.ok('sandbox_list', {})).sandboxes.map((x) => x.sandbox_id)).not.toContain(idA);
     for (const [tool, args] of [
       ['sandbox_status', {}],
       ['sandbox_execute', { code: 'true' }],
@@ -50,7 +49,7 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
       ['sandbox_delete', {}],
     ] as const) {
       const r = await b.call(tool, { sandbox_id: idA, ...args });
-      expect(r.structuredContent.error.code, tool).toBe(ErrorCode.SANDBOX_NOT_FOUND);
+      expect(failure(r).code, tool).toBe(ErrorCode.SANDBOX_NOT_FOUND);
     }
     expect((await a.ok('sandbox_status', { sandbox_id: idA })).sandbox.status).toBe('running');
   });
@@ -59,7 +58,7 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
     // B may have one sandbox; A's does not take that place.
     await b.ok('sandbox_create', { template: 'base' });
     const second = await b.call('sandbox_create', { template: 'base' });
-    expect(second.structuredContent.error.code).toBe(ErrorCode.QUOTA_EXCEEDED);
+    expect(failure(second).code).toBe(ErrorCode.QUOTA_EXCEEDED);
   });
 
   it("does not reap another namespace's sandboxes", async () => {
@@ -71,9 +70,7 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
 
   it('shares one lifetime, extensions included, between servers of a namespace with different state folders', async () => {
     const other = await open(nsA); // same namespace, a state folder of its own
-    expect((await other.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(
-      idA,
-    );
+    expect((await other.ok('sandbox_list', {})).sandboxes.map((x) => x.sandbox_id)).toContain(idA);
     const extended = await a.ok('sandbox_configure', { sandbox_id: idA, timeout: 7200 });
     const status = await other.ok('sandbox_status', { sandbox_id: idA });
     expect(status.sandbox.expires_at).toBe(extended.expires_at);

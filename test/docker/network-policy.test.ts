@@ -6,6 +6,9 @@ import { BLOCKED_IPV4 } from '../../src/providers/docker/network-policy.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
+import type { ToolInput } from '../helpers/tool-call.js';
+
+type Language = ToolInput<'sandbox_execute'>['language'];
 
 /** A port the test's host service listens on, and that the second server allows (fixed: one network for it). */
 const ALLOWED_PORT = 47123;
@@ -25,8 +28,8 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
   let a: string;
   let b: string;
 
-  const run = async (session: typeof s, id: string, code: string, language = 'bash') =>
-    (await session.ok('sandbox_execute', { sandbox_id: id, code, language, timeout: 60 })).output as string;
+  const run = async (session: typeof s, id: string, code: string, language: Language = 'bash') =>
+    (await session.ok('sandbox_execute', { sandbox_id: id, code, language, timeout: 60 })).output;
   /** Connects from a sandbox and prints what the peer said first, or the error. */
   const connectFrom = (session: typeof s, id: string, host: string, port: number) =>
     run(

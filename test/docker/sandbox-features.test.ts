@@ -9,6 +9,7 @@ import { reapExpired } from '../../src/sandbox/background/reaper.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession, LogCapture } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
+import { failure, type CallOptions, type ToolInput } from '../helpers/tool-call.js';
 
 const SECRET = `s3cr3t-${randomBytes(12).toString('hex')}`;
 
@@ -28,14 +29,13 @@ describeDocker('sandbox features on a real engine', () => {
   const results: string[] = [];
 
   /** Runs code that must not be a tool error, and keeps the result for the secret check at the end. */
-  const exec = async (args: Record<string, unknown>, options?: { onprogress?: (p: { message?: string }) => void }) => {
+  const exec = async (args: ToolInput<'sandbox_execute'>, options?: CallOptions) => {
     const r = await s.ok('sandbox_execute', { sandbox_id: id, ...args }, options);
     results.push(JSON.stringify(r));
     return r;
   };
   const processes = async () =>
-    (await exec({ language: 'bash', code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done" }))
-      .output as string;
+    (await exec({ language: 'bash', code: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done" })).output;
   /** Whether any container, in any state, carries this metadata marker. */
   const leftBehind = async (marker: string) =>
     (await docker.listContainers({ all: true, filters: MANAGED_FILTER })).some((c) =>
@@ -165,8 +165,7 @@ describeDocker('sandbox features on a real engine', () => {
   it('leaves npm packages usable by the user: require and import, nothing root-owned in the home, its own npm install', async () => {
     const r = await s.ok('sandbox_create', { template: 'node', install_packages: ['npm:ms', 'npm:semver@7.6.3'] });
     const bash = async (code: string) =>
-      (await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code, timeout: 120 }))
-        .output as string;
+      (await s.ok('sandbox_execute', { sandbox_id: r.sandbox_id, language: 'bash', code, timeout: 120 })).output;
     expect(
       await bash(
         `node -e "console.log(require('ms')('2h'))"; node --input-type=module -e "import ms from 'ms'; console.log(ms('1m'))"`,
@@ -202,15 +201,15 @@ describeDocker('sandbox features on a real engine', () => {
       install_packages: ['apt:no-such-package-zzz'],
       metadata: { marker },
     });
-    expect(badInstall.structuredContent.error.code).toBe('EXECUTION_ERROR');
-    expect(badInstall.structuredContent.error.message).toMatch(/no-such-package-zzz/);
+    expect(failure(badInstall).code).toBe('EXECUTION_ERROR');
+    expect(failure(badInstall).message).toMatch(/no-such-package-zzz/);
     const badScript = await s.call('sandbox_create', {
       template: 'python',
       startup_script: 'echo preparing; exit 3',
       metadata: { marker },
     });
-    expect(badScript.structuredContent.error.code).toBe('EXECUTION_ERROR');
-    expect(badScript.structuredContent.error.message).toMatch(/exit code 3[\s\S]*preparing/);
+    expect(failure(badScript).code).toBe('EXECUTION_ERROR');
+    expect(failure(badScript).message).toMatch(/exit code 3[\s\S]*preparing/);
     expect(await leftBehind(marker)).toBe(false);
   });
 
@@ -237,8 +236,8 @@ describeDocker('sandbox features on a real engine', () => {
       timeout: 7200,
     });
     expect(r.commands_executed).toBe(2);
-    expect(r.steps.map((x: { exit_code: number }) => x.exit_code)).toEqual([0, 0]);
-    expect(r.steps[1].output_tail).toBe('one\n');
+    expect(r.steps.map((x) => x.exit_code)).toEqual([0, 0]);
+    expect(r.steps[1]!.output_tail).toBe('one\n');
     expect(Date.parse(r.expires_at)).toBeGreaterThan(Date.parse(before));
     const status = await s.ok('sandbox_status', { sandbox_id: id });
     expect(status.sandbox.expires_at).toBe(r.expires_at);
@@ -246,8 +245,8 @@ describeDocker('sandbox features on a real engine', () => {
       sandbox_id: id,
       run_commands: ['echo about to fail; false', 'echo never'],
     });
-    expect(bad.structuredContent.error.code).toBe('EXECUTION_ERROR');
-    expect(bad.structuredContent.error.message).toMatch(/about to fail/);
+    expect(failure(bad).code).toBe('EXECUTION_ERROR');
+    expect(failure(bad).message).toMatch(/about to fail/);
   });
 
   it('shows status with live usage, interpreter versions and execution counts', async () => {
@@ -268,9 +267,9 @@ describeDocker('sandbox features on a real engine', () => {
     expect(stop).toMatchObject({ previous_status: 'running', current_status: 'stopped', data_preserved: true });
     expect((await s.ok('sandbox_stop', { sandbox_id: id })).previous_status).toBe('stopped');
     const refused = await s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' });
-    expect(refused.structuredContent.error.code).toBe('SANDBOX_NOT_RUNNING');
+    expect(failure(refused).code).toBe('SANDBOX_NOT_RUNNING');
     const upload = await s.call('sandbox_upload', { sandbox_id: id, file_path: 'x.txt', content: 'x' });
-    expect(upload.structuredContent.error.code).toBe('SANDBOX_NOT_RUNNING');
+    expect(failure(upload).code).toBe('SANDBOX_NOT_RUNNING');
     const back = await s.ok('sandbox_configure', { sandbox_id: id });
     expect(back).toMatchObject({ started: true, status: 'running' });
     expect((await exec({ language: 'bash', code: 'cat keep.txt' })).output).toBe('still here\n');
@@ -283,10 +282,10 @@ describeDocker('sandbox features on a real engine', () => {
     const expiresAt = (await s.ok('sandbox_status', { sandbox_id: id })).sandbox.expires_at;
     await s.detach();
     s = await dockerSession(config, logs, s.created);
-    const listed = (await s.ok('sandbox_list', {})).sandboxes.find((x: { sandbox_id: string }) => x.sandbox_id === id);
+    const listed = (await s.ok('sandbox_list', {})).sandboxes.find((x) => x.sandbox_id === id);
     expect(listed).toMatchObject({ name: 'features', status: 'running', expires_at: expiresAt });
     const history = await s.ok('sandbox_logs', { sandbox_id: id, lines: 1000 });
-    const messages = history.logs.map((l: { message: string }) => l.message);
+    const messages = history.logs.map((l) => l.message);
     expect(messages).toContain('8'); // the CSV computation's output, from before the restart
     expect(messages.some((m: string) => m.startsWith('sandbox created from template python'))).toBe(true);
     expect((await exec({ code: 'import os; print(len(os.environ["SECRET_TOKEN"]))' })).output).toBe(
@@ -298,9 +297,7 @@ describeDocker('sandbox features on a real engine', () => {
     const other = await dockerSession(config, logs, s.created);
     try {
       const mine = (await s.ok('sandbox_create', { template: 'python', name: 'shared' })).sandbox_id;
-      expect((await other.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(
-        mine,
-      );
+      expect((await other.ok('sandbox_list', {})).sandboxes.map((x) => x.sandbox_id)).toContain(mine);
       await Promise.all([
         s.ok('sandbox_execute', { sandbox_id: mine, code: 'print("from the first server")' }),
         other.ok('sandbox_execute', { sandbox_id: mine, code: 'print("from the second server")' }),
@@ -324,9 +321,7 @@ describeDocker('sandbox features on a real engine', () => {
     const reaped = await reapExpired(s.sandboxes.ctx, new Date(Date.now() + 11_000));
     expect(reaped).toContain(short);
     expect(reaped).not.toContain(id);
-    expect((await s.call('sandbox_status', { sandbox_id: short })).structuredContent.error.code).toBe(
-      'SANDBOX_NOT_FOUND',
-    );
+    expect(failure(await s.call('sandbox_status', { sandbox_id: short })).code).toBe('SANDBOX_NOT_FOUND');
     expect(await docker.listContainers({ all: true, filters: { label: [`${Labels.id}=${short}`] } })).toEqual([]);
   });
 

@@ -64,7 +64,7 @@ describeDocker('state files on the host: bounded, scrubbed, never trusted', () =
       '\n{"ts":"2026-01-01T00:00:00Z","level":"loud","source":"system","message":7}',
     );
     const list = await s.ok('sandbox_list', {});
-    expect(list.sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id)).toContain(id);
+    expect(list.sandboxes.map((x) => x.sandbox_id)).toContain(id);
     const logs = await s.ok('sandbox_logs', { sandbox_id: id });
     expect(logs.logs.length).toBeGreaterThan(0);
     const status = await s.ok('sandbox_status', { sandbox_id: id });

@@ -8,6 +8,7 @@ import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { tempStateDir } from '../helpers/test-config.js';
 import { loadConfig } from '../../src/config.js';
+import { failure } from '../helpers/tool-call.js';
 
 describeDocker('templates and images on a real engine', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
@@ -73,8 +74,8 @@ describeDocker('templates and images on a real engine', () => {
 
   it('answers an image it can neither find nor pull with TEMPLATE_NOT_FOUND and how to point at a local one', async () => {
     const r = await s.call('sandbox_create', { template: 'unpullable' });
-    expect(r.structuredContent.error.code).toBe('TEMPLATE_NOT_FOUND');
-    expect(r.structuredContent.error.hint).toMatch(/SANDBOX_IMAGE/);
+    expect(failure(r).code).toBe('TEMPLATE_NOT_FOUND');
+    expect(failure(r).hint).toMatch(/SANDBOX_IMAGE/);
   });
 
   it('uses a per-template image override', async () => {

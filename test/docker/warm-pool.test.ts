@@ -31,9 +31,9 @@ describeDocker('warm pool on a real engine', () => {
   });
 
   it('hands out a ready sandbox that runs code at once, and refills behind it', async () => {
-    const [warm] = await warmIds();
+    const warm = (await warmIds())[0]!;
     expect(warm).toBeDefined();
-    const listed = (await s.ok('sandbox_list', {})).sandboxes.map((x: { sandbox_id: string }) => x.sandbox_id);
+    const listed = (await s.ok('sandbox_list', {})).sandboxes.map((x) => x.sandbox_id);
     expect(listed).not.toContain(warm);
 
     const created = await s.ok('sandbox_create', { template: 'python', name: 'from-pool', metadata: { k: 'v' } });
@@ -41,7 +41,7 @@ describeDocker('warm pool on a real engine', () => {
     const run = await s.ok('sandbox_execute', { sandbox_id: warm, code: 'import os; print(os.getuid())' });
     expect(run.output).toBe('1000\n');
     const logs = await s.ok('sandbox_logs', { sandbox_id: warm });
-    expect(logs.logs[0].message).toMatch(/\(warm pool\)/);
+    expect(logs.logs[0]!.message).toMatch(/\(warm pool\)/);
     const status = await s.ok('sandbox_status', { sandbox_id: warm });
     expect(status.sandbox).toMatchObject({
       name: 'from-pool',

@@ -6,6 +6,7 @@ import { startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
+import { failure, ok, textOf } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof spawnServer>>;
 
@@ -44,8 +45,8 @@ describeDocker('a Docker engine that appears after the server started', () => {
     ] as const) {
       const r = await session.call(tool, args);
       expect(r.isError, tool).toBe(true);
-      expect(r.structuredContent.error.code).toBe('PROVIDER_UNAVAILABLE');
-      const text = (r.content as Array<{ text: string }>)[0]!.text;
+      expect(failure(r).code).toBe('PROVIDER_UNAVAILABLE');
+      const text = textOf(r);
       expect(text).toMatch(/^PROVIDER_UNAVAILABLE: The Docker engine cannot be reached/);
       expect(text).toMatch(/Start Docker.*DOCKER_HOST/);
     }
@@ -57,14 +58,14 @@ describeDocker('a Docker engine that appears after the server started', () => {
 
     const created = await session.call('sandbox_create', { template: 'base' });
     expect(created.isError, JSON.stringify(created.structuredContent)).toBeFalsy();
-    const id = created.structuredContent.sandbox_id as string;
+    const id = ok(created).sandbox_id;
     try {
       const run = await session.call('sandbox_execute', {
         sandbox_id: id,
         code: 'echo engine-is-back',
         language: 'bash',
       });
-      expect(run.structuredContent.output).toContain('engine-is-back');
+      expect(ok(run).output).toContain('engine-is-back');
     } finally {
       const deleted = await session.call('sandbox_delete', { sandbox_id: id });
       expect(deleted.isError).toBeFalsy();
@@ -93,14 +94,14 @@ describe('an E2B backend that cannot be used at start-up', () => {
     });
     const r = await session.call('sandbox_list', {});
     expect(r.isError).toBe(true);
-    expect(r.structuredContent.error.code).toBe('PROVIDER_UNAVAILABLE');
-    expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/E2B cannot be reached.*\n.*Check the network/);
+    expect(failure(r).code).toBe('PROVIDER_UNAVAILABLE');
+    expect(textOf(r)).toMatch(/E2B cannot be reached.*\n.*Check the network/);
   });
 
   it('stays up on a key E2B refuses, and every call names E2B_API_KEY', async () => {
     session = await spawnServer({ SANDBOX_STATE_DIR: tempStateDir(), ...fake.env, E2B_API_KEY: 'e2b_not_the_key' });
     const r = await session.call('sandbox_create', {});
     expect(r.isError).toBe(true);
-    expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/E2B refused the API key[\s\S]*E2B_API_KEY/);
+    expect(textOf(r)).toMatch(/E2B refused the API key[\s\S]*E2B_API_KEY/);
   });
 });

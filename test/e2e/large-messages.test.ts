@@ -5,6 +5,7 @@ import { afterAll, expect, it } from 'vitest';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { assertBuilt, SERVER_ENTRY, spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
+import { ok } from '../helpers/tool-call.js';
 
 describeDocker('messages as large as the limits allow, over real stdio', () => {
   const servers: Awaited<ReturnType<typeof spawnServer>>[] = [];
@@ -21,7 +22,7 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
     servers.push(server);
     const create = await server.call('sandbox_create', { template: 'base' });
     expect(create.isError, JSON.stringify(create.structuredContent)).toBeFalsy();
-    const id = create.structuredContent.sandbox_id as string;
+    const id = ok(create).sandbox_id;
     created.push({ server, id });
 
     const data = randomBytes(10 * 1024 * 1024);
@@ -37,7 +38,7 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
       checksum: `sha256:${createHash('sha256').update(data).digest('hex')}`,
     });
     const run = await server.call('sandbox_execute', { sandbox_id: id, code: 'stat -c %s big.bin', language: 'bash' });
-    expect(run.structuredContent.output.trim()).toBe(String(data.length));
+    expect(ok(run).output.trim()).toBe(String(data.length));
   });
 
   it('answers a message over its limit with an error for that call, and the session goes on', async () => {

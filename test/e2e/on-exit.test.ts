@@ -4,6 +4,7 @@ import { containerName } from '../../src/providers/docker/owned-containers.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
+import { ok } from '../helpers/tool-call.js';
 
 const docker = connectDocker(process.env.DOCKER_HOST);
 
@@ -50,10 +51,10 @@ describeDocker('SANDBOX_ON_EXIT', () => {
       ...(policy ? { SANDBOX_ON_EXIT: policy } : {}),
     };
     const other = await spawnServer({ SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: stateDir });
-    const theirs = (await other.call('sandbox_create', { template: 'base' })).structuredContent.sandbox_id as string;
+    const theirs = ok(await other.call('sandbox_create', { template: 'base' })).sandbox_id;
     made.push(theirs);
     const session = await spawnServer(env);
-    const mine = (await session.call('sandbox_create', { template: 'base' })).structuredContent.sandbox_id as string;
+    const mine = ok(await session.call('sandbox_create', { template: 'base' })).sandbox_id;
     made.push(mine);
     // The other server leaves with the default policy (keep).
     await other.close();

@@ -16,7 +16,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { TEST_NAMESPACE, tempStateDir } from '../helpers/test-config.js';
-import { toolCaller } from '../helpers/tool-call.js';
+import { ok, toolCaller } from '../helpers/tool-call.js';
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 const run = (cmd: string, args: string[], cwd: string) =>
@@ -117,7 +117,7 @@ describe('the npm package', () => {
         const call = toolCaller(client, 300_000);
         const created = await call('sandbox_create', { template: 'base' });
         expect(created.isError, JSON.stringify(created.structuredContent)).toBeFalsy();
-        const id = created.structuredContent.sandbox_id as string;
+        const id = ok(created).sandbox_id;
         try {
           const r = await call('sandbox_execute', {
             sandbox_id: id,

@@ -5,17 +5,13 @@ import { PLANS, startFakeE2B, type FakeE2B } from '../fake-e2b/index.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
-import type { Structured } from '../helpers/tool-call.js';
+import { failure, ok as outputOf, okCaller, textOf, type ToolOutput } from '../helpers/tool-call.js';
 
 // The built server with SANDBOX_PROVIDER=e2b, its real SDK pointed at the fake E2B (Docker-backed sandboxes).
 describeDocker('the built server over stdio, on E2B', () => {
   let fake: FakeE2B;
   let server: Awaited<ReturnType<typeof spawnServer>>;
-  const ok = async (name: string, args: Record<string, unknown>) => {
-    const r = await server.call(name, args);
-    expect(r.isError, `${name} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
-    return r.structuredContent;
-  };
+  const ok = okCaller((name, args, options) => server.call(name, args, options));
 
   beforeAll(async () => {
     fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE });
@@ -35,7 +31,7 @@ describeDocker('the built server over stdio, on E2B', () => {
       install_packages: ['apt:jq'],
       startup_script: 'mkdir -p work && jq -n \'"ready"\' > work/state.json',
     });
-    const id = created.sandbox_id as string;
+    const id = created.sandbox_id;
     expect(created).toMatchObject({
       provider: 'e2b',
       status: 'running',
@@ -61,7 +57,7 @@ describeDocker('the built server over stdio, on E2B', () => {
       },
       { onprogress: (p) => progress.push(p.message ?? '') },
     );
-    expect(streamed.structuredContent.output).toBe('tick 0\ntick 1\ntick 2\n');
+    expect(outputOf(streamed).output).toBe('tick 0\ntick 1\ntick 2\n');
     expect(progress.join('')).toMatch(/stdout: tick 0[\s\S]*tick 2/);
 
     const run = await ok('sandbox_execute', {
@@ -83,28 +79,28 @@ describeDocker('the built server over stdio, on E2B', () => {
     const up = await ok('sandbox_upload', { sandbox_id: id, file_path: 'data/x.csv', content });
     expect(up.checksum).toBe(`sha256:${createHash('sha256').update(content).digest('hex')}`);
     const denied = await server.call('sandbox_upload', { sandbox_id: id, file_path: '/etc/passwd', content: 'x' });
-    expect(denied.structuredContent.error.code).toBe('PERMISSION_DENIED');
+    expect(failure(denied).code).toBe('PERMISSION_DENIED');
 
     const configured = await ok('sandbox_configure', {
       sandbox_id: id,
       run_commands: ['wc -l < data/x.csv'],
       timeout: 900,
     });
-    expect(configured.steps[0].output_tail).toBe('2\n');
-    expect((await ok('sandbox_list', {})).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toEqual([id]);
+    expect(configured.steps[0]!.output_tail).toBe('2\n');
+    expect((await ok('sandbox_list', {})).sandboxes.map((s) => s.sandbox_id)).toEqual([id]);
     const status = await ok('sandbox_status', { sandbox_id: id });
     expect(status.sandbox).toMatchObject({ provider: 'e2b', status: 'running', executions: { total: 5, failed: 2 } });
     expect(status.sandbox.resource_usage.pids).toBeGreaterThan(0);
     const logs = await ok('sandbox_logs', { sandbox_id: id, log_level: 'info' });
-    expect(logs.logs.some((l: { message: string }) => l.message === '1000 16 in')).toBe(true);
+    expect(logs.logs.some((l) => l.message === '1000 16 in')).toBe(true);
 
     expect(await ok('sandbox_stop', { sandbox_id: id })).toMatchObject({
       previous_status: 'running',
       data_preserved: true,
     });
-    expect(
-      (await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).structuredContent.error.code,
-    ).toBe('SANDBOX_NOT_RUNNING');
+    expect(failure(await server.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' })).code).toBe(
+      'SANDBOX_NOT_RUNNING',
+    );
     expect(await ok('sandbox_configure', { sandbox_id: id })).toMatchObject({ started: true, status: 'running' });
     expect((await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'cat data/x.csv' })).output).toBe(
       content,
@@ -112,17 +108,14 @@ describeDocker('the built server over stdio, on E2B', () => {
 
     await ok('sandbox_delete', { sandbox_id: id });
     expect(fake.sandboxes.size).toBe(0);
-    expect((await server.call('sandbox_status', { sandbox_id: id })).structuredContent.error.code).toBe(
-      'SANDBOX_NOT_FOUND',
-    );
+    expect(failure(await server.call('sandbox_status', { sandbox_id: id })).code).toBe('SANDBOX_NOT_FOUND');
     expect(server.stderr()).not.toContain('e2b-secret-value');
   });
   it('leaves npm packages usable by the user, with require, import and their command-line tools, as on Docker', async () => {
     const id = (await ok('sandbox_create', { template: 'python', install_packages: ['npm:ms', 'npm:semver@7.6.3'] }))
-      .sandbox_id as string;
+      .sandbox_id;
     try {
-      const bash = async (code: string) =>
-        (await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code })) as Structured;
+      const bash = async (code: string) => await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code });
       expect((await bash("node -e \"console.log(require('ms')('2h'))\"")).output).toBe('7200000\n');
       expect((await bash('node --input-type=module -e "import ms from \'ms\'; console.log(ms(1000))"')).output).toBe(
         '1s\n',
@@ -139,7 +132,7 @@ describeDocker('the built server over stdio, on E2B', () => {
   });
 
   it('hands files back, runs in the background, restarts, gives port URLs and runs one-off, as on Docker', async () => {
-    const id = (await ok('sandbox_create', { template: 'python', ports: [8000] })).sandbox_id as string;
+    const id = (await ok('sandbox_create', { template: 'python', ports: [8000] })).sandbox_id;
     const created = await ok('sandbox_status', { sandbox_id: id });
     expect(created.sandbox.urls['8000']).toMatch(/^https:\/\/8000-/);
 
@@ -147,18 +140,16 @@ describeDocker('the built server over stdio, on E2B', () => {
       'import struct, zlib\ndef chunk(k, d):\n    b = k + d\n    return struct.pack(">I", len(d)) + b + struct.pack(">I", zlib.crc32(b) & 0xffffffff)\n' +
       'open("c.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(b"\\x00" + bytes(6))) + chunk(b"IEND", b""))';
     const made = await server.call('sandbox_execute', { sandbox_id: id, code: chart, return_files: ['*.png'] });
-    expect(made.structuredContent.files).toMatchObject([
-      { path: '/home/user/c.png', mime_type: 'image/png', included: true },
-    ]);
+    expect(outputOf(made).files).toMatchObject([{ path: '/home/user/c.png', mime_type: 'image/png', included: true }]);
     expect((made.content as Array<{ type: string }>).some((b) => b.type === 'image')).toBe(true);
     const down = await ok('sandbox_download', { sandbox_id: id, file_path: 'c.png' });
     expect(down).toMatchObject({ type: 'file', mime_type: 'image/png', encoding: 'base64' });
     expect(down.checksum).toBe(
-      `sha256:${createHash('sha256').update(Buffer.from(down.content, 'base64')).digest('hex')}`,
+      `sha256:${createHash('sha256').update(Buffer.from(down.content!, 'base64')).digest('hex')}`,
     );
-    expect(
-      (await ok('sandbox_download', { sandbox_id: id, file_path: '.' })).entries.map((e: { name: string }) => e.name),
-    ).toContain('c.png');
+    expect((await ok('sandbox_download', { sandbox_id: id, file_path: '.' })).entries?.map((e) => e.name)).toContain(
+      'c.png',
+    );
 
     const bg = await ok('sandbox_execute', {
       sandbox_id: id,
@@ -166,16 +157,14 @@ describeDocker('the built server over stdio, on E2B', () => {
       code: 'import time\nfor i in range(2):\n    print("bg", i, flush=True)\n    time.sleep(0.5)',
     });
     expect(bg.status).toBe('running');
-    let logs: Structured = {};
+    let logs: ToolOutput<'sandbox_logs'> | undefined;
     for (let i = 0; i < 60; i++) {
       logs = await ok('sandbox_logs', { sandbox_id: id, execution_id: bg.execution_id });
-      if (logs.execution.status !== 'running') break;
+      if (logs.execution?.status !== 'running') break;
       await new Promise((done) => setTimeout(done, 250));
     }
-    expect(logs.execution).toMatchObject({ status: 'completed', exit_code: 0 });
-    expect(
-      logs.logs.filter((l: { source: string }) => l.source === 'stdout').map((l: { message: string }) => l.message),
-    ).toEqual(['bg 0', 'bg 1']);
+    expect(logs?.execution).toMatchObject({ status: 'completed', exit_code: 0 });
+    expect(logs?.logs.filter((l) => l.source === 'stdout').map((l) => l.message)).toEqual(['bg 0', 'bg 1']);
 
     const ps = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done";
     await ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: 'echo kept > kept.txt' });
@@ -204,11 +193,7 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
   describe.each(Object.values(PLANS))('on the $name plan', (plan) => {
     let fake: FakeE2B;
     let server: Awaited<ReturnType<typeof spawnServer>>;
-    const ok = async (name: string, args: Record<string, unknown>) => {
-      const r = await server.call(name, args);
-      expect(r.isError, `${name} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
-      return r.structuredContent;
-    };
+    const ok = okCaller((name, args, options) => server.call(name, args, options));
 
     beforeAll(async () => {
       fake = await startFakeE2B({ runtime: 'docker', image: TEST_IMAGE, plan: plan.name });
@@ -228,8 +213,8 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
     it('keeps a background server up after its run, tells the lifetime E2B honours, and says when usage is not sampled yet', async () => {
       const { sandbox_id: id } = await ok('sandbox_create', { template: 'base', timeout: 600 });
       const status = await server.call('sandbox_status', { sandbox_id: id });
-      expect(status.structuredContent.sandbox.resource_usage).toMatchObject({ sampled: false, cpu_percent: 0 });
-      expect((status.content[0] as { text: string }).text).toMatch(/cpu and memory not sampled yet/);
+      expect(outputOf(status).sandbox.resource_usage).toMatchObject({ sampled: false, cpu_percent: 0 });
+      expect(textOf(status)).toMatch(/cpu and memory not sampled yet/);
 
       const started = await ok('sandbox_execute', {
         sandbox_id: id,
@@ -263,7 +248,7 @@ describeDocker('the built server over stdio, on E2B as it is', () => {
 
     it(`refuses a lifetime above the plan's ${plan.maxLengthHours} h at create with a hint`, async () => {
       const long = await server.call('sandbox_create', { template: 'base', timeout: plan.maxLengthHours * 3600 + 60 });
-      expect(long.structuredContent.error).toMatchObject({
+      expect(failure(long)).toMatchObject({
         code: 'INVALID_ARGUMENT',
         hint: expect.stringMatching(/plan/),
       });

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
+import { ok as outputOf, okCaller, trackingCreated } from '../helpers/tool-call.js';
 
 describeDocker('the built server over stdio', () => {
   const env = {
@@ -15,16 +16,7 @@ describeDocker('the built server over stdio', () => {
   let id: string;
   const created = new Set<string>();
 
-  const ok = async (
-    name: string,
-    args: Record<string, unknown>,
-    options?: { onprogress?: (p: { message?: string }) => void },
-  ) => {
-    const r = await server.call(name, args, options);
-    expect(r.isError, `${name} -> ${JSON.stringify(r.structuredContent)}`).toBeFalsy();
-    if (name === 'sandbox_create') created.add(r.structuredContent.sandbox_id);
-    return r.structuredContent;
-  };
+  const ok = okCaller(trackingCreated((name, args, options) => server.call(name, args, options), created));
 
   beforeAll(async () => {
     server = await spawnServer(env);
@@ -128,7 +120,7 @@ describeDocker('the built server over stdio', () => {
       commands_executed: 1,
       status: 'running',
     });
-    expect(configure.steps.map((s: { type: string }) => s.type)).toEqual(['install', 'command']);
+    expect(configure.steps.map((s) => s.type)).toEqual(['install', 'command']);
 
     const list = await ok('sandbox_list', {
       status: 'running',
@@ -137,7 +129,7 @@ describeDocker('the built server over stdio', () => {
       sort_by: 'last_activity',
       order: 'desc',
     });
-    expect(list.sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id)).toContain(id);
+    expect(list.sandboxes.map((s) => s.sandbox_id)).toContain(id);
 
     const status = await ok('sandbox_status', { sandbox_id: id });
     expect(status.sandbox).toMatchObject({ id, status: 'running', environment: { env_vars: 2 } });
@@ -148,7 +140,7 @@ describeDocker('the built server over stdio', () => {
         (l: { source: string; message: string }) => l.source === 'stdout' && l.message === 'hello yes 20 /tmp',
       ),
     ).toBe(true);
-    expect(logs.logs.every((l: { timestamp?: string }) => typeof l.timestamp === 'string')).toBe(true);
+    expect(logs.logs.every((l) => typeof l.timestamp === 'string')).toBe(true);
 
     expect(await ok('sandbox_stop', { sandbox_id: id })).toMatchObject({
       previous_status: 'running',
@@ -173,10 +165,8 @@ describeDocker('the built server over stdio', () => {
       'open("chart.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))',
     ].join('\n');
     const r = await server.call('sandbox_execute', { template: 'python', code, return_files: ['chart.png'] });
-    expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-    expect(r.structuredContent.files).toMatchObject([
-      { path: '/home/user/chart.png', mime_type: 'image/png', included: true },
-    ]);
+    const { files = [] } = outputOf(r);
+    expect(files).toMatchObject([{ path: '/home/user/chart.png', mime_type: 'image/png', included: true }]);
     const image = (r.content as Array<{ type: string; data?: string; mimeType?: string }>).find(
       (b) => b.type === 'image',
     );
@@ -184,7 +174,7 @@ describeDocker('the built server over stdio', () => {
     const png = Buffer.from(image!.data!, 'base64');
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     expect(png.readUInt32BE(16)).toBe(32); // IHDR width
-    expect(r.structuredContent.files[0].size_bytes).toBe(png.length);
+    expect(files[0]!.size_bytes).toBe(png.length);
   });
 
   it('keeps history and expiry across a SIGKILL of the server, and removes what expired meanwhile', async () => {
@@ -196,7 +186,7 @@ describeDocker('the built server over stdio', () => {
 
     server = await spawnServer(env);
     const logs = await ok('sandbox_logs', { sandbox_id: keep.sandbox_id });
-    expect(logs.logs.map((l: { message: string }) => l.message)).toContain('before the crash');
+    expect(logs.logs.map((l) => l.message)).toContain('before the crash');
     expect((await ok('sandbox_execute', { sandbox_id: keep.sandbox_id, code: 'print("after")' })).output).toBe(
       'after\n',
     );
@@ -205,7 +195,7 @@ describeDocker('the built server over stdio', () => {
     const deadline = Date.now() + 60_000;
     let ids: string[] = [];
     do {
-      ids = (await ok('sandbox_list', {})).sandboxes.map((s: { sandbox_id: string }) => s.sandbox_id);
+      ids = (await ok('sandbox_list', {})).sandboxes.map((s) => s.sandbox_id);
       if (!ids.includes(doomed.sandbox_id)) break;
       await new Promise((r) => setTimeout(r, 500));
     } while (Date.now() < deadline);

@@ -2,14 +2,13 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { expect } from 'vitest';
 import type { Config } from '../../src/config.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { DockerProvider, type DockerProviderOptions } from '../../src/providers/docker/docker-provider.js';
 import { dockerOptions } from '../../src/providers/index.js';
 import { createServer } from '../../src/server.js';
 
-import { toolCaller, type CallOptions } from './tool-call.js';
+import { okCaller, toolCaller, trackingCreated } from './tool-call.js';
 
 export type { ToolCall } from './tool-call.js';
 
@@ -46,21 +45,9 @@ export async function dockerSession(
   const [a, b] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(b), client.connect(a)]);
   await client.listTools(); // from here on the client checks results against each outputSchema
-  const callTool = toolCaller(client);
-  const call = async (name: string, args: Record<string, unknown>, options: CallOptions = {}) => {
-    const r = await callTool(name, args, options);
-    if (name === 'sandbox_create' && !r.isError) created.add(r.structuredContent.sandbox_id);
-    return r;
-  };
+  const call = trackingCreated(toolCaller(client), created);
   /** Calls a tool that must succeed; the failure message names the call and its error. */
-  const ok = async (name: string, args: Record<string, unknown>, options?: CallOptions) => {
-    const r = await call(name, args, options);
-    expect(
-      r.isError,
-      `${name} ${JSON.stringify(args).slice(0, 200)} -> ${JSON.stringify(r.structuredContent)}`,
-    ).toBeFalsy();
-    return r.structuredContent;
-  };
+  const ok = okCaller(call);
 
   return {
     created,

@@ -4,14 +4,13 @@ import { wrongInterpreter } from '../../src/sandbox/run-hints.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
-import { errorCode } from '../helpers/tool-call.js';
+import { errorCode, ok, textOf } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof connectInMemory>>;
 
 describe('agent features on the tool layer (fake provider)', () => {
   let fake: FakeProvider;
   let s: Session;
-  const text = (r: { content: unknown }) => (r.content as Array<{ text?: string }>)[0]!.text ?? '';
 
   beforeEach(async () => {
     fake = new FakeProvider();
@@ -23,8 +22,8 @@ describe('agent features on the tool layer (fake provider)', () => {
     it('runs in a sandbox made for the call, names it, and deletes it', async () => {
       const r = await s.call('sandbox_execute', { template: 'python', code: 'print(1)' });
       expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-      expect(r.structuredContent.sandbox_id).toMatch(/^sbx-/);
-      expect(fake.runs.map((x) => x.id)).toContain(r.structuredContent.sandbox_id);
+      expect(ok(r).sandbox_id).toMatch(/^sbx-/);
+      expect(fake.runs.map((x) => x.id)).toContain(ok(r).sandbox_id);
       expect(fake.sandboxes.size).toBe(0);
     });
 
@@ -49,7 +48,7 @@ describe('agent features on the tool layer (fake provider)', () => {
       const warm = [...fake.sandboxes.keys()];
       expect(warm).toHaveLength(1);
       const r = await s.call('sandbox_execute', { template: 'python', code: 'print(1)' });
-      expect(r.structuredContent.sandbox_id).toBe(warm[0]);
+      expect(ok(r).sandbox_id).toBe(warm[0]);
       expect(fake.sandboxes.has(warm[0]!)).toBe(false);
     });
 
@@ -63,16 +62,16 @@ describe('agent features on the tool layer (fake provider)', () => {
 
   describe('saying what ran', () => {
     it('names the language in the text, and the language parameter when bash ran Python', async () => {
-      const id = (await s.call('sandbox_create', { template: 'base' })).structuredContent.sandbox_id;
+      const id = ok(await s.call('sandbox_create', { template: 'base' })).sandbox_id;
       fake.onRun = () => ({
         exitCode: 2,
         stderr:
           'bash: line 1: import: command not found\nbash: -c: line 2: syntax error near unexpected token `"hi"\'\nbash: -c: line 2: `print("hi")\'\n',
       });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'import os\nprint("hi")' });
-      expect(text(r)).toContain('as bash');
-      expect(r.structuredContent.language).toBe('bash');
-      expect(r.structuredContent.hint).toMatch(/language: "python"/);
+      expect(textOf(r)).toContain('as bash');
+      expect(ok(r).language).toBe('bash');
+      expect(ok(r).hint).toMatch(/language: "python"/);
     });
 
     it.each([
@@ -103,23 +102,23 @@ describe('agent features on the tool layer (fake provider)', () => {
       'python3: Resource temporarily unavailable\n',
       'bash: fork: retry: Resource temporarily unavailable\n',
     ])('names restart when a run fails with %j', async (stderr) => {
-      const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      const id = ok(await s.call('sandbox_create', { template: 'python' })).sandbox_id;
       fake.onRun = () => ({ exitCode: 126, stderr });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)' });
-      expect(r.structuredContent.hint).toMatch(/out of processes[\s\S]*restart: true/);
+      expect(ok(r).hint).toMatch(/out of processes[\s\S]*restart: true/);
     });
   });
 
   describe('restart and ports', () => {
     it('restarts a running sandbox and says so', async () => {
-      const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      const id = ok(await s.call('sandbox_create', { template: 'python' })).sandbox_id;
       const r = await s.call('sandbox_configure', { sandbox_id: id, restart: true });
       expect(r.structuredContent).toMatchObject({ restarted: true, status: 'running' });
       expect(fake.restarts).toEqual([id]);
     });
 
     it('restarts a stopped sandbox too, since a backend may keep its processes across a stop (E2B pauses)', async () => {
-      const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      const id = ok(await s.call('sandbox_create', { template: 'python' })).sandbox_id;
       await s.call('sandbox_stop', { sandbox_id: id });
       const r = await s.call('sandbox_configure', { sandbox_id: id, restart: true });
       expect(r.structuredContent).toMatchObject({ restarted: true, started: true, status: 'running' });
@@ -127,7 +126,7 @@ describe('agent features on the tool layer (fake provider)', () => {
     });
 
     it('refuses a background run in a stopped sandbox at once', async () => {
-      const id = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      const id = ok(await s.call('sandbox_create', { template: 'python' })).sandbox_id;
       await s.call('sandbox_stop', { sandbox_id: id });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)', background: true });
       expect(errorCode(r)).toBe(ErrorCode.SANDBOX_NOT_RUNNING);
@@ -135,12 +134,12 @@ describe('agent features on the tool layer (fake provider)', () => {
 
     it('returns urls for ports at create, adds ports at configure, and shows them all in status', async () => {
       const created = await s.call('sandbox_create', { template: 'python', ports: [8000] });
-      const id = created.structuredContent.sandbox_id;
-      expect(created.structuredContent.urls).toEqual({ '8000': 'http://127.0.0.1:48000' });
+      const id = ok(created).sandbox_id;
+      expect(ok(created).urls).toEqual({ '8000': 'http://127.0.0.1:48000' });
       const configured = await s.call('sandbox_configure', { sandbox_id: id, ports: [3000] });
-      expect(Object.keys(configured.structuredContent.urls)).toEqual(['3000', '8000']);
+      expect(Object.keys(ok(configured).urls ?? {})).toEqual(['3000', '8000']);
       const status = await s.call('sandbox_status', { sandbox_id: id });
-      expect(Object.keys(status.structuredContent.sandbox.urls)).toEqual(['3000', '8000']);
+      expect(Object.keys(ok(status).sandbox.urls)).toEqual(['3000', '8000']);
     });
 
     it('refuses ports on a sandbox without a network', async () => {

@@ -6,7 +6,7 @@ import type { ProviderCapabilities } from '../../src/providers/provider.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
-import { errorCode } from '../helpers/tool-call.js';
+import { errorCode, failure, ok } from '../helpers/tool-call.js';
 
 // The policy layer refuses options the backend says it cannot apply, instead of dropping them unseen.
 describe('backend capabilities (fake provider)', () => {
@@ -27,11 +27,11 @@ describe('backend capabilities (fake provider)', () => {
     const session = await connect({ cpus: false, memory: false });
     const cpus = await session.call('sandbox_create', { template: 'python', cpus: 1 });
     expect(errorCode(cpus)).toBe(ErrorCode.INVALID_ARGUMENT);
-    expect(cpus.structuredContent.error.message).toMatch(/cannot set cpus/);
-    expect(cpus.structuredContent.error.hint).toMatch(/Leave cpus out/);
+    expect(failure(cpus).message).toMatch(/cannot set cpus/);
+    expect(failure(cpus).hint).toMatch(/Leave cpus out/);
     const both = await session.call('sandbox_create', { template: 'python', cpus: 1, memory_mb: 256 });
     expect(errorCode(both)).toBe(ErrorCode.INVALID_ARGUMENT);
-    expect(both.structuredContent.error.message).toMatch(/cpus or memory_mb/);
+    expect(failure(both).message).toMatch(/cpus or memory_mb/);
     expect(fake.sandboxes.size).toBe(0);
   });
 
@@ -56,9 +56,9 @@ describe('backend capabilities (fake provider)', () => {
 
   it('reports as cleaned what the provider says it removed, and the history', async () => {
     const session = await connect();
-    const id = (await session.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+    const id = ok(await session.call('sandbox_create', { template: 'python' })).sandbox_id;
     const deleted = await session.call('sandbox_delete', { sandbox_id: id });
-    expect(deleted.structuredContent.resources_cleaned).toEqual(['sandbox', 'history']);
+    expect(ok(deleted).resources_cleaned).toEqual(['sandbox', 'history']);
   });
 
   it("knows each backend's capabilities before the backend loads", () => {

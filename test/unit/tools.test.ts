@@ -5,7 +5,7 @@ import { SandboxError, ErrorCode } from '../../src/errors.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
-import { errorCode, type Structured } from '../helpers/tool-call.js';
+import { errorCode, failure, invalidArgs, ok, textOf, type ToolInput, type ToolName } from '../helpers/tool-call.js';
 
 type Session = Awaited<ReturnType<typeof connectInMemory>>;
 
@@ -19,10 +19,10 @@ describe('tool layer (fake provider)', () => {
     fake = new FakeProvider();
     s = await connectInMemory(testConfig(env), fake);
   };
-  const create = async (args: Record<string, unknown> = {}) => {
+  const create = async (args: ToolInput<'sandbox_create'> = {}) => {
     const r = await s.call('sandbox_create', { template: 'python', ...args });
     expect(r.isError, JSON.stringify(r.structuredContent)).toBeFalsy();
-    return r.structuredContent.sandbox_id as string;
+    return ok(r).sandbox_id;
   };
 
   beforeEach(async () => connect());
@@ -70,8 +70,9 @@ describe('tool layer (fake provider)', () => {
         SANDBOX_MAX_CODE_SIZE: '50000',
         SANDBOX_NETWORK: 'none',
       });
+      type Property = { maximum?: number; maxLength?: number; default?: unknown; description?: string };
       const input = (tool: string, field: string) =>
-        (s.tools.find((t) => t.name === tool)!.inputSchema.properties as Structured)[field];
+        (s.tools.find((t) => t.name === tool)!.inputSchema.properties as Record<string, Property>)[field]!;
       expect(input('sandbox_create', 'timeout').maximum).toBe(7200);
       expect(input('sandbox_create', 'memory_mb').maximum).toBe(2048);
       expect(input('sandbox_create', 'cpus').maximum).toBe(2);
@@ -85,7 +86,7 @@ describe('tool layer (fake provider)', () => {
 
       const tooMuch = await s.call('sandbox_create', { memory_mb: 4096 });
       expect(errorCode(tooMuch)).toBe(ErrorCode.INVALID_ARGUMENT);
-      expect(tooMuch.structuredContent.error.message).toContain('memory_mb');
+      expect(failure(tooMuch).message).toContain('memory_mb');
       expect(fake.sandboxes.size).toBe(0);
     });
 
@@ -97,7 +98,7 @@ describe('tool layer (fake provider)', () => {
   });
 
   describe('arguments', () => {
-    it.each([
+    it.each<[string, ToolName, Record<string, unknown>]>([
       ['a missing required field', 'sandbox_execute', { sandbox_id: 'sbx-aaaaaaaaaaaa' }],
       ['a wrong type', 'sandbox_execute', { sandbox_id: 'sbx-aaaaaaaaaaaa', code: 42 }],
       ['an unknown language', 'sandbox_execute', { sandbox_id: 'sbx-aaaaaaaaaaaa', code: 'x', language: 'cobol' }],
@@ -111,17 +112,17 @@ describe('tool layer (fake provider)', () => {
         { sandbox_id: 'sbx-aaaaaaaaaaaa', file_path: 'a', content: 'b', permissions: 'rwx' },
       ],
     ])('answers %s with INVALID_ARGUMENT naming the field', async (_what, tool, args) => {
-      const r = await s.call(tool, args);
+      const r = await s.call(tool, invalidArgs(args));
       expect(errorCode(r)).toBe(ErrorCode.INVALID_ARGUMENT);
-      expect(r.structuredContent.error.hint).toBeTruthy();
-      expect((r.content as Array<{ text: string }>)[0]!.text).toMatch(/^INVALID_ARGUMENT: /);
+      expect(failure(r).hint).toBeTruthy();
+      expect(textOf(r)).toMatch(/^INVALID_ARGUMENT: /);
     });
 
     it('refuses code over the size limit', async () => {
       const id = await create();
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'x'.repeat(100 * 1024 + 1) });
       expect(errorCode(r)).toBe(ErrorCode.INVALID_ARGUMENT);
-      expect(r.structuredContent.error.message).toMatch(/limit/);
+      expect(failure(r).message).toMatch(/limit/);
     });
 
     it('never lets a flag-like or foreign ID reach the provider', async () => {
@@ -153,7 +154,7 @@ describe('tool layer (fake provider)', () => {
         packages: ['requests'],
       });
       const c = await s.call('sandbox_configure', {
-        sandbox_id: r.structuredContent.sandbox_id,
+        sandbox_id: ok(r).sandbox_id,
         env_vars: { D: '4', E: '5' },
         run_commands: ['true', 'true'],
       });
@@ -169,7 +170,7 @@ describe('tool layer (fake provider)', () => {
     it('answers an unknown template with TEMPLATE_NOT_FOUND listing the templates', async () => {
       const r = await s.call('sandbox_create', { template: 'cobol' });
       expect(errorCode(r)).toBe(ErrorCode.TEMPLATE_NOT_FOUND);
-      expect(r.structuredContent.error.hint).toMatch(/python/);
+      expect(failure(r).hint).toMatch(/python/);
     });
 
     it('removes the sandbox when an install fails, and reports the output', async () => {
@@ -179,7 +180,7 @@ describe('tool layer (fake provider)', () => {
           : { exitCode: 0 };
       const r = await s.call('sandbox_create', { template: 'python', install_packages: ['nosuchpkg'] });
       expect(errorCode(r)).toBe(ErrorCode.EXECUTION_ERROR);
-      expect(r.structuredContent.error.message).toContain('No matching distribution');
+      expect(failure(r).message).toContain('No matching distribution');
       expect(fake.sandboxes.size).toBe(0);
     });
 
@@ -206,7 +207,7 @@ describe('tool layer (fake provider)', () => {
       fake.onRun = () => ({ exitCode: null, timedOut: true, stdout: 'partial' });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'while True: pass', timeout: 1 });
       expect(r.structuredContent).toMatchObject({ status: 'timeout', exit_code: 124, output: 'partial' });
-      expect(r.structuredContent.hint).toMatch(/killed after 1s/);
+      expect(ok(r).hint).toMatch(/killed after 1s/);
     });
 
     it('caps output keeping head and tail, and states the byte counts', async () => {
@@ -216,9 +217,9 @@ describe('tool layer (fake provider)', () => {
       const flood = `HEAD${'x'.repeat(100_000)}TAIL`;
       fake.onRun = () => ({ exitCode: 0, stdout: flood });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'flood' });
-      const out = r.structuredContent.output as string;
-      expect(r.structuredContent.output_truncated).toBe(true);
-      expect(r.structuredContent.output_bytes).toBe(flood.length);
+      const out = ok(r).output;
+      expect(ok(r).output_truncated).toBe(true);
+      expect(ok(r).output_bytes).toBe(flood.length);
       expect(out.startsWith('HEAD')).toBe(true);
       expect(out.endsWith('TAIL')).toBe(true);
       expect(out.length).toBeLessThan(2200);
@@ -253,16 +254,16 @@ describe('tool layer (fake provider)', () => {
       await s.call('sandbox_stop', { sandbox_id: id });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'x' });
       expect(errorCode(r)).toBe(ErrorCode.SANDBOX_NOT_RUNNING);
-      expect(r.structuredContent.error.hint).toMatch(/sandbox_configure/);
+      expect(failure(r).hint).toMatch(/sandbox_configure/);
     });
 
     it('does not return output when capture_output is false, but keeps it in the logs', async () => {
       const id = await create();
       fake.onRun = () => ({ exitCode: 0, stdout: 'quiet\n' });
       const r = await s.call('sandbox_execute', { sandbox_id: id, code: 'x', capture_output: false });
-      expect(r.structuredContent.output).toBe('');
+      expect(ok(r).output).toBe('');
       const logs = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'info' });
-      expect(logs.structuredContent.logs.map((l: { message: string }) => l.message)).toContain('quiet');
+      expect(ok(logs).logs.map((l) => l.message)).toContain('quiet');
     });
   });
 
@@ -272,17 +273,14 @@ describe('tool layer (fake provider)', () => {
       fake.onRun = () => ({ exitCode: 1, stdout: 'o1\no2\n', stderr: 'e1\n' });
       await s.call('sandbox_execute', { sandbox_id: id, code: 'x' });
       const errors = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'error' });
-      expect(errors.structuredContent.logs.map((l: { source: string }) => l.source)).toEqual(['execution']);
+      expect(ok(errors).logs.map((l) => l.source)).toEqual(['execution']);
       const warn = await s.call('sandbox_logs', { sandbox_id: id, log_level: 'warn', include_timestamps: false });
-      expect(warn.structuredContent.logs.map((l: { message: string }) => l.message)).toEqual([
-        'e1',
-        expect.stringMatching(/failed with exit code 1/),
-      ]);
-      expect(warn.structuredContent.logs[0].timestamp).toBeUndefined();
+      expect(ok(warn).logs.map((l) => l.message)).toEqual(['e1', expect.stringMatching(/failed with exit code 1/)]);
+      expect(ok(warn).logs[0]!.timestamp).toBeUndefined();
       const two = await s.call('sandbox_logs', { sandbox_id: id, lines: 2 });
-      expect(two.structuredContent.logs).toHaveLength(2);
-      expect(two.structuredContent.total_lines).toBeGreaterThan(2);
-      expect(two.structuredContent.oldest_entry).toBeTruthy();
+      expect(ok(two).logs).toHaveLength(2);
+      expect(ok(two).total_lines).toBeGreaterThan(2);
+      expect(ok(two).oldest_entry).toBeTruthy();
     });
   });
 
@@ -294,9 +292,9 @@ describe('tool layer (fake provider)', () => {
       await s.call('sandbox_stop', { sandbox_id: a });
       const all = await s.call('sandbox_list', { sort_by: 'name', order: 'asc', limit: 2 });
       expect(all.structuredContent).toMatchObject({ total_count: 3, running_count: 2, stopped_count: 1 });
-      expect(all.structuredContent.sandboxes.map((x: { name: string }) => x.name)).toEqual(['alpha', 'beta']);
+      expect(ok(all).sandboxes.map((x) => x.name)).toEqual(['alpha', 'beta']);
       const python = await s.call('sandbox_list', { template: 'python', status: 'running' });
-      expect(python.structuredContent.sandboxes.map((x: { name: string }) => x.name)).toEqual(['gamma']);
+      expect(ok(python).sandboxes.map((x) => x.name)).toEqual(['gamma']);
     });
 
     it('shows status with usage and execution counts', async () => {
@@ -308,7 +306,7 @@ describe('tool layer (fake provider)', () => {
       await s.call('sandbox_execute', { sandbox_id: id, code: 'ok' });
       await s.call('sandbox_execute', { sandbox_id: id, code: 'bad' });
       const r = await s.call('sandbox_status', { sandbox_id: id });
-      expect(r.structuredContent.sandbox).toMatchObject({
+      expect(ok(r).sandbox).toMatchObject({
         id,
         status: 'running',
         executions: { total: 2, successful: 1, failed: 1 },
@@ -348,7 +346,7 @@ describe('tool layer (fake provider)', () => {
         throw new SandboxError(ErrorCode.PROVIDER_UNAVAILABLE, 'The Docker engine cannot be reached.', 'Start Docker.');
       };
       const r = await s.call('sandbox_list', {});
-      expect(r.structuredContent.error).toEqual({
+      expect(failure(r)).toEqual({
         code: 'PROVIDER_UNAVAILABLE',
         message: 'The Docker engine cannot be reached.',
         hint: 'Start Docker.',
@@ -361,7 +359,7 @@ describe('tool layer (fake provider)', () => {
       for (let i = 0; i < 3; i++) expect((await s.call('sandbox_list', {})).isError).toBeFalsy();
       const r = await s.call('sandbox_list', {});
       expect(errorCode(r)).toBe(ErrorCode.RATE_LIMITED);
-      expect(r.structuredContent.error.hint).toMatch(/Wait \d+s/);
+      expect(failure(r).hint).toMatch(/Wait \d+s/);
     });
   });
 });

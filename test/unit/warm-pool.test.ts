@@ -4,6 +4,7 @@ import { WARM_LEASE_SECONDS } from '../../src/sandbox/background/warm-pool.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { connectInMemory } from '../helpers/mcp-client.js';
 import { testConfig } from '../helpers/test-config.js';
+import { failure, ok } from '../helpers/tool-call.js';
 
 describe('warm pool (fake provider)', () => {
   let s: Awaited<ReturnType<typeof connectInMemory>>;
@@ -20,7 +21,7 @@ describe('warm pool (fake provider)', () => {
   it("keeps warm sandboxes that no list shows, and hands one out with the agent's name and metadata", async () => {
     await start({ SANDBOX_POOL_SIZE: '2' });
     expect(fake.sandboxes.size).toBe(2);
-    expect((await s.call('sandbox_list', {})).structuredContent.total_count).toBe(0);
+    expect(ok(await s.call('sandbox_list', {})).total_count).toBe(0);
     const warmIds = [...fake.sandboxes.keys()];
 
     const r = await s.call('sandbox_create', {
@@ -29,13 +30,13 @@ describe('warm pool (fake provider)', () => {
       metadata: { team: 'a' },
       timeout: 600,
     });
-    expect(warmIds).toContain(r.structuredContent.sandbox_id);
+    expect(warmIds).toContain(ok(r).sandbox_id);
     expect(r.structuredContent).toMatchObject({ name: 'mine', metadata: { team: 'a' }, timeout: 600 });
-    expect(Date.parse(r.structuredContent.expires_at) - Date.parse(r.structuredContent.created_at)).toBe(600_000);
-    const listed = (await s.call('sandbox_list', {})).structuredContent.sandboxes;
+    expect(Date.parse(ok(r).expires_at) - Date.parse(ok(r).created_at)).toBe(600_000);
+    const listed = ok(await s.call('sandbox_list', {})).sandboxes;
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({
-      sandbox_id: r.structuredContent.sandbox_id,
+      sandbox_id: ok(r).sandbox_id,
       name: 'mine',
       metadata: { team: 'a' },
     });
@@ -48,22 +49,22 @@ describe('warm pool (fake provider)', () => {
     await start({ SANDBOX_POOL_SIZE: '1' });
     const warm = [...fake.sandboxes.keys()];
     const r = await s.call('sandbox_create', { template: 'python', memory_mb: 300 });
-    expect(warm).not.toContain(r.structuredContent.sandbox_id);
+    expect(warm).not.toContain(ok(r).sandbox_id);
     const other = await s.call('sandbox_create', { template: 'node' });
-    expect(warm).not.toContain(other.structuredContent.sandbox_id);
+    expect(warm).not.toContain(ok(other).sandbox_id);
   });
 
   it('counts warm sandboxes against the quota, and never fills past it', async () => {
     await start({ SANDBOX_POOL_SIZE: '3', SANDBOX_MAX_SANDBOXES: '2' });
     expect(fake.sandboxes.size).toBe(2);
-    expect((await s.call('sandbox_create', { template: 'node' })).structuredContent.error.code).toBe('QUOTA_EXCEEDED');
+    expect(failure(await s.call('sandbox_create', { template: 'node' })).code).toBe('QUOTA_EXCEEDED');
     // A warm sandbox can still be handed out: it is already counted.
     expect((await s.call('sandbox_create', { template: 'python' })).isError).toBeFalsy();
   });
 
   it('lets the reaper remove warm sandboxes left by a server that died, once their lease ends', async () => {
     await start({ SANDBOX_POOL_SIZE: '2' });
-    const kept = (await s.call('sandbox_create', { template: 'python', timeout: 7200 })).structuredContent.sandbox_id;
+    const kept = ok(await s.call('sandbox_create', { template: 'python', timeout: 7200 })).sandbox_id;
     await s.sandboxes.ctx.pool!.settled();
     const reaped = await reapExpired(s.sandboxes.ctx, new Date(Date.now() + (WARM_LEASE_SECONDS + 1) * 1000));
     expect(reaped).toHaveLength(2);
@@ -72,7 +73,7 @@ describe('warm pool (fake provider)', () => {
 
   it('removes its warm sandboxes when the server closes', async () => {
     await start({ SANDBOX_POOL_SIZE: '2' });
-    const claimed = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+    const claimed = ok(await s.call('sandbox_create', { template: 'python' })).sandbox_id;
     await s.sandboxes.ctx.pool!.settled();
     await s.close();
     expect([...fake.sandboxes.keys()]).toEqual([claimed]);
