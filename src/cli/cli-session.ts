@@ -7,22 +7,24 @@ import { DeferredProvider } from '../providers/deferred-provider.js';
 import { capabilitiesOf, createProvider } from '../providers/index.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
 import { createServer } from '../server.js';
+import type { ToolErrorShape, ToolName, ToolOutput } from '../tools/tool-types.js';
 
-/** A tool's structured result: JSON of the shape its output schema states (the client checked it). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- read by field for printing; the schema is the type
-export type Structured = Record<string, any>;
-
-export interface ToolOutcome {
-  ok: boolean;
-  /** The tool's structured result, or `{ error: { code, message, hint } }`. */
-  structured: Structured;
-  text: string;
-}
+/**
+ * A tool's outcome: its structured result, typed from its output schema (the client checked it against that
+ * schema), or the error shape `{ error: { code, message, hint } }`; and its text.
+ */
+export type ToolOutcome<N extends ToolName = ToolName> =
+  { ok: true; structured: ToolOutput<N>; text: string } | { ok: false; structured: ToolErrorShape; text: string };
 
 export interface CliSession {
   config: Config;
   sandboxes: SandboxService;
-  call(tool: string, args: Record<string, unknown>, onProgress?: (message: string) => void): Promise<ToolOutcome>;
+  /** Arguments go as people typed them: the tool checks them against its schema and answers INVALID_ARGUMENT. */
+  call<N extends ToolName>(
+    tool: N,
+    args: Record<string, unknown>,
+    onProgress?: (message: string) => void,
+  ): Promise<ToolOutcome<N>>;
   close(): Promise<void>;
 }
 
@@ -45,7 +47,7 @@ export async function openCliSession(env: NodeJS.ProcessEnv = process.env): Prom
   return {
     config,
     sandboxes,
-    async call(tool, args, onProgress) {
+    async call<N extends ToolName>(tool: N, args: Record<string, unknown>, onProgress?: (message: string) => void) {
       const result = (await client.callTool(
         { name: tool, arguments: args },
         undefined,
@@ -53,7 +55,8 @@ export async function openCliSession(env: NodeJS.ProcessEnv = process.env): Prom
         { timeout: 24 * 3600 * 1000, ...(onProgress ? { onprogress: (p) => onProgress(p.message ?? '') } : {}) },
       )) as CallToolResult;
       const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
-      return { ok: !result.isError, structured: (result.structuredContent ?? {}) as Structured, text };
+      // The one assertion: the client has validated the result against the schema these types come from.
+      return { ok: !result.isError, structured: result.structuredContent ?? {}, text } as ToolOutcome<N>;
     },
     async close() {
       await client.close();

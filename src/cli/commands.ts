@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { reapExpired } from '../sandbox/background/reaper.js';
-import type { CliSession, Structured, ToolOutcome } from './cli-session.js';
+import type { CliSession, ToolOutcome } from './cli-session.js';
+import type { ToolName, ToolOutput } from '../tools/tool-types.js';
 import { duration, keyValues, megabytes, table } from './format.js';
 import { print, printLine } from '../terminal.js';
 
@@ -39,7 +40,11 @@ const intOption = (input: CommandInput, name: string): number | undefined => {
 };
 
 /** Prints a tool's outcome: its JSON, or `human` for people; an error the tool way (`CODE: message`, hint). */
-function report(r: ToolOutcome, input: CommandInput, human: (s: Structured) => string): number {
+function report<N extends ToolName>(
+  r: ToolOutcome<N>,
+  input: CommandInput,
+  human: (s: ToolOutput<N>) => string,
+): number {
   if (input.json) out(JSON.stringify(r.structured, null, 2));
   else if (r.ok) out(human(r.structured));
   else err(r.text);
@@ -58,14 +63,7 @@ const list: Command = {
     });
     return report(r, input, (s) => {
       if (!s.sandboxes.length) return 'No sandboxes.';
-      const rows = s.sandboxes.map((x: Structured) => [
-        x.sandbox_id,
-        x.status,
-        x.template,
-        x.name,
-        x.created_at,
-        x.expires_at,
-      ]);
+      const rows = s.sandboxes.map((x) => [x.sandbox_id, x.status, x.template, x.name, x.created_at, x.expires_at]);
       return `${table(['ID', 'STATUS', 'TEMPLATE', 'NAME', 'CREATED', 'EXPIRES'], rows)}\n\n${s.total_count} sandbox(es): ${s.running_count} running, ${s.stopped_count} stopped.`;
     });
   },
@@ -118,10 +116,7 @@ const logs: Command = {
     return report(r, input, (s) =>
       s.logs.length
         ? s.logs
-            .map(
-              (l: Structured) =>
-                `${l.timestamp ?? ''}  ${l.level.padEnd(5)}  ${l.source.padEnd(9)}  ${l.message.trimEnd()}`,
-            )
+            .map((l) => `${l.timestamp ?? ''}  ${l.level.padEnd(5)}  ${l.source.padEnd(9)}  ${l.message.trimEnd()}`)
             .join('\n')
         : 'No history yet.',
     );
@@ -189,7 +184,7 @@ const exec: Command = {
 };
 
 /** A run's exit status as a shell reports it: its own code, 124 for a time-out (as timeout(1)). */
-function exitStatusOf(s: Structured): number {
+function exitStatusOf(s: ToolOutput<'sandbox_execute'>): number {
   if (s.status === 'timeout') return 124;
   if (s.status === 'completed') return 0;
   return typeof s.exit_code === 'number' && s.exit_code > 0 ? Math.min(s.exit_code, 255) : 1;

@@ -1,5 +1,4 @@
 import { newRunId } from '../../ids.js';
-import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
 import { StreamDemuxer } from './demux.js';
@@ -70,7 +69,7 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
     WorkingDir: '/',
     Env: [...envList(env), `${RUN_ID_VAR}=${runId}`],
   });
-  const socket = (await exec.start({ hijack: true, stdin: withStdin })) as unknown as Duplex;
+  const socket = await exec.start({ hijack: true, stdin: withStdin });
   const untrack = trackExecStream(container.id, socket);
 
   return new Promise<RunOutcome>((resolve) => {

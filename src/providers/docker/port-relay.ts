@@ -1,4 +1,3 @@
-import type { Duplex } from 'node:stream';
 import type net from 'node:net';
 import type Docker from 'dockerode';
 import { StreamDemuxer } from './demux.js';
@@ -43,7 +42,7 @@ export async function relayThroughExec(container: Docker.Container, port: number
     Tty: false,
     User: EXEC_USERS.user,
   });
-  const socket = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
+  const socket = await exec.start({ hijack: true, stdin: true });
   const demux = new StreamDemuxer((stream, payload) => {
     if (stream === 'stdout') client.write(payload);
   });

@@ -3,7 +3,7 @@ import type { ResourceUsage } from '../provider.js';
 
 /** One stats sample from the engine (it waits for two CPU readings, so this takes about a second). */
 export async function readUsage(container: Docker.Container): Promise<ResourceUsage> {
-  const s = (await container.stats({ stream: false })) as unknown as Docker.ContainerStats;
+  const s = await container.stats({ stream: false });
   const cpuDelta = s.cpu_stats.cpu_usage.total_usage - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
   const systemDelta = (s.cpu_stats.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
   const cpus = s.cpu_stats.online_cpus ?? s.cpu_stats.cpu_usage.percpu_usage?.length ?? 1;
