@@ -29,7 +29,7 @@ export async function downloadPath(ctx: SandboxContext, req: DownloadRequest): P
       'Compress it or split it in the sandbox (gzip, split -b), or raise SANDBOX_MAX_DOWNLOAD_SIZE.',
     );
   }
-  const file = await readWhole(ctx, req.sandboxId, target, limit);
+  const file = await readWhole(ctx, req.sandboxId, target, limit, stat.sizeBytes);
   const text = isText(file.data) && (!IMAGE_TYPES.has(file.mimeType) || file.mimeType === 'image/svg+xml');
   if (req.encoding === 'utf8' && !text) {
     throw invalidArgument(

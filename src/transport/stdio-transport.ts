@@ -7,6 +7,13 @@ import { extractRequestId } from './message-limits.js';
 /** JSON-RPC 2.0 error codes for what cannot become a request. */
 const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
+/** Characters written to stdout at once: a message longer than this (a download) goes out in slices. */
+const WRITE_SLICE_CHARS = 1024 * 1024;
+
+/** What parseLine returns for an empty line. */
+const BLANK = Symbol('blank line');
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 
 export interface StdioTransportOptions {
   /** Longest message (one line) accepted, in bytes; a longer one is answered with an error and skipped. */
@@ -21,7 +28,10 @@ export interface StdioTransportOptions {
  * - the line limit comes from our own limits (an upload at SANDBOX_MAX_UPLOAD_SIZE is legal), not a fixed 10 MiB;
  * - a line over the limit is skipped and answered with a JSON-RPC error (under the request's ID where it can be
  *   read), and the session goes on, where the SDK clears its buffer and closes the transport;
- * - chunks of a long line are kept in a list and joined once, not copied again on every chunk.
+ * - chunks of a long line are kept in a list and joined once, not copied again on every chunk, and let go of as
+ *   soon as the line is text; the text as soon as it is parsed;
+ * - a long message is written in slices: stdout turns each string it is given into bytes of its own, so a download
+ *   written at once would be held a second time, whole, as bytes.
  */
 export class StdioServerTransport implements Transport {
   onclose?: () => void;
@@ -66,8 +76,18 @@ export class StdioServerTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
+    const json = JSON.stringify(message);
+    let flushed = true;
+    for (let at = 0; at < json.length; ) {
+      let end = Math.min(json.length, at + WRITE_SLICE_CHARS);
+      // Never between the two halves of a surrogate pair: each half alone would be written as U+FFFD.
+      if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end--;
+      flushed = this.stdout.write(at === 0 && end === json.length ? json : json.slice(at, end));
+      at = end;
+    }
+    flushed = this.stdout.write('\n');
     return new Promise((resolve) => {
-      if (this.stdout.write(JSON.stringify(message) + '\n')) resolve();
+      if (flushed) resolve();
       else this.stdout.once('drain', resolve);
     });
   }
@@ -115,18 +135,15 @@ export class StdioServerTransport implements Transport {
       );
       return;
     }
-    const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
-    this.chunks = [];
-    this.pendingBytes = 0;
-    if (line.trim() === '') return;
     let raw: unknown;
     try {
-      raw = JSON.parse(line);
+      raw = this.parseLine();
     } catch (err) {
       this.onerror?.(err as Error);
       void this.replyError(undefined, PARSE_ERROR, 'Parse error: the message is not valid JSON.');
       return;
     }
+    if (raw === BLANK) return;
     const parsed = JSONRPCMessageSchema.safeParse(raw);
     if (!parsed.success) {
       this.onerror?.(new Error(`invalid JSON-RPC message: ${parsed.error.message.slice(0, 200)}`));
@@ -139,6 +156,20 @@ export class StdioServerTransport implements Transport {
       return;
     }
     this.onmessage?.(parsed.data);
+  }
+
+  /**
+   * The current line, parsed (BLANK for an empty one). Its chunks, their joined bytes and its text are all let go of
+   * here, before the message is handled: for an upload they are three more copies of it (~11 MB each at 8 MiB).
+   */
+  private parseLine(): unknown {
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.pendingBytes = 0;
+    let line = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') return BLANK;
+    return JSON.parse(line);
   }
 
   private replyError(id: string | number | undefined, code: number, message: string): Promise<void> {

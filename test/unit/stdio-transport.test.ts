@@ -64,6 +64,23 @@ describe('the stdio transport', () => {
     expect(t.received).toHaveLength(1);
   });
 
+  it('writes a long message in slices that join into exactly the message, surrogate pairs kept whole', async () => {
+    const t = wire(1024);
+    await t.transport.start();
+    const writes: number[] = [];
+    t.stdout.on('data', (c: Buffer) => writes.push(c.length));
+    // Emoji only (two UTF-16 units each), after a lead of 0 or 1 character: in one of the two messages, a pair
+    // straddles the 1 Mi-character boundary.
+    const texts = ['', 'x'].map((lead) => lead + 'é😀'.repeat(400_000));
+    for (const [i, text] of texts.entries())
+      await t.transport.send({ jsonrpc: '2.0', id: i, result: { content: [{ type: 'text', text }] } });
+    await new Promise((r) => setImmediate(r));
+    expect(writes.length).toBeGreaterThan(4); // not one copy of the whole as bytes
+    expect(t.replies()).toEqual(
+      texts.map((text, id) => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } })),
+    );
+  });
+
   it('reports a failing input stream as fatal', async () => {
     const t = wire(1024);
     await t.transport.start();
