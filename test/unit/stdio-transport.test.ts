@@ -55,6 +55,19 @@ describe('the stdio transport', () => {
     expect(t.replies()).toEqual([]);
   });
 
+  it('reads text whose UTF-8 characters are split across chunks', async () => {
+    const t = wire(1024 * 1024);
+    await t.transport.start();
+    const text = 'é€😀 '.repeat(5_000);
+    const bytes = Buffer.from(request(4, text) + request(5, text));
+    for (let i = 0; i < bytes.length; i += 4093) t.stdin.write(bytes.subarray(i, i + 4093));
+    await new Promise((r) => setImmediate(r));
+    expect(t.received.map((m) => (m as { params: { arguments: { content: string } } }).params.arguments.content)).toEqual([
+      text,
+      text,
+    ]);
+  });
+
   it('answers a line that is not JSON with a parse error and keeps the session', async () => {
     const t = wire(1024);
     await t.transport.start();
