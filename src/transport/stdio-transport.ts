@@ -2,18 +2,15 @@ import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { writeJsonLine } from './json-line-writer.js';
 import { extractRequestId } from './message-limits.js';
 
 /** JSON-RPC 2.0 error codes for what cannot become a request. */
 const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
-/** Characters written to stdout at once: a message longer than this (a download) goes out in slices. */
-const WRITE_SLICE_CHARS = 1024 * 1024;
 
 /** What parseLine returns for an empty line. */
 const BLANK = Symbol('blank line');
-
-const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 
 export interface StdioTransportOptions {
   /** Longest message (one line) accepted, in bytes; a longer one is answered with an error and skipped. */
@@ -30,8 +27,8 @@ export interface StdioTransportOptions {
  *   read), and the session goes on, where the SDK clears its buffer and closes the transport;
  * - chunks of a long line are kept in a list and joined once, not copied again on every chunk, and let go of as
  *   soon as the line is text; the text as soon as it is parsed;
- * - a long message is written in slices: stdout turns each string it is given into bytes of its own, so a download
- *   written at once would be held a second time, whole, as bytes.
+ * - a long message is written in slices, its large strings straight from their values (json-line-writer.ts): no
+ *   copy of a download's content inside the line, nor of the whole line as bytes.
  */
 export class StdioServerTransport implements Transport {
   onclose?: () => void;
@@ -76,16 +73,7 @@ export class StdioServerTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    const json = JSON.stringify(message);
-    let flushed = true;
-    for (let at = 0; at < json.length; ) {
-      let end = Math.min(json.length, at + WRITE_SLICE_CHARS);
-      // Never between the two halves of a surrogate pair: each half alone would be written as U+FFFD.
-      if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end--;
-      flushed = this.stdout.write(at === 0 && end === json.length ? json : json.slice(at, end));
-      at = end;
-    }
-    flushed = this.stdout.write('\n');
+    const flushed = writeJsonLine(message, (chunk) => this.stdout.write(chunk));
     return new Promise((resolve) => {
       if (flushed) resolve();
       else this.stdout.once('drain', resolve);

@@ -62,10 +62,9 @@ describe('the stdio transport', () => {
     const bytes = Buffer.from(request(4, text) + request(5, text));
     for (let i = 0; i < bytes.length; i += 4093) t.stdin.write(bytes.subarray(i, i + 4093));
     await new Promise((r) => setImmediate(r));
-    expect(t.received.map((m) => (m as { params: { arguments: { content: string } } }).params.arguments.content)).toEqual([
-      text,
-      text,
-    ]);
+    expect(
+      t.received.map((m) => (m as unknown as { params: { arguments: { content: string } } }).params.arguments.content),
+    ).toEqual([text, text]);
   });
 
   it('answers a line that is not JSON with a parse error and keeps the session', async () => {
