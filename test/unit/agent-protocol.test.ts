@@ -90,9 +90,7 @@ const exitOf = (agent: Agent, id: string) =>
 
 /** The run's events in arrival order, output decoded. */
 const eventsOf = (agent: Agent, id: string) =>
-  agent.events
-    .filter((e) => 'id' in e && e.id === id)
-    .map((e) => (e.ev === 'out' ? [e.s, e.body.toString()] : e.ev));
+  agent.events.filter((e) => 'id' in e && e.id === id).map((e) => (e.ev === 'out' ? [e.s, e.body.toString()] : e.ev));
 
 /** PIDs of live (not zombie) processes whose command line is `command`, read from /proc. */
 function processesWith(command: string): number[] {

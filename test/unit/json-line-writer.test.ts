@@ -21,7 +21,10 @@ describe('writeJsonLine', () => {
       id: 3,
       result: {
         structuredContent: { content: base64, encoding: 'base64', again: text },
-        content: [{ type: 'text', text: 'small "quoted" text' }, { type: 'text', text }],
+        content: [
+          { type: 'text', text: 'small "quoted" text' },
+          { type: 'text', text },
+        ],
       },
     };
     const w = written(message);
