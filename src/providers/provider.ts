@@ -154,6 +154,8 @@ export interface ReadOptions {
   user: RunUser;
   /** Largest file accepted (default 4 MiB). */
   maxBytes?: number;
+  /** The size the file is expected to have (a stat's): a backend may gather its bytes in one buffer of that size. */
+  sizeHint?: number;
 }
 
 export interface WrittenFile {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
+import { base64Text } from './base64-text.js';
 import { HOME_DIR, type SandboxContext } from './context.js';
 import { IMAGE_TYPES, isText } from './mime.js';
 import { listDirectory, readWhole, statPath, type DirEntry, type FileContent } from './sandbox-files.js';
@@ -29,7 +30,7 @@ export async function downloadPath(ctx: SandboxContext, req: DownloadRequest): P
       'Compress it or split it in the sandbox (gzip, split -b), or raise SANDBOX_MAX_DOWNLOAD_SIZE.',
     );
   }
-  const file = await readWhole(ctx, req.sandboxId, target, limit);
+  const file = await readWhole(ctx, req.sandboxId, target, limit, stat.sizeBytes);
   const text = isText(file.data) && (!IMAGE_TYPES.has(file.mimeType) || file.mimeType === 'image/svg+xml');
   if (req.encoding === 'utf8' && !text) {
     throw invalidArgument(
@@ -42,7 +43,7 @@ export async function downloadPath(ctx: SandboxContext, req: DownloadRequest): P
     kind: 'file',
     file,
     encoding,
-    content: file.data.toString(encoding),
+    content: encoding === 'base64' ? base64Text(file.data) : file.data.toString('utf8'),
     isImage: IMAGE_TYPES.has(file.mimeType),
   };
 }

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /** Image types MCP clients show inline (SPEC §2.1). */
 export const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/svg+xml']);
 
@@ -43,15 +45,9 @@ function sniff(data: Buffer): string | undefined {
   return undefined;
 }
 
-/** Whether the bytes are text: valid UTF-8 without NUL bytes. */
+/** Whether the bytes are text: valid UTF-8 without NUL bytes (checked in place: no decoded copy of a large file). */
 export function isText(data: Buffer): boolean {
-  if (data.includes(0)) return false;
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(data);
-    return true;
-  } catch {
-    return false;
-  }
+  return !data.includes(0) && isUtf8(data);
 }
 
 /** The file's MIME type, from its first bytes, else its name, else whether it reads as text. */

@@ -105,14 +105,15 @@ export async function listDirectory(
 
 export const checksumOf = (data: Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
-/** Reads a file whose size is known to be under `maxBytes`. */
+/** Reads a file whose size (`sizeHint`, from a stat) is known to be under `maxBytes`. */
 export async function readWhole(
   ctx: SandboxContext,
   id: string,
   target: string,
   maxBytes: number,
+  sizeHint?: number,
 ): Promise<FileContent> {
-  const data = await ctx.provider.readFile(id, target, { user: 'user', maxBytes });
+  const data = await ctx.provider.readFile(id, target, { user: 'user', maxBytes, sizeHint });
   if (!data) throw notThere(target);
   return { path: target, sizeBytes: data.length, checksum: checksumOf(data), mimeType: mimeTypeOf(target, data), data };
 }

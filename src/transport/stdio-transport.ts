@@ -2,11 +2,15 @@ import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { writeJsonLine } from './json-line-writer.js';
 import { extractRequestId } from './message-limits.js';
 
 /** JSON-RPC 2.0 error codes for what cannot become a request. */
 const PARSE_ERROR = -32700;
 const INVALID_REQUEST = -32600;
+
+/** What parseLine returns for an empty line. */
+const BLANK = Symbol('blank line');
 
 export interface StdioTransportOptions {
   /** Longest message (one line) accepted, in bytes; a longer one is answered with an error and skipped. */
@@ -21,7 +25,10 @@ export interface StdioTransportOptions {
  * - the line limit comes from our own limits (an upload at SANDBOX_MAX_UPLOAD_SIZE is legal), not a fixed 10 MiB;
  * - a line over the limit is skipped and answered with a JSON-RPC error (under the request's ID where it can be
  *   read), and the session goes on, where the SDK clears its buffer and closes the transport;
- * - chunks of a long line are kept in a list and joined once, not copied again on every chunk.
+ * - chunks of a long line are kept in a list and joined once, not copied again on every chunk, and let go of as
+ *   soon as the line is text; the text as soon as it is parsed;
+ * - a long message is written in slices, its large strings straight from their values (json-line-writer.ts): no
+ *   copy of a download's content inside the line, nor of the whole line as bytes.
  */
 export class StdioServerTransport implements Transport {
   onclose?: () => void;
@@ -66,8 +73,9 @@ export class StdioServerTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
+    const flushed = writeJsonLine(message, (chunk) => this.stdout.write(chunk));
     return new Promise((resolve) => {
-      if (this.stdout.write(JSON.stringify(message) + '\n')) resolve();
+      if (flushed) resolve();
       else this.stdout.once('drain', resolve);
     });
   }
@@ -115,18 +123,15 @@ export class StdioServerTransport implements Transport {
       );
       return;
     }
-    const line = Buffer.concat(this.chunks).toString('utf8').replace(/\r$/, '');
-    this.chunks = [];
-    this.pendingBytes = 0;
-    if (line.trim() === '') return;
     let raw: unknown;
     try {
-      raw = JSON.parse(line);
+      raw = this.parseLine();
     } catch (err) {
       this.onerror?.(err as Error);
       void this.replyError(undefined, PARSE_ERROR, 'Parse error: the message is not valid JSON.');
       return;
     }
+    if (raw === BLANK) return;
     const parsed = JSONRPCMessageSchema.safeParse(raw);
     if (!parsed.success) {
       this.onerror?.(new Error(`invalid JSON-RPC message: ${parsed.error.message.slice(0, 200)}`));
@@ -139,6 +144,20 @@ export class StdioServerTransport implements Transport {
       return;
     }
     this.onmessage?.(parsed.data);
+  }
+
+  /**
+   * The current line, parsed (BLANK for an empty one). Its chunks, their joined bytes and its text are all let go of
+   * here, before the message is handled: for an upload they are three more copies of it (~11 MB each at 8 MiB).
+   */
+  private parseLine(): unknown {
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.pendingBytes = 0;
+    let line = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') return BLANK;
+    return JSON.parse(line);
   }
 
   private replyError(id: string | number | undefined, code: number, message: string): Promise<void> {

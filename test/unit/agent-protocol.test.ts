@@ -1,11 +1,13 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import AGENT_SOURCE from '../../src/providers/docker/agent/agent.py';
+import { FrameReader, frameHeader } from '../../src/providers/docker/agent/agent-frames.js';
 
 // The in-sandbox run agent (agent.py) spoken to directly, under this host's python3, without Docker: started the
 // way agent-session.ts starts it in a sandbox (`python3 -I -u -c <source> <root env json> <path suffix>`), over its
-// JSON-lines protocol (see the header comment of agent.py).
+// frames (a JSON line, then raw bytes when it says `n`), read and written with the server's own agent-frames.ts.
 
 const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 // Runs as whoever runs the tests (root in CI): the agent only switches users when it is root.
@@ -21,13 +23,13 @@ const PATH_SUFFIX = '/nonexistent/node_modules/.bin';
 type AgentEvent =
   | { ev: 'ready'; pid: number }
   | { id: string; ev: 'started' | 'killed' }
-  | { id: string; ev: 'out'; s: 1 | 2; d: string }
+  | { id: string; ev: 'out'; s: 1 | 2; n: number; body: Buffer }
   | { id: string; ev: 'exit'; code: number };
 
 interface Agent {
   child: ChildProcessWithoutNullStreams;
   events: AgentEvent[];
-  send(message: object): void;
+  send(message: object, body?: Buffer): void;
   /** Resolves with the first event (seen so far or to come) matching `match`. */
   next(match: (event: AgentEvent) => boolean): Promise<AgentEvent>;
   closed: Promise<void>;
@@ -42,28 +44,26 @@ function startAgent(): Agent {
   const child = spawn('python3', ['-I', '-u', '-c', AGENT_SOURCE, ROOT_ENV_JSON, PATH_SUFFIX], { stdio: 'pipe' });
   const events: AgentEvent[] = [];
   const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
-  let buffered = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const event = JSON.parse(buffered.slice(0, newline)) as AgentEvent;
-      buffered = buffered.slice(newline + 1);
-      events.push(event);
-      for (const waiter of waiters.splice(0)) {
-        if (waiter.match(event)) waiter.resolve(event);
-        else waiters.push(waiter);
-      }
+  const frames = new FrameReader(({ header, body }) => {
+    const event = (body ? { ...header, body } : header) as AgentEvent;
+    events.push(event);
+    for (const waiter of waiters.splice(0)) {
+      if (waiter.match(event)) waiter.resolve(event);
+      else waiters.push(waiter);
     }
   });
+  child.stdout.on('data', (chunk: Buffer) => frames.push(chunk));
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const agent: Agent = {
     child,
     events,
     closed,
-    send: (message) => child.stdin.write(`${JSON.stringify(message)}\n`),
+    send: (message, body) => {
+      child.stdin.write(frameHeader(message, body));
+      if (body) child.stdin.write(body);
+    },
     next: (match) => {
       const seen = events.find(match);
       if (seen) return Promise.resolve(seen);
@@ -81,16 +81,7 @@ let runs = 0;
 /** Starts `sh -c script` as the current user and returns its id. */
 function run(agent: Agent, script: string, stdin?: Buffer): string {
   const id = `r${++runs}`;
-  agent.send({
-    op: 'run',
-    id,
-    argv: ['sh', '-c', script],
-    env: { GREETING: 'hello' },
-    cwd: '/tmp',
-    uid,
-    gid,
-    ...(stdin ? { stdin: stdin.toString('base64') } : {}),
-  });
+  agent.send({ op: 'run', id, argv: ['sh', '-c', script], env: { GREETING: 'hello' }, cwd: '/tmp', uid, gid }, stdin);
   return id;
 }
 
@@ -99,9 +90,7 @@ const exitOf = (agent: Agent, id: string) =>
 
 /** The run's events in arrival order, output decoded. */
 const eventsOf = (agent: Agent, id: string) =>
-  agent.events
-    .filter((e) => 'id' in e && e.id === id)
-    .map((e) => (e.ev === 'out' ? [e.s, Buffer.from(e.d, 'base64').toString()] : e.ev));
+  agent.events.filter((e) => 'id' in e && e.id === id).map((e) => (e.ev === 'out' ? [e.s, e.body.toString()] : e.ev));
 
 /** PIDs of live (not zombie) processes whose command line is `command`, read from /proc. */
 function processesWith(command: string): number[] {
@@ -140,7 +129,7 @@ afterEach(async () => {
 describe.skipIf(!hasPython)(
   `run agent protocol (agent.py under the host's python3, uid ${uid})${hasPython ? '' : ': skipped, no python3 on this host'}`,
   () => {
-    it('says it is ready with its pid, then sends a run stdout and stderr in order, base64-encoded, and its exit code', async () => {
+    it('says it is ready with its pid, then sends a run stdout and stderr in order, as raw bytes, and its exit code', async () => {
       const agent = startAgent();
       expect(await agent.next((e) => e.ev === 'ready')).toEqual({ ev: 'ready', pid: agent.child.pid });
       const id = run(
@@ -151,9 +140,9 @@ describe.skipIf(!hasPython)(
       // A user run gets its variables and working directory; a root run (uid 0: this test as root) neither.
       const first = uid === 0 ? 'one  in /\n' : 'one hello in /tmp\n';
       expect(eventsOf(agent, id)).toEqual(['started', [1, first], [2, 'two\n'], [1, '\ufffdthree'], 'exit']);
-      // The bytes themselves, not their text: base64 carries what no JSON string can.
-      const last = agent.events.filter((e) => 'id' in e && e.id === id && e.ev === 'out').pop() as { d: string };
-      expect(Buffer.from(last.d, 'base64')).toEqual(Buffer.from([0xff, ...Buffer.from('three')]));
+      // The bytes themselves, not their text: a frame's body carries what no JSON string can.
+      const last = agent.events.filter((e) => 'id' in e && e.id === id && e.ev === 'out').pop() as { body: Buffer };
+      expect(last.body).toEqual(Buffer.from([0xff, ...Buffer.from('three')]));
     });
 
     it('delivers stdin whole, also beyond a pipe buffer, and ends it', async () => {
@@ -167,6 +156,23 @@ describe.skipIf(!hasPython)(
       expect(eventsOf(agent, small)).toEqual(['started', [1, 'hello\nworld'], 'exit']);
       expect(eventsOf(agent, large)).toEqual(['started', [1, '1000000\n'], 'exit']);
       expect(eventsOf(agent, none)).toEqual(['started', [1, 'eof 0\n'], 'exit']);
+    });
+
+    it('carries any bytes both ways as they are: stdin in, output out, and the frames after them', async () => {
+      const agent = startAgent();
+      // Every byte value, newlines and JSON-looking text included, beyond a pipe buffer and a 64 KiB output piece.
+      const bytes = Buffer.concat([Buffer.from('{"op":"kill","id":"x"}\n'), randomBytes(300_000), Buffer.from('\n\n')]);
+      const echoed = run(agent, 'cat', bytes);
+      const empty = run(agent, 'wc -c', Buffer.alloc(0));
+      const after = run(agent, 'echo after');
+      expect(await exitOf(agent, echoed)).toMatchObject({ code: 0 });
+      expect(await exitOf(agent, empty)).toMatchObject({ code: 0 });
+      expect(await exitOf(agent, after)).toMatchObject({ code: 0 });
+      const out = agent.events.filter((e) => 'id' in e && e.id === echoed && e.ev === 'out') as { body: Buffer }[];
+      expect(out.length).toBeGreaterThan(1);
+      expect(Buffer.concat(out.map((e) => e.body)).equals(bytes)).toBe(true);
+      expect(eventsOf(agent, empty)).toEqual(['started', [1, '0\n'], 'exit']);
+      expect(eventsOf(agent, after)).toEqual(['started', [1, 'after\n'], 'exit']);
     });
 
     it('ends a killed run with its exit then `killed`, leaving none of its processes', async () => {

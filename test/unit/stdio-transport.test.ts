@@ -55,6 +55,18 @@ describe('the stdio transport', () => {
     expect(t.replies()).toEqual([]);
   });
 
+  it('reads text whose UTF-8 characters are split across chunks', async () => {
+    const t = wire(1024 * 1024);
+    await t.transport.start();
+    const text = 'é€😀 '.repeat(5_000);
+    const bytes = Buffer.from(request(4, text) + request(5, text));
+    for (let i = 0; i < bytes.length; i += 4093) t.stdin.write(bytes.subarray(i, i + 4093));
+    await new Promise((r) => setImmediate(r));
+    expect(
+      t.received.map((m) => (m as unknown as { params: { arguments: { content: string } } }).params.arguments.content),
+    ).toEqual([text, text]);
+  });
+
   it('answers a line that is not JSON with a parse error and keeps the session', async () => {
     const t = wire(1024);
     await t.transport.start();
@@ -62,6 +74,23 @@ describe('the stdio transport', () => {
     await new Promise((r) => setImmediate(r));
     expect(t.replies()).toEqual([{ jsonrpc: '2.0', error: { code: -32700, message: expect.any(String) } }]);
     expect(t.received).toHaveLength(1);
+  });
+
+  it('writes a long message in slices that join into exactly the message, surrogate pairs kept whole', async () => {
+    const t = wire(1024);
+    await t.transport.start();
+    const writes: number[] = [];
+    t.stdout.on('data', (c: Buffer) => writes.push(c.length));
+    // Emoji only (two UTF-16 units each), after a lead of 0 or 1 character: in one of the two messages, a pair
+    // straddles the 1 Mi-character boundary.
+    const texts = ['', 'x'].map((lead) => lead + 'é😀'.repeat(400_000));
+    for (const [i, text] of texts.entries())
+      await t.transport.send({ jsonrpc: '2.0', id: i, result: { content: [{ type: 'text', text }] } });
+    await new Promise((r) => setImmediate(r));
+    expect(writes.length).toBeGreaterThan(4); // not one copy of the whole as bytes
+    expect(t.replies()).toEqual(
+      texts.map((text, id) => ({ jsonrpc: '2.0', id, result: { content: [{ type: 'text', text }] } })),
+    );
   });
 
   it('reports a failing input stream as fatal', async () => {

@@ -174,7 +174,7 @@ export class DockerProvider implements SandboxProvider {
 
   async readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null> {
     return this.explainFileFailure(id, () =>
-      readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes),
+      readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes, options.sizeHint),
     );
   }
 

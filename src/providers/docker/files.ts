@@ -17,6 +17,38 @@ const NOT_A_FILE = 4;
 const WRITE_SCRIPT = `set -e; mkdir -p -- "$(dirname -- "$1")"; if [ -e "$1" ] && [ ! -f "$1" ]; then exit ${NOT_A_FILE}; fi; cat > "$1"; chmod -- "$2" "$1"; sha256sum -- "$1"`;
 const READ_SCRIPT = '[ -f "$1" ] || exit 3; cat -- "$1"';
 
+/**
+ * A command's stdout gathered into one buffer: sized from the expected total when there is one (a download, whose
+ * size a stat gave), so that its pieces need not all be kept and then joined (a second copy of the file).
+ */
+class OutputBytes {
+  private parts: Buffer[] = [];
+  private buffer?: Buffer;
+  private used = 0;
+
+  constructor(expected?: number) {
+    if (expected) this.buffer = Buffer.allocUnsafe(expected);
+  }
+
+  push(chunk: Buffer): void {
+    if (!this.buffer) {
+      this.parts.push(chunk);
+    } else if (this.used + chunk.length <= this.buffer.length) {
+      chunk.copy(this.buffer, this.used);
+    } else {
+      // More than expected (the file grew): the rest is gathered in pieces.
+      this.parts.push(this.buffer.subarray(0, this.used), chunk);
+      this.buffer = undefined;
+    }
+    this.used += chunk.length;
+  }
+
+  bytes(): Buffer {
+    if (this.buffer) return this.used === this.buffer.length ? this.buffer : this.buffer.subarray(0, this.used);
+    return Buffer.concat(this.parts);
+  }
+}
+
 interface Collected {
   exitCode: number | null;
   stdout: Buffer;
@@ -30,8 +62,9 @@ async function collect(
   user: RunUser,
   stdin: Buffer | undefined,
   maxBytes: number,
+  expectedBytes?: number,
 ): Promise<Collected> {
-  const out: Buffer[] = [];
+  const out = new OutputBytes(expectedBytes !== undefined && expectedBytes <= maxBytes ? expectedBytes : undefined);
   const err: Buffer[] = [];
   let outBytes = 0;
   let errBytes = 0;
@@ -54,7 +87,7 @@ async function collect(
     },
   });
   if (outBytes > maxBytes) throw new SandboxError(ErrorCode.INVALID_ARGUMENT, 'The file is too large to read back.');
-  return { exitCode: outcome.exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8').trim() };
+  return { exitCode: outcome.exitCode, stdout: out.bytes(), stderr: Buffer.concat(err).toString('utf8').trim() };
 }
 
 /** The file command was cut short: the sandbox stopped, or the command ran out of time. */
@@ -95,8 +128,16 @@ export async function readFile(
   path: string,
   user: RunUser,
   maxBytes = 4 * 1024 * 1024,
+  sizeHint?: number,
 ): Promise<Buffer | null> {
-  const result = await collect(runner, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes);
+  const result = await collect(
+    runner,
+    ['sh', '-c', READ_SCRIPT, 'sandbox-read', path],
+    user,
+    undefined,
+    maxBytes,
+    sizeHint,
+  );
   if (result.exitCode === 3) return null;
   if (result.exitCode === null) throw unfinished(path);
   if (result.exitCode !== 0) {

@@ -10,9 +10,8 @@ import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../shared/run-limits.js';
 import { RUN_ID_VAR } from '../../shared/run-protocol.js';
 import AGENT_SOURCE from './agent.py';
 import { AGENT_SOURCE_LINE } from './agent-entrypoint.js';
+import { FrameReader, frameHeader, type Frame } from './agent-frames.js';
 
-/** Agent lines longer than this are not ours (or are garbage): they are dropped, bounding memory. */
-const MAX_LINE_BYTES = 1024 * 1024;
 const READY_TIMEOUT_MS = 15_000;
 const PREPARE_FAILED = 90;
 export const PREPARE_FAILED_MESSAGE = 'the sandbox could not be prepared (home folder, account of uid 1000)';
@@ -32,7 +31,7 @@ interface PendingRun {
 type AgentEvent =
   | { ev: 'ready'; pid: number }
   | { id: string; ev: 'started' }
-  | { id: string; ev: 'out'; s: 1 | 2; d: string }
+  | { id: string; ev: 'out'; s: 1 | 2 }
   | { id: string; ev: 'exit'; code: number }
   | { id: string; ev: 'killed' }
   | { ev: 'gone' };
@@ -47,7 +46,8 @@ export class AgentUnavailable extends Error {}
  */
 export class AgentSession {
   private readonly runs = new Map<string, PendingRun>();
-  private buffer = '';
+  private readonly frames = new FrameReader((frame) => this.onFrame(frame));
+  private onReady?: () => void;
   private closed = false;
 
   private constructor(
@@ -134,17 +134,12 @@ export class AgentSession {
         },
       };
       this.runs.set(id, run);
-      this.send({
-        op: 'run',
-        id,
-        argv: spec.argv,
-        // As on the exec path, the run's processes carry its ID: another server ends the run by it (killRun).
-        env: { ...spec.env, [RUN_ID_VAR]: id },
-        cwd: spec.cwd,
-        uid,
-        gid,
-        ...(spec.stdin !== undefined ? { stdin: spec.stdin.toString('base64') } : {}),
-      });
+      // The stdin goes as the frame's raw body: the caller's Buffer itself, never copied or encoded. As on the exec
+      // path, the run's processes carry its ID: another server ends the run by it (killRun).
+      this.send(
+        { op: 'run', id, argv: spec.argv, env: { ...spec.env, [RUN_ID_VAR]: id }, cwd: spec.cwd, uid, gid },
+        spec.stdin,
+      );
       // Armed after the run is sent, so that a kill always follows its run on the agent's stdin.
       const limits = armRunLimits(spec, () => {
         run.killing = true;
@@ -158,8 +153,10 @@ export class AgentSession {
     this.socket.destroy();
   }
 
-  private send(message: object): void {
-    if (!this.closed) this.socket.write(`${JSON.stringify(message)}\n`);
+  private send(message: object, body?: Buffer): void {
+    if (this.closed) return;
+    this.socket.write(frameHeader(message, body));
+    if (body?.length) this.socket.write(body);
   }
 
   private waitReady(): Promise<void> {
@@ -171,13 +168,13 @@ export class AgentSession {
         reject(err);
       };
       let ready = false;
+      this.onReady = () => {
+        ready = true;
+        clearTimeout(timer);
+        resolve();
+      };
       const demux = new StreamDemuxer((stream, payload) => {
-        if (stream === 'stdout')
-          this.onStdout(payload, () => {
-            ready = true;
-            clearTimeout(timer);
-            resolve();
-          });
+        if (stream === 'stdout') this.frames.push(payload);
         else this.log.debug({ stderr: payload.toString('utf8').slice(0, 500) }, 'agent stderr');
       });
       this.socket.on('data', (chunk: Buffer) => demux.push(chunk));
@@ -191,32 +188,16 @@ export class AgentSession {
     });
   }
 
-  private onStdout(payload: Buffer, onReady: () => void): void {
-    this.buffer += payload.toString('latin1'); // events are ASCII JSON; latin1 keeps byte counts exact
-    let newline: number;
-    while ((newline = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      this.onLine(line, onReady);
-    }
-    if (this.buffer.length > MAX_LINE_BYTES) this.buffer = '';
-  }
-
-  private onLine(line: string, onReady: () => void): void {
-    let event: AgentEvent;
-    try {
-      event = JSON.parse(line) as AgentEvent;
-    } catch {
-      return;
-    }
-    if (event.ev === 'ready') return onReady();
+  private onFrame(frame: Frame): void {
+    const event = frame.header as AgentEvent;
+    if (event.ev === 'ready') return this.onReady?.();
     if (event.ev === 'gone') return void this.socket.destroy();
     if (!('id' in event)) return;
     const run = this.runs.get(event.id);
     if (!run) return;
     if (event.ev === 'out') {
       const stream: OutputStream = event.s === 2 ? 'stderr' : 'stdout';
-      run.spec.onOutput?.(stream, Buffer.from(event.d, 'base64'));
+      if (frame.body) run.spec.onOutput?.(stream, frame.body);
     } else if (event.ev === 'exit') {
       run.exit = event.code;
     } else if (event.ev === 'killed') {

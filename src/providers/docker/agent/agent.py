@@ -1,8 +1,10 @@
 # sandbox-mcp run agent: lives in the sandbox for one server connection and runs commands for it, so that a
 # run costs a process spawn instead of a Docker exec (which the engine takes ~45 ms to set up).
-# Protocol: one JSON object per line. In (stdin): {"op":"run","id","argv","env","cwd","uid","gid","stdin"(b64)?}
-# and {"op":"kill","id"}. Out (stdout): {"id","ev":"started"}, {"id","ev":"out","s":1|2,"d":b64},
-# {"id","ev":"exit","code"}, and {"id","ev":"killed"} once a kill has ended every process of the run.
+# Protocol (src/providers/docker/agent/agent-frames.ts): frames, each one JSON object on a line, followed by exactly
+# "n" raw bytes when it has "n" (bytes travel as they are, without base64 or JSON around them). In (stdin):
+# {"op":"run","id","argv","env","cwd","uid","gid","n"?} whose bytes are the run's stdin, and {"op":"kill","id"}.
+# Out (stdout): {"id","ev":"started"}, {"id","ev":"out","s":1|2,"n"} and its bytes, {"id","ev":"exit","code"}, and
+# {"id","ev":"killed"} once a kill has ended every process of the run.
 #
 # It runs as root, isolated from everything the sandbox user can write: started as `python3 -I` (no user site, no
 # PYTHON* variables, no script directory on sys.path) in `/`. Root runs get a fixed environment (the container's
@@ -18,7 +20,7 @@
 # itself leaves its background processes alone: the supervisor stays with them, reading their output to nowhere
 # so that nothing dies of SIGPIPE, until the last of them exits (or the sandbox stops).
 # End of stdin (the server went away) kills every run still going.
-import base64, ctypes, json, os, random, selectors, signal, subprocess, sys, threading, time, warnings
+import ctypes, json, os, random, selectors, signal, subprocess, sys, threading, time, warnings
 
 # Forking from a threaded process is safe here (the forked supervisor takes no lock of the agent's threads);
 # Python 3.12+ warns about it on stderr.
@@ -52,18 +54,31 @@ runs_lock = threading.Lock()
 early_kills = set()
 
 
-def emit(obj):
+def write_all(data):
+    # Unbuffered (-u), stdout is a raw file: a write may take part of the data (gVisor does under load).
+    view = memoryview(data)
+    while view:
+        view = view[sys.stdout.buffer.write(view) or 0:]
+
+
+def emit(obj, body=None):
+    """One frame: the header line, then `body`'s bytes as they are when there is one (the header says how many)."""
+    if body is not None:
+        obj = dict(obj, n=len(body))
     line = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
     with out_lock:
-        # Unbuffered (-u), stdout is a raw file: a write may take part of the line (gVisor does under load).
-        view = memoryview(line)
-        while view:
-            view = view[sys.stdout.buffer.write(view) or 0:]
+        write_all(line)
+        if body:
+            write_all(body)
         sys.stdout.buffer.flush()
 
 
+def emit_output(run_id, stream, data):
+    emit({"id": run_id, "ev": "out", "s": stream}, data)
+
+
 def emit_failure(run_id, message, code):
-    emit({"id": run_id, "ev": "out", "s": 2, "d": base64.b64encode(message.encode()).decode()})
+    emit_output(run_id, 2, message.encode())
     emit({"id": run_id, "ev": "exit", "code": code})
 
 
@@ -328,13 +343,12 @@ def kill_run(run_id):
         emit({"id": run_id, "ev": "killed"})
 
 
-def supervise(req):
+def supervise(req, stdin_data):
     run_id = req["id"]
     uid = int(req.get("uid", 1000))
     cwd = "/" if uid == 0 else req.get("cwd") or "/"
     if not os.path.isdir(cwd):
         return emit_failure(run_id, "working directory %s does not exist or is not a directory\n" % cwd, 2)
-    stdin_data = base64.b64decode(req["stdin"]) if req.get("stdin") is not None else None
     fds = []
     try:
         for _ in range(4 if stdin_data is None else 5):
@@ -403,7 +417,7 @@ def supervise(req):
                     elif event["ev"] == "killed":
                         killed = True
                     elif event["ev"] == "spawn_failed":
-                        emit({"id": run_id, "ev": "out", "s": 2, "d": base64.b64encode(event["msg"].encode()).decode()})
+                        emit_output(run_id, 2, event["msg"].encode())
                         code = event["code"]
                 continue
             if not chunk:
@@ -411,7 +425,7 @@ def supervise(req):
                 continue
             if exited:
                 drained += 1
-            emit({"id": run_id, "ev": "out", "s": key.data, "d": base64.b64encode(chunk).decode()})
+            emit_output(run_id, key.data, chunk)
     sel.close()
     with runs_lock:
         runs.pop(run_id, None)
@@ -436,13 +450,22 @@ def supervise(req):
 
 def main():
     emit({"ev": "ready", "pid": os.getpid()})
-    for raw in sys.stdin.buffer:
+    stdin = sys.stdin.buffer
+    for raw in stdin:
         try:
             req = json.loads(raw)
         except ValueError:
             continue
+        if not isinstance(req, dict):
+            continue
+        n = req.get("n")
+        body = None
+        if isinstance(n, int) and not isinstance(n, bool) and n >= 0:
+            body = stdin.read(n)  # the frame's bytes follow its line (same buffered reader: nothing is lost)
+            if len(body) < n:
+                break  # the server went away mid-frame
         if req.get("op") == "run":
-            if not start_thread(supervise, req):
+            if not start_thread(supervise, req, body):
                 emit_failure(req["id"], "the sandbox has no process left to start this run (pids limit reached)\n", 126)
         elif req.get("op") == "kill":
             kill_run(req["id"])

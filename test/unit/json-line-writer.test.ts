@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { writeJsonLine } from '../../src/transport/json-line-writer.js';
+
+// How the server writes a message to stdout: the same line as JSON.stringify, but a download's content (or any
+// large string) is written from the value itself in slices, never copied whole into the line.
+
+function written(message: unknown): { line: string; longest: number; pieces: number } {
+  const pieces: string[] = [];
+  writeJsonLine(message, (chunk) => (pieces.push(chunk), true));
+  return { line: pieces.join(''), longest: Math.max(...pieces.map((p) => p.length)), pieces: pieces.length };
+}
+
+describe('writeJsonLine', () => {
+  const base64 = randomBytes(3 * 1024 * 1024).toString('base64'); // 4 Mi characters
+  const text = ('line "one"\\\n\ttab \u0001 é 😀 ' + '\ud800' + ' end ').repeat(100_000);
+
+  it('writes the line JSON.stringify gives, large strings (base64 or text needing escapes) in slices', () => {
+    const message = {
+      jsonrpc: '2.0',
+      id: 3,
+      result: {
+        structuredContent: { content: base64, encoding: 'base64', again: text },
+        content: [
+          { type: 'text', text: 'small "quoted" text' },
+          { type: 'text', text },
+        ],
+      },
+    };
+    const w = written(message);
+    expect(w.line).toBe(`${JSON.stringify(message)}\n`);
+    // Never the whole of a large string at once (escaping may make a slice of text longer than its characters).
+    expect(w.longest).toBeLessThanOrEqual(6 * 1024 * 1024 + 2);
+    expect(w.longest).toBeLessThan(base64.length);
+    expect(w.pieces).toBeGreaterThan(10);
+  });
+
+  it('leaves alone content that looks like its own marks, and large strings in arrays', () => {
+    const lookalike = '\u0000large-0123456789abcdef:0\u0000'.repeat(20_000);
+    const message = { list: [lookalike, base64, 'x'], nested: { [`k${'y'.repeat(300_000)}`]: 1 } };
+    expect(written(message).line).toBe(`${JSON.stringify(message)}\n`);
+  });
+
+  it('writes a small message as one piece and its newline', () => {
+    expect(written({ jsonrpc: '2.0', id: 1, result: {} })).toEqual({
+      line: '{"jsonrpc":"2.0","id":1,"result":{}}\n',
+      longest: 36,
+      pieces: 2,
+    });
+  });
+});
