@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import AGENT_SOURCE from '../../src/providers/docker/agent/agent.py';
+import { FrameReader, frameHeader } from '../../src/providers/docker/agent/agent-frames.js';
 
 // Processes on this host, for tests that run sandbox-side code (agent.py, the kill sweep) without a sandbox.
 // Other test files run at the same time: a test finds its processes by a token of its own on their command line
@@ -65,13 +66,14 @@ export async function until(check: () => boolean, what: string, ms = 10_000): Pr
 export type AgentEvent =
   | { ev: 'ready'; pid: number }
   | { id: string; ev: 'started' | 'killed' }
-  | { id: string; ev: 'out'; s: 1 | 2; d: string }
+  | { id: string; ev: 'out'; s: 1 | 2; n: number; body: Buffer }
   | { id: string; ev: 'exit'; code: number };
 
 export interface HostAgent {
   child: ChildProcessWithoutNullStreams;
   events: AgentEvent[];
-  send(message: object): void;
+  /** Sends one frame: the message, then `body`'s raw bytes when there is one (agent-frames.ts). */
+  send(message: object, body?: Buffer): void;
   /** Resolves with the first event (seen so far or to come) matching `match`. */
   next(match: (event: AgentEvent) => boolean): Promise<AgentEvent>;
   closed: Promise<void>;
@@ -84,38 +86,38 @@ const ROOT_ENV_JSON = JSON.stringify({
   HOME: '/root',
   PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
 });
-const PATH_SUFFIX = '/nonexistent/node_modules/.bin';
+/** Opaque to the agent: what it appends to PATH for user runs. */
+export const PATH_SUFFIX = '/nonexistent/node_modules/.bin';
 
 /**
  * agent.py under this host's python3, started the way agent-session.ts starts it in a sandbox
- * (`python3 -I -u -c <source> <root env json> <path suffix>`). `source` replaces the agent's own.
+ * (`python3 -I -u -c <source> <root env json> <path suffix>`), spoken to in its frames with the server's own
+ * agent-frames.ts. `source` replaces the agent's own.
  */
 export function startHostAgent(source: string = AGENT_SOURCE): HostAgent {
   const child = spawn('python3', ['-I', '-u', '-c', source, ROOT_ENV_JSON, PATH_SUFFIX], { stdio: 'pipe' });
   const events: AgentEvent[] = [];
   const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
-  let buffered = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let newline;
-    while ((newline = buffered.indexOf('\n')) >= 0) {
-      const event = JSON.parse(buffered.slice(0, newline)) as AgentEvent;
-      buffered = buffered.slice(newline + 1);
-      events.push(event);
-      for (const waiter of waiters.splice(0)) {
-        if (waiter.match(event)) waiter.resolve(event);
-        else waiters.push(waiter);
-      }
+  const frames = new FrameReader(({ header, body }) => {
+    const event = (body ? { ...header, body } : header) as AgentEvent;
+    events.push(event);
+    for (const waiter of waiters.splice(0)) {
+      if (waiter.match(event)) waiter.resolve(event);
+      else waiters.push(waiter);
     }
   });
+  child.stdout.on('data', (chunk: Buffer) => frames.push(chunk));
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return {
     child,
     events,
     closed,
-    send: (message) => child.stdin.write(`${JSON.stringify(message)}\n`),
+    send: (message, body) => {
+      child.stdin.write(frameHeader(message, body));
+      if (body) child.stdin.write(body);
+    },
     next: (match) => {
       const seen = events.find(match);
       if (seen) return Promise.resolve(seen);

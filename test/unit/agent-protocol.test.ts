@@ -1,78 +1,25 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import AGENT_SOURCE from '../../src/providers/docker/agent/agent.py';
-import { FrameReader, frameHeader } from '../../src/providers/docker/agent/agent-frames.js';
+import { hasPython, startHostAgent, until, type HostAgent } from '../helpers/host-processes.js';
 
 // The in-sandbox run agent (agent.py) spoken to directly, under this host's python3, without Docker: started the
 // way agent-session.ts starts it in a sandbox (`python3 -I -u -c <source> <root env json> <path suffix>`), over its
-// frames (a JSON line, then raw bytes when it says `n`), read and written with the server's own agent-frames.ts.
+// frames (a JSON line, then raw bytes when it says `n`), read and written with the server's own agent-frames.ts
+// (test/helpers/host-processes.ts).
 
-const hasPython = spawnSync('python3', ['-c', 'pass']).status === 0;
 // Runs as whoever runs the tests (root in CI): the agent only switches users when it is root.
 const uid = process.getuid?.() ?? 0;
 const gid = process.getgid?.() ?? 0;
-// Opaque to the agent: what it puts on top of its environment for root runs, and appends to PATH for user runs.
-const ROOT_ENV_JSON = JSON.stringify({
-  HOME: '/root',
-  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-});
-const PATH_SUFFIX = '/nonexistent/node_modules/.bin';
 
-type AgentEvent =
-  | { ev: 'ready'; pid: number }
-  | { id: string; ev: 'started' | 'killed' }
-  | { id: string; ev: 'out'; s: 1 | 2; n: number; body: Buffer }
-  | { id: string; ev: 'exit'; code: number };
-
-interface Agent {
-  child: ChildProcessWithoutNullStreams;
-  events: AgentEvent[];
-  send(message: object, body?: Buffer): void;
-  /** Resolves with the first event (seen so far or to come) matching `match`. */
-  next(match: (event: AgentEvent) => boolean): Promise<AgentEvent>;
-  closed: Promise<void>;
-}
-
+type Agent = HostAgent;
 const agents: Agent[] = [];
 /** Distinct sleep durations mark this file's processes in /proc (other test files run at the same time). */
 const marker = (n: number) => `900.${process.pid}${n}`;
 const markers: string[] = [];
 
 function startAgent(): Agent {
-  const child = spawn('python3', ['-I', '-u', '-c', AGENT_SOURCE, ROOT_ENV_JSON, PATH_SUFFIX], { stdio: 'pipe' });
-  const events: AgentEvent[] = [];
-  const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const frames = new FrameReader(({ header, body }) => {
-    const event = (body ? { ...header, body } : header) as AgentEvent;
-    events.push(event);
-    for (const waiter of waiters.splice(0)) {
-      if (waiter.match(event)) waiter.resolve(event);
-      else waiters.push(waiter);
-    }
-  });
-  child.stdout.on('data', (chunk: Buffer) => frames.push(chunk));
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const agent: Agent = {
-    child,
-    events,
-    closed,
-    send: (message, body) => {
-      child.stdin.write(frameHeader(message, body));
-      if (body) child.stdin.write(body);
-    },
-    next: (match) => {
-      const seen = events.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        waiters.push({ match, resolve });
-        void closed.then(() => reject(new Error(`the agent exited first; its stderr: ${stderr}`)));
-      });
-    },
-  };
+  const agent = startHostAgent();
   agents.push(agent);
   return agent;
 }
@@ -108,20 +55,8 @@ function processesWith(command: string): number[] {
   return found;
 }
 
-async function until(check: () => boolean, what: string, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 afterEach(async () => {
-  for (const agent of agents.splice(0)) {
-    agent.child.stdin.end();
-    agent.child.kill('SIGKILL');
-    await agent.closed;
-  }
+  for (const agent of agents.splice(0)) await agent.stop();
   // Nothing a failed test started outlives it.
   for (const text of markers.splice(0)) for (const pid of processesWith(`sleep ${text}`)) process.kill(pid, 'SIGKILL');
 });
