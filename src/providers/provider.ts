@@ -94,6 +94,11 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** Ports inside the sandbox to reach from the user's machine. */
   ports?: number[];
+  /**
+   * The server's admission of this sandbox (its quota check, run alongside the create): the backend starts
+   * nothing before it resolves, and when it rejects leaves nothing behind and rejects with its error.
+   */
+  admission?: Promise<unknown>;
 }
 
 export interface SandboxInfo {

@@ -59,7 +59,9 @@ export class SandboxService {
       history,
       env,
       log,
-      quota: new Quota(config.limits.maxSandboxes, config.namespace, async () => (await provider.list()).length),
+      quota: new Quota(config.limits.maxSandboxes, config.namespace, async () =>
+        (await provider.list()).map((s) => s.id),
+      ),
       facts: new Map(),
       background: new BackgroundRuns(provider, history, log),
     };

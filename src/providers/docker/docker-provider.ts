@@ -121,7 +121,8 @@ export class DockerProvider implements SandboxProvider {
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
     if (attached) this.adoptAttached(spec.id, attached);
     else void this.agentFor(spec.id).catch(() => undefined); // prepare and start the agent while the caller goes on
-    return { ...spec, state: 'running', startedAt: new Date() };
+    const { admission: _admitted, ...info } = spec;
+    return { ...info, state: 'running', startedAt: new Date() };
   }
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */

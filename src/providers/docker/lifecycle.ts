@@ -79,6 +79,7 @@ export async function createContainer(
         options.portHost ?? '127.0.0.1',
       ),
     });
+    await spec.admission; // a refused container is removed below, never started
     await options.attachAgent?.(container);
     await container.start();
     return container;
