@@ -54,7 +54,7 @@ export async function createContainer(
       Image: options.image,
       // An entrypoint of our own, so images whose entrypoint expects arguments still idle (after the agent).
       ...(options.attachAgent
-        ? { Entrypoint: agentEntrypoint(PREPARE_SCRIPT), Cmd: [], OpenStdin: true, StdinOnce: true }
+        ? { Entrypoint: agentEntrypoint(), Cmd: [], OpenStdin: true, StdinOnce: true }
         : { Entrypoint: ['sleep'], Cmd: ['infinity'] }),
       // The idle process runs as root so that root execs (package installs) get the kept capabilities: the engine
       // derives an exec's capabilities from the container's user. User code execs run as 1000:1000 with none.
