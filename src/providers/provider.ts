@@ -35,6 +35,12 @@ export interface SandboxProvider {
   restart(id: string): Promise<void>;
   /** URLs at which the user's machine reaches these ports of a running sandbox, by port. */
   portUrls(id: string, ports: number[]): Promise<Record<string, string>>;
+  /**
+   * Does the one-time work of a first create before any is asked for, in the background: what the templates would
+   * be made from, the network new sandboxes join by default. Nothing is pulled or built; what fails is left for the
+   * first create to do again and report.
+   */
+  warmUp?(hint: { sources: SandboxSources[]; network: NetworkMode }): Promise<void>;
   /** Starts the backend's own background work (Docker's disk watchdog), reporting what it did to `listener`. */
   watch?(listener: (event: ProviderEvent) => void): void;
   close(): Promise<void>;

@@ -76,6 +76,9 @@ export class SandboxService {
   /** Starts the background expiry sweep (it runs once at once, then every SANDBOX_REAP_INTERVAL). */
   startBackgroundWork(): void {
     if (!this.stopReaper) {
+      const { templates, config, provider } = this.ctx;
+      const sources = templates.names().map((name) => templates.get(name).sources);
+      void provider.warmUp?.({ sources, network: config.network }).catch(() => undefined);
       this.stopReaper = startReaper(this.ctx, this.ctx.config.reapIntervalSeconds);
       this.ctx.pool?.start();
       this.ctx.provider.watch?.((event) => {

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/logger.js';
+import type { NetworkMode, SandboxSources } from '../../src/providers/provider.js';
+import { SandboxService } from '../../src/sandbox/sandbox-service.js';
+import { FakeProvider } from '../helpers/fake-provider.js';
+import { testConfig } from '../helpers/test-config.js';
+
+describe("a server's warm-up", () => {
+  it("asks the backend to get ready for the templates' sources and the default network when it starts", async () => {
+    const fake = new FakeProvider();
+    const hints: Array<{ sources: SandboxSources[]; network: NetworkMode }> = [];
+    Object.assign(fake, { warmUp: async (hint: (typeof hints)[number]) => void hints.push(hint) });
+    const service = new SandboxService(
+      testConfig({ SANDBOX_IMAGE: 'example/image:1', SANDBOX_NETWORK: 'none' }),
+      fake,
+      silentLogger(),
+    );
+    expect(hints).toHaveLength(0); // nothing before the server's background work starts
+    service.startBackgroundWork();
+    await service.close();
+    expect(hints).toHaveLength(1);
+    expect(hints[0]!.network).toBe('none');
+    expect(hints[0]!.sources.length).toBeGreaterThan(1); // every template's
+    expect(hints[0]!.sources.every((s) => s.docker?.image === 'example/image:1')).toBe(true);
+  });
+});
