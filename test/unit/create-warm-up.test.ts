@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
+import { DeferredProvider } from '../../src/providers/deferred-provider.js';
 import type { NetworkMode, SandboxSources } from '../../src/providers/provider.js';
 import { SandboxService } from '../../src/sandbox/sandbox-service.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
@@ -22,5 +23,14 @@ describe("a server's warm-up", () => {
     expect(hints[0]!.network).toBe('none');
     expect(hints[0]!.sources.length).toBeGreaterThan(1); // every template's
     expect(hints[0]!.sources.every((s) => s.docker?.image === 'example/image:1')).toBe(true);
+  });
+
+  it('reaches the backend through the provider that stands in while it loads', async () => {
+    const fake = new FakeProvider();
+    const hints: unknown[] = [];
+    Object.assign(fake, { warmUp: async (hint: unknown) => void hints.push(hint) });
+    const deferred = new DeferredProvider('docker', fake.capabilities, Promise.resolve(fake));
+    await deferred.warmUp({ sources: [], network: 'bridge' });
+    expect(hints).toEqual([{ sources: [], network: 'bridge' }]);
   });
 });
