@@ -17,7 +17,9 @@ const DOCKER_ENV: Record<string, string> = { ...BASE_ENV, HOME, USER: 'user', LA
 
 /**
  * Gives uid 1000 a home and an account in images that lack them (official python and debian images), so user
- * code runs unprivileged in /home/user everywhere. It runs as root before the first run, with the agent's start.
+ * code runs unprivileged in /home/user everywhere. It runs as root before the first run, with an exec'd agent's
+ * start (or alone, without the agent). The agent started with the container does the same in Python
+ * (AGENT_LOADER in agent/agent-entrypoint.ts): keep the two in step.
  */
 export const PREPARE_SCRIPT = [
   `mkdir -p ${HOME} && { [ "$(stat -c %u ${HOME})" = 1000 ] || chown 1000:1000 ${HOME}; }`,
