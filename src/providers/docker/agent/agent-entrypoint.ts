@@ -8,11 +8,11 @@ const STARTED_MARKER = '/.sandbox-agent-started';
 export const AGENT_GONE_LINE = '{"ev":"gone"}';
 
 /**
- * What the container's command runs: PREPARE_SCRIPT's work (lifecycle.ts; keep the two in step) done in Python (no process per step, these are
- * python3's first milliseconds), then the agent, whose source comes as the first line on stdin (a JSON string), so
- * that it is not in the container's configuration, which every listing and inspect of the engine would carry back.
- * If the preparation fails the loader exits before reading its source: the exec path then runs PREPARE_SCRIPT
- * itself and says why.
+ * What the container's command runs: PREPARE_SCRIPT's work (lifecycle.ts; keep the two in step) done in Python, no
+ * process per step, in python3's first milliseconds; then the agent, whose source comes as the first line on stdin
+ * (a JSON string), so that it is not in the container's configuration, which every listing and inspect of the
+ * engine would carry back. If the preparation fails the loader exits before reading its source: the exec path then
+ * runs PREPARE_SCRIPT itself and says why.
  */
 const AGENT_LOADER = [
   '# sandbox-mcp run agent: its source is the first line of stdin',
