@@ -20,6 +20,11 @@ const N = Number(process.env.BENCH_N ?? 40);
 /** BENCH_ONLY=create,exec,... runs only those sections (startup, exec, transfer, create, live, pool, gvisor, e2b). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
 const want = (...sections) => !ONLY.size || sections.some((s) => ONLY.has(s));
+/** BENCH_DIST: another build's dist folder (to compare two builds in the same conditions); default ./dist. */
+const SERVER = path.join(
+  process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(root, 'dist'),
+  'index.js',
+);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
@@ -50,7 +55,7 @@ async function startServer(env) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     // Launched as the README says, without flags; BENCH_NODE_FLAGS tries V8 settings on the server only.
-    args: [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(root, 'dist', 'index.js')],
+    args: [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), SERVER],
     // The client's own cap on one message (10 MiB by default) is below an 8 MiB download as base64.
     maxBufferSize: 64 * 1024 * 1024,
     env: {
@@ -117,7 +122,7 @@ async function importCost(specifier) {
 /** Spawn to the tools/list answer, speaking JSON-RPC lines directly: the server's start-up without a client SDK's. */
 async function rawStartup() {
   const started = performance.now();
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], {
+  const child = spawn(process.execPath, [SERVER], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: {
       ...process.env,
