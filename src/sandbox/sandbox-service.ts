@@ -73,7 +73,10 @@ export class SandboxService {
     return this.ctx.provider.name;
   }
 
-  /** Starts the background expiry sweep (it runs once at once, then every SANDBOX_REAP_INTERVAL). */
+  /**
+   * Starts the background work: the backend's warm-up for the first create, the expiry sweep (once at once, then
+   * every SANDBOX_REAP_INTERVAL), the warm pool and the backend's own watch.
+   */
   startBackgroundWork(): void {
     if (!this.stopReaper) {
       const { templates, config, provider } = this.ctx;
