@@ -25,6 +25,9 @@ import { executeOneOff } from './one-off.js';
 import { invalidArgument, notFound } from '../errors.js';
 import { isSandboxId } from '../ids.js';
 
+/** How long after start-up the backend warms up for the first create (see startBackgroundWork). */
+export const WARM_UP_DELAY_MS = 1000;
+
 /**
  * The backend-independent policy around a provider: templates, limits, history, env persistence and expiry.
  * Each method serves one tool.
@@ -32,6 +35,7 @@ import { isSandboxId } from '../ids.js';
 export class SandboxService {
   readonly ctx: SandboxContext;
   private stopReaper?: () => void;
+  private warmUpTimer?: NodeJS.Timeout;
   /** Sandboxes created through this service (this process), for SANDBOX_ON_EXIT. */
   private readonly createdHere = new Set<string>();
 
@@ -81,7 +85,12 @@ export class SandboxService {
     if (!this.stopReaper) {
       const { templates, config, provider } = this.ctx;
       const sources = templates.names().map((name) => templates.get(name).sources);
-      void provider.warmUp?.({ sources, network: config.network }).catch(() => undefined);
+      // Not during the client's first exchanges (start-up → tools/list); a create that comes sooner does it itself.
+      this.warmUpTimer = setTimeout(
+        () => void provider.warmUp?.({ sources, network: config.network }).catch(() => undefined),
+        WARM_UP_DELAY_MS,
+      );
+      this.warmUpTimer.unref();
       this.stopReaper = startReaper(this.ctx, this.ctx.config.reapIntervalSeconds);
       this.ctx.pool?.start();
       this.ctx.provider.watch?.((event) => {
@@ -92,6 +101,7 @@ export class SandboxService {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.warmUpTimer);
     this.stopReaper?.();
     await this.ctx.background.stopAll();
     await this.ctx.pool?.stop();

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { afterAll, expect, it } from 'vitest';
-import { Labels } from '../../src/labels.js';
+import { LABEL_PREFIX, Labels } from '../../src/labels.js';
 import { silentLogger } from '../../src/logger.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.js';
@@ -29,7 +29,7 @@ describeDocker("a server's first create, done before it is asked for", () => {
     docker.getImage = (name) => (calls.push(`image ${name}`), getImage(name));
     const p = new DockerProvider(docker, { pidsLimit: 256, network: { allow: [], filter: true } }, silentLogger());
     providers.push(p);
-    return { p, calls };
+    return { p, calls, docker };
   };
 
   afterAll(async () => {
@@ -49,11 +49,27 @@ describeDocker("a server's first create, done before it is asked for", () => {
   });
 
   it('pulls nothing, and leaves the network alone when sandboxes have none by default', async () => {
-    const { p, calls } = watched();
-    await p.warmUp({ sources: [{ docker: { image: 'sandbox-mcp-test/not-here:never' } }], network: 'bridge' });
-    expect(calls).toEqual(['image sandbox-mcp-test/not-here:never']);
-    calls.length = 0;
-    await p.warmUp({ sources: [{ docker: { image: TEST_IMAGE } }], network: 'none' });
-    expect(calls).toEqual([`image ${TEST_IMAGE}`]);
+    const missing = watched();
+    await missing.p.warmUp({ sources: [{ docker: { image: 'sandbox-mcp-test/not-here:never' } }], network: 'bridge' });
+    expect(missing.calls).toEqual(['image sandbox-mcp-test/not-here:never']);
+    const noNetwork = watched();
+    await noNetwork.p.warmUp({ sources: [{ docker: { image: TEST_IMAGE } }], network: 'none' });
+    expect(noNetwork.calls).toEqual([`image ${TEST_IMAGE}`]);
+  });
+
+  it('leaves no helper container behind when the server closes in the middle of its warm-up', async () => {
+    const { p, docker } = watched();
+    const helpers: Array<Promise<string>> = [];
+    const createContainer = docker.createContainer.bind(docker);
+    docker.createContainer = (opts) => {
+      const made = createContainer(opts);
+      if (opts.Labels?.[`${LABEL_PREFIX}.helper`]) helpers.push(made.then((c) => c.id));
+      return made;
+    };
+    void p.warmUp({ sources: [{ docker: { image: TEST_IMAGE } }], network: 'bridge' });
+    await p.close();
+    expect(helpers).toHaveLength(1); // the close waited for the warm-up to start it, and for it to end
+    const id = await helpers[0]!;
+    await expect(docker.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 });

@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { DeferredProvider } from '../../src/providers/deferred-provider.js';
 import type { NetworkMode, SandboxSources } from '../../src/providers/provider.js';
-import { SandboxService } from '../../src/sandbox/sandbox-service.js';
+import { SandboxService, WARM_UP_DELAY_MS } from '../../src/sandbox/sandbox-service.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
 import { testConfig } from '../helpers/test-config.js';
 
@@ -17,7 +17,14 @@ describe("a server's warm-up", () => {
       silentLogger(),
     );
     expect(hints).toHaveLength(0); // nothing before the server's background work starts
-    service.startBackgroundWork();
+    vi.useFakeTimers();
+    try {
+      service.startBackgroundWork();
+      expect(hints).toHaveLength(0); // nor during the client's first exchanges
+      await vi.advanceTimersByTimeAsync(WARM_UP_DELAY_MS);
+    } finally {
+      vi.useRealTimers();
+    }
     await service.close();
     expect(hints).toHaveLength(1);
     expect(hints[0]!.network).toBe('none');

@@ -70,6 +70,7 @@ export class DockerProvider implements SandboxProvider {
   private readonly namespace: string;
   private readonly images: ImageCache;
   private watchdog?: DiskWatchdog;
+  private warming?: Promise<void>;
   private readonly forwards: PortForwards;
   readonly network: SandboxNetwork;
   /** Agent sessions by sandbox: null where the image cannot run one. */
@@ -132,11 +133,28 @@ export class DockerProvider implements SandboxProvider {
    * privileged container, the longest of the three): done here when the server starts, with an image already on
    * the engine, so that the first sandbox costs what the next ones do.
    */
-  async warmUp(hint: { sources: SandboxSources[]; network: NetworkMode }): Promise<void> {
+  warmUp(hint: { sources: SandboxSources[]; network: NetworkMode }): Promise<void> {
+    this.warming ??= this.warmUpOnce(hint);
+    return this.warming;
+  }
+
+  private async warmUpOnce(hint: { sources: SandboxSources[]; network: NetworkMode }): Promise<void> {
     const images = [...new Set(hint.sources.flatMap((s) => (s.docker?.image ? [s.docker.image] : [])))];
     const present = await Promise.all(images.map((image) => this.images.isPresent(image)));
     const helperImage = images.find((_, i) => present[i]);
     if (hint.network === 'bridge' && helperImage) await this.network.ensure(helperImage).catch(() => undefined);
+  }
+
+  /**
+   * Waits (10 s at most) for the warm-up and the network filter's installation under way: a server that left in
+   * their middle would leave the filter's helper container behind, exited.
+   */
+  private async settleWarmUp(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
+    const warming = (this.warming ?? Promise.resolve()).catch(() => undefined);
+    await Promise.race([warming.then(() => this.network.settled()), limit]);
+    clearTimeout(timer);
   }
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */
@@ -311,6 +329,7 @@ export class DockerProvider implements SandboxProvider {
 
   async close(): Promise<void> {
     this.watchdog?.stop();
+    await this.settleWarmUp();
     this.forwards.close();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
