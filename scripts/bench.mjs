@@ -256,11 +256,11 @@ async function main() {
 
   // The quota counts every managed container on the engine, other users' too: set it out of the way.
   let mainRss, exTrue, exPy;
-  if (want('create', 'exec', 'live')) {
+  if (want('create', 'exec', 'live', 'gvisor')) {
     const s = await startServer({ SANDBOX_MAX_SANDBOXES: '1000' });
     if (want('create')) {
-      // A server's first create, as an agent makes it: a few seconds after start-up (its warm-up, started with
-      // the server, has checked the image and installed the network filter by then).
+      // A server's first create, as an agent makes it: a few seconds after start-up (its warm-up, a second after
+      // start-up, has checked the image and installed the network filter by then).
       await sleep(3000);
       const firstOfServer = performance.now();
       made.push((await s.call('sandbox_create', { template: 'python' })).sandbox_id);
