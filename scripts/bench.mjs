@@ -3,9 +3,6 @@
 // p95 and ratios. Usage: npm run bench  (needs a running engine; SANDBOX_IMAGE or the offline image). It runs under
 // tsx, to start the fake E2B of test/fake-e2b/ for the E2B round trips.
 // Nothing here asserts: it reports, and docs/benchmarks.md quotes it.
-// BENCH_ONLY=<sections> (comma-separated) runs only those: imports, cli (Docker CLI baselines), startup, main (one
-// server: creates, executes, 100 live sandboxes, its memory), pool, transfers (8 MiB up and down, its memory),
-// gvisor, e2b. Ratios to a baseline that was not run are left out. Unset: the whole run.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,13 +17,14 @@ const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IMAGE = process.env.SANDBOX_IMAGE ?? 'sandbox-mcp/debian-base:bookworm';
 const N = Number(process.env.BENCH_N ?? 40);
-const ONLY = new Set(
-  (process.env.BENCH_ONLY ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean),
+/** BENCH_ONLY=create,exec,... runs only those sections (startup, exec, transfer, create, live, pool, gvisor, e2b). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
+const want = (...sections) => !ONLY.size || sections.some((s) => ONLY.has(s));
+/** BENCH_DIST: another build's dist folder (to compare two builds in the same conditions); default ./dist. */
+const SERVER = path.join(
+  process.env.BENCH_DIST ? path.resolve(process.env.BENCH_DIST) : path.join(root, 'dist'),
+  'index.js',
 );
-const want = (section) => ONLY.size === 0 || ONLY.has(section);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
@@ -57,7 +55,7 @@ async function startServer(env) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     // Launched as the README says, without flags; BENCH_NODE_FLAGS tries V8 settings on the server only.
-    args: [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), path.join(root, 'dist', 'index.js')],
+    args: [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), SERVER],
     // The client's own cap on one message (10 MiB by default) is below an 8 MiB download as base64.
     maxBufferSize: 64 * 1024 * 1024,
     env: {
@@ -124,7 +122,7 @@ async function importCost(specifier) {
 /** Spawn to the tools/list answer, speaking JSON-RPC lines directly: the server's start-up without a client SDK's. */
 async function rawStartup() {
   const started = performance.now();
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'index.js')], {
+  const child = spawn(process.execPath, [SERVER], {
     stdio: ['pipe', 'pipe', 'inherit'],
     env: {
       ...process.env,
@@ -186,36 +184,42 @@ async function main() {
   );
 
   // What start-up costs: node itself, then each heavy module imported alone in a fresh node.
-  if (want('imports')) {
+  if (want('startup')) {
     const nodeAlone = await importCost(undefined);
     report('node -e (nothing imported)', nodeAlone);
     for (const spec of ['zod', '@modelcontextprotocol/sdk/server/index.js', 'pino', 'dockerode', 'e2b'])
       report(`  import ${spec} alone (fresh node)`, await importCost(spec));
   }
 
-  const SIZE = 8 * 2 ** 20;
-  const blob = randomBytes(SIZE);
-  const made = [];
-  let cliTrue, cliPy, cpIn, cpOut, cliRun, cliFirst;
-  if (want('cli')) {
-    // Baselines: Docker's CLI on the same engine and image.
-    const { stdout: cid } = await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity');
-    const container = cid.trim();
-    await docker('exec', container, 'true');
+  // Baselines: Docker's CLI on the same engine and image.
+  const { stdout: cid } = await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity');
+  const container = cid.trim();
+  await docker('exec', container, 'true');
+  let cliTrue, cliPy;
+  if (want('exec', 'gvisor')) {
     cliTrue = await timeEach(N, () => docker('exec', container, 'true'));
     report('docker exec <id> true (CLI)', cliTrue);
     cliPy = await timeEach(N, () => docker('exec', container, 'python3', '-c', 'print(1)'));
     report("docker exec <id> python3 -c 'print(1)' (CLI)", cliPy);
+  }
 
-    // docker cp of 8 MiB, both ways, as the baseline of sandbox_upload and sandbox_download.
-    const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-cp-'));
-    writeFileSync(path.join(scratch, 'up.bin'), blob);
+  // docker cp of 8 MiB, both ways, as the baseline of sandbox_upload and sandbox_download.
+  const SIZE = 8 * 2 ** 20;
+  const blob = randomBytes(SIZE);
+  const scratch = mkdtempSync(path.join(os.tmpdir(), 'bench-cp-'));
+  writeFileSync(path.join(scratch, 'up.bin'), blob);
+  let cpIn, cpOut;
+  if (want('transfer')) {
     cpIn = await timeEach(5, () => docker('cp', path.join(scratch, 'up.bin'), `${container}:/tmp/up.bin`));
     report('docker cp 8 MiB into a container (CLI)', cpIn);
     cpOut = await timeEach(5, () => docker('cp', `${container}:/tmp/up.bin`, path.join(scratch, 'down.bin')));
     report('docker cp 8 MiB out of a container (CLI)', cpOut);
-    await docker('rm', '-f', container);
+  }
+  await docker('rm', '-f', container);
 
+  const made = [];
+  let cliRun, cliFirst;
+  if (want('create', 'pool')) {
     cliRun = await timeEach(10, async () =>
       made.push((await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity')).stdout.trim()),
     );
@@ -232,7 +236,7 @@ async function main() {
   }
 
   // The server, no pool, launched without flags.
-  let modelFacing = 0;
+  let modelFacing;
   if (want('startup')) {
     const startups = [];
     for (let i = 0; i < 5; i++) {
@@ -250,96 +254,110 @@ async function main() {
     );
   }
 
+  // The quota counts every managed container on the engine, other users' too: set it out of the way.
   let mainRss, exTrue, exPy;
-  if (want('main')) {
-    // The quota counts every managed container on the engine, other users' too: set it out of the way.
+  if (want('create', 'exec', 'live', 'gvisor')) {
     const s = await startServer({ SANDBOX_MAX_SANDBOXES: '1000' });
-    const created = await timeEach(10, async () => {
-      const { sandbox_id } = await s.call('sandbox_create', { template: 'python' });
-      made.push(sandbox_id);
-    });
-    report('sandbox_create, no pool', created, cliRun);
-    s.phase('10 creates');
-    // create → first output: what an agent waits for before it sees anything of its first run.
-    const coldFirst = await timeEach(10, async () => {
-      const { sandbox_id } = await s.call('sandbox_create', { template: 'python' });
-      made.push(sandbox_id);
-      await firstOutput(s, sandbox_id);
-    });
-    report('create → first output of print(1), no pool', coldFirst, cliFirst);
-    const id = made.pop();
+    if (want('create')) {
+      // A server's first create, as an agent makes it: a few seconds after start-up (its warm-up, a second after
+      // start-up, has checked the image and installed the network filter by then).
+      await sleep(3000);
+      const firstOfServer = performance.now();
+      made.push((await s.call('sandbox_create', { template: 'python' })).sandbox_id);
+      report("the server's first sandbox_create (3 s after start-up)", [performance.now() - firstOfServer], cliRun);
+      const created = await timeEach(10, async () => {
+        const { sandbox_id } = await s.call('sandbox_create', { template: 'python' });
+        made.push(sandbox_id);
+      });
+      report('sandbox_create, no pool', created, cliRun);
+      s.phase('10 creates');
+      // create → first output: what an agent waits for before it sees anything of its first run.
+      const coldFirst = await timeEach(10, async () => {
+        const { sandbox_id } = await s.call('sandbox_create', { template: 'python' });
+        made.push(sandbox_id);
+        await firstOutput(s, sandbox_id);
+      });
+      report('create → first output of print(1), no pool', coldFirst, cliFirst);
+    }
+    const id = made.pop() ?? (await s.call('sandbox_create', { template: 'python' })).sandbox_id;
     for (const other of made.splice(0)) await s.call('sandbox_delete', { sandbox_id: other });
     await s.call('sandbox_execute', { sandbox_id: id, code: 'true', language: 'bash' });
-    exTrue = await timeEach(N, () => s.call('sandbox_execute', { sandbox_id: id, code: 'true', language: 'bash' }));
-    report('sandbox_execute true (MCP stdio)', exTrue, cliTrue);
-    exPy = await timeEach(N, () => s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)', language: 'python' }));
-    report('sandbox_execute print(1) (MCP stdio)', exPy, cliPy);
-    s.phase('executes');
+    if (want('exec', 'gvisor')) {
+      exTrue = await timeEach(N, () => s.call('sandbox_execute', { sandbox_id: id, code: 'true', language: 'bash' }));
+      report('sandbox_execute true (MCP stdio)', exTrue, cliTrue);
+      exPy = await timeEach(N, () =>
+        s.call('sandbox_execute', { sandbox_id: id, code: 'print(1)', language: 'python' }),
+      );
+      report('sandbox_execute print(1) (MCP stdio)', exPy, cliPy);
+      s.phase('executes');
 
-    const concurrent = [];
-    let failures = 0;
-    const wall = performance.now();
-    await Promise.all(
-      Array.from({ length: 20 }, async () => {
-        const t = performance.now();
-        const r = await s
-          .call('sandbox_execute', { sandbox_id: id, code: 'import time; time.sleep(0.2); print(1)' })
-          .catch(() => null);
-        if (r?.status !== 'completed') failures++;
-        concurrent.push(performance.now() - t);
-      }),
-    );
-    report('20 concurrent sandbox_execute (0.2 s each)', concurrent);
-    process.stderr.write(`  20 concurrent: ${failures} failures, wall ${(performance.now() - wall).toFixed(0)} ms\n`);
-
-    const LIVE = Number(process.env.BENCH_LIVE ?? 100);
-    const live = [];
-    let liveFailures = 0;
-    let firstFailure = '';
-    for (let i = 0; i < LIVE - 1; i++) {
-      try {
-        live.push((await s.call('sandbox_create', { template: 'python' })).sandbox_id);
-      } catch (err) {
-        liveFailures++;
-        firstFailure ||= err.message;
-      }
+      const concurrent = [];
+      let failures = 0;
+      const wall = performance.now();
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const t = performance.now();
+          const r = await s
+            .call('sandbox_execute', { sandbox_id: id, code: 'import time; time.sleep(0.2); print(1)' })
+            .catch(() => null);
+          if (r?.status !== 'completed') failures++;
+          concurrent.push(performance.now() - t);
+        }),
+      );
+      report('20 concurrent sandbox_execute (0.2 s each)', concurrent);
+      process.stderr.write(`  20 concurrent: ${failures} failures, wall ${(performance.now() - wall).toFixed(0)} ms\n`);
     }
-    if (firstFailure) process.stderr.write(`  first create failure: ${firstFailure.slice(0, 300)}\n`);
-    live.push(id);
-    s.phase(`${LIVE} live sandboxes`);
-    await sleep(3000);
-    // Only this run's containers: other sandboxes on a shared engine are not counted.
-    const { stdout: mem } = await docker(
-      'stats',
-      '--no-stream',
-      '--format',
-      '{{.MemUsage}}',
-      ...live.map((sid) => `sandbox-mcp-${sid}`),
-    );
-    const mib = mem
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const [value, unit] = /^([\d.]+)\s*([KMG]i?B)/.exec(line)?.slice(1) ?? ['0', 'MiB'];
-        return Number(value) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024, B: 1 / 2 ** 20 }[unit] ?? 1);
-      });
-    const liveRun = await Promise.all(
-      live.map((sid) =>
-        s.call('sandbox_execute', { sandbox_id: sid, code: 'print(1)' }).then(
-          (r) => r.status === 'completed',
-          () => false,
+
+    if (want('live')) {
+      const LIVE = Number(process.env.BENCH_LIVE ?? 100);
+      const live = [];
+      let liveFailures = 0;
+      let firstFailure = '';
+      for (let i = 0; i < LIVE - 1; i++) {
+        try {
+          live.push((await s.call('sandbox_create', { template: 'python' })).sandbox_id);
+        } catch (err) {
+          liveFailures++;
+          firstFailure ||= err.message;
+        }
+      }
+      if (firstFailure) process.stderr.write(`  first create failure: ${firstFailure.slice(0, 300)}\n`);
+      live.push(id);
+      s.phase(`${LIVE} live sandboxes`);
+      await sleep(3000);
+      // Only this run's containers: other sandboxes on a shared engine are not counted.
+      const { stdout: mem } = await docker(
+        'stats',
+        '--no-stream',
+        '--format',
+        '{{.MemUsage}}',
+        ...live.map((sid) => `sandbox-mcp-${sid}`),
+      );
+      const mib = mem
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [value, unit] = /^([\d.]+)\s*([KMG]i?B)/.exec(line)?.slice(1) ?? ['0', 'MiB'];
+          return Number(value) * ({ KiB: 1 / 1024, MiB: 1, GiB: 1024, B: 1 / 2 ** 20 }[unit] ?? 1);
+        });
+      const liveRun = await Promise.all(
+        live.map((sid) =>
+          s.call('sandbox_execute', { sandbox_id: sid, code: 'print(1)' }).then(
+            (r) => r.status === 'completed',
+            () => false,
+          ),
         ),
-      ),
-    );
-    process.stderr.write(
-      `${LIVE} live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB, p95 ${p95(mib).toFixed(1)} MiB (docker stats)\n`,
-    );
-    s.phase(`${LIVE} concurrent runs`);
-    for (const sid of live) await s.call('sandbox_delete', { sandbox_id: sid });
-    s.phase(`${LIVE} deletes`);
+      );
+      process.stderr.write(
+        `${LIVE} live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB, p95 ${p95(mib).toFixed(1)} MiB (docker stats)\n`,
+      );
+      s.phase(`${LIVE} concurrent runs`);
+      for (const sid of live) await s.call('sandbox_delete', { sandbox_id: sid });
+      s.phase(`${LIVE} deletes`);
+    } else await s.call('sandbox_delete', { sandbox_id: id });
     mainRss = s.maxRss();
     process.stderr.write(
-      `server resident memory, highest seen (start-up to ${LIVE} deletes): ${mainRss.toFixed(1)} MB\n`,
+      `server resident memory, highest seen (start-up to the last delete): ${mainRss.toFixed(1)} MB\n`,
     );
     await s.close();
   }
@@ -378,7 +396,7 @@ async function main() {
   // 8 MiB up and down through MCP (base64 in JSON), against docker cp above. A server of its own, so that its
   // memory is reported apart: the message is ~11 MB and is held a few times while it is decoded.
   let transferRss;
-  if (want('transfers')) {
+  if (want('transfer')) {
     const t = await startServer({ SANDBOX_MAX_DOWNLOAD_SIZE: String(16 * 2 ** 20) });
     const tid = (await t.call('sandbox_create', { template: 'python' })).sandbox_id;
     const content = blob.toString('base64');
@@ -392,17 +410,17 @@ async function main() {
     });
     report('sandbox_download 8 MiB (base64, MCP stdio)', downs, cpOut);
     process.stderr.write(
-      `  8 MiB: upload ${mbps(SIZE, median(ups))} MB/s${cpIn ? ` vs docker cp ${mbps(SIZE, median(cpIn))} MB/s` : ''}; download ${mbps(SIZE, median(downs))} MB/s${cpOut ? ` vs docker cp ${mbps(SIZE, median(cpOut))} MB/s` : ''}\n`,
+      `  8 MiB: upload ${mbps(SIZE, median(ups))} MB/s vs docker cp ${mbps(SIZE, median(cpIn))} MB/s; download ${mbps(SIZE, median(downs))} MB/s vs docker cp ${mbps(SIZE, median(cpOut))} MB/s\n`,
     );
     await t.call('sandbox_delete', { sandbox_id: tid });
+    process.stderr.write(`server resident memory around 8 MiB transfers, highest seen: ${t.maxRss().toFixed(1)} MB\n`);
     transferRss = t.maxRss();
-    process.stderr.write(`server resident memory around 8 MiB transfers, highest seen: ${transferRss.toFixed(1)} MB\n`);
     await t.close();
   }
 
   // gVisor: the same exec under runsc, where the engine has it.
   if (!want('gvisor')) {
-    // not asked for
+    // not asked for (BENCH_ONLY)
   } else if (runtimes.includes('runsc')) {
     const g = await startServer({ SANDBOX_DOCKER_RUNTIME: 'runsc' });
     try {
@@ -428,8 +446,8 @@ async function main() {
     process.stderr.write('gVisor (runsc): not available on this engine (docker info lists no runsc runtime)\n');
   }
 
-  // E2B: HTTP requests per sandbox_execute through the real SDK, counted by the fake E2B of test/fake-e2b/.
   if (want('e2b')) {
+    // E2B: HTTP requests per sandbox_execute through the real SDK, counted by the fake E2B of test/fake-e2b/.
     const { startFakeE2B } = await import('../test/fake-e2b/index.ts');
     const fake = await startFakeE2B({ runtime: 'docker', image: IMAGE });
     const e = await startServer({ SANDBOX_PROVIDER: 'e2b', ...fake.env });

@@ -31,6 +31,7 @@ export class DeferredProvider implements SandboxProvider {
   remove: SandboxProvider['remove'] = async (id) => (await this.ready).remove(id);
   restart: SandboxProvider['restart'] = async (id) => (await this.ready).restart(id);
   portUrls: SandboxProvider['portUrls'] = async (id, ports) => (await this.ready).portUrls(id, ports);
+  warmUp: NonNullable<SandboxProvider['warmUp']> = async (hint) => (await this.ready).warmUp?.(hint);
   watch: NonNullable<SandboxProvider['watch']> = (listener) =>
     void this.ready.then(
       (p) => p.watch?.(listener),

@@ -39,6 +39,12 @@ export interface SandboxProvider {
   restart(id: string): Promise<void>;
   /** URLs at which the user's machine reaches these ports of a running sandbox, by port. */
   portUrls(id: string, ports: number[]): Promise<Record<string, string>>;
+  /**
+   * Does the one-time work of a first create before any is asked for, in the background: what the templates would
+   * be made from, the network new sandboxes join by default. Nothing is pulled or built; what fails is left for the
+   * first create to do again and report.
+   */
+  warmUp?(hint: { sources: SandboxSources[]; network: NetworkMode }): Promise<void>;
   /** Starts the backend's own background work (Docker's disk watchdog), reporting what it did to `listener`. */
   watch?(listener: (event: ProviderEvent) => void): void;
   close(): Promise<void>;
@@ -98,6 +104,11 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** Ports inside the sandbox to reach from the user's machine. */
   ports?: number[];
+  /**
+   * The server's admission of this sandbox (its quota check, run alongside the create): the backend starts
+   * nothing before it resolves, and when it rejects leaves nothing behind and rejects with its error.
+   */
+  admission?: Promise<unknown>;
 }
 
 export interface SandboxInfo {

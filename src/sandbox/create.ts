@@ -103,6 +103,9 @@ function validate(ctx: SandboxContext, res: Resources, timeout: number): void {
   }
 }
 
+/** Gives a reserved place back, once the reservation has been answered. */
+const giveBack = (release: () => void): void => release();
+
 /**
  * Creates a sandbox from a template (or hands out a warm one from the pool), sets its variables, installs,
  * runs the startup script; all or nothing.
@@ -125,14 +128,18 @@ export async function createSandbox(
   // A warm sandbox is already counted against the quota; a new one must fit under it. Warm sandboxes publish no
   // ports, so a request with ports gets a new one.
   const warm = ports.length ? undefined : await ctx.pool?.claim(template, resources);
-  const release = warm ? ctx.quota.hold() : await ctx.quota.reserve();
+  const id = warm?.id ?? newSandboxId();
+  const createdAt = new Date();
+  let expiresAt = new Date(createdAt.getTime() + timeout * 1000);
+  const name = req.name ?? id;
+  const metadata = req.metadata ?? {};
+  // A new sandbox is made while the quota's listing is under way: the backend waits for the answer only before it
+  // starts anything, and a refused create leaves nothing behind.
+  const admission = warm ? undefined : ctx.quota.reserve(id);
+  admission?.catch(() => undefined); // answered through the create
+  const release = warm ? ctx.quota.hold(id) : () => void admission?.then(giveBack, () => undefined);
   let madeId: string | undefined = warm?.id;
   try {
-    const id = warm?.id ?? newSandboxId();
-    const createdAt = new Date();
-    let expiresAt = new Date(createdAt.getTime() + timeout * 1000);
-    const name = req.name ?? id;
-    const metadata = req.metadata ?? {};
     const made =
       warm ??
       (await ctx.provider.create(
@@ -146,6 +153,7 @@ export async function createSandbox(
             metadata,
           }),
           ports,
+          admission,
         },
         onProgress,
       ));

@@ -1,29 +1,54 @@
 import { ErrorCode, SandboxError } from '../errors.js';
-import { Mutex } from '../util/mutex.js';
 
 /** Gives a reserved place back; calling it again does nothing. */
 export type Release = () => void;
 
+/** A place taken here: the sandbox's ID when known (a listing may already show it), in the order taken. */
+interface Place {
+  seq: number;
+  id?: string;
+}
+
 /**
  * SANDBOX_MAX_SANDBOXES for one server: the sandboxes the backend lists in the namespace plus the creations under
- * way here, which the backend does not list yet. Checks run one at a time, so concurrent creates cannot all slip
- * under the limit; each reservation comes back as a handle that releases it once.
+ * way here, which the backend may not list yet. A check needs no lock, so it can run alongside the create it
+ * admits (the listing is then off the create's path): each reservation counts the places taken before it, whether
+ * listed or not, and the sandboxes listed that are not being made here after it. Of two concurrent creates the
+ * later one always counts the earlier, so they cannot both slip under the limit; a sandbox both listed and being
+ * made is counted once, and the one being admitted never counts itself. Each reservation comes back as a handle
+ * that releases it once.
  */
 export class Quota {
-  private pending = 0;
-  private readonly lock = new Mutex();
+  private readonly places = new Set<Place>();
+  private seq = 0;
 
   constructor(
     private readonly max: number,
     private readonly namespace: string,
-    /** How many sandboxes the backend lists in the namespace now. */
-    private readonly existing: () => Promise<number>,
+    /** The IDs of the sandboxes the backend lists in the namespace now. */
+    private readonly existing: () => Promise<string[]>,
   ) {}
 
-  /** Room for one more sandbox, or QUOTA_EXCEEDED. */
-  reserve(): Promise<Release> {
-    return this.lock.run(async () => {
-      const total = (await this.existing()) + this.pending;
+  /**
+   * Room for one more sandbox (`id`, when already chosen), or QUOTA_EXCEEDED. The place is taken at once, before
+   * the listing is asked for: the caller may make the sandbox meanwhile, and undoes it if this rejects.
+   */
+  async reserve(id?: string): Promise<Release> {
+    const before = [...this.places];
+    const place: Place = { seq: this.seq++, id };
+    this.places.add(place);
+    const release = this.releaser(place);
+    try {
+      const listed = await this.existing();
+      // Made here after this one and still under way: they count this one, so this one does not count them.
+      const later = new Set([...this.places].filter((p) => p.seq > place.seq && p.id).map((p) => p.id));
+      const ids = new Set(listed.filter((other) => other !== id && !later.has(other)));
+      let anonymous = 0;
+      for (const p of before) {
+        if (p.id === undefined) anonymous++;
+        else if (p.id !== id) ids.add(p.id);
+      }
+      const total = ids.size + anonymous;
       if (total >= this.max) {
         throw new SandboxError(
           ErrorCode.QUOTA_EXCEEDED,
@@ -31,18 +56,23 @@ export class Quota {
           'Delete sandboxes you no longer need (sandbox_list, then sandbox_delete), or raise SANDBOX_MAX_SANDBOXES.',
         );
       }
-      return this.hold();
-    });
+      return release;
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   /** Counts a sandbox that is already within the quota (a claimed warm one) while it is being set up. */
-  hold(): Release {
-    this.pending++;
-    let released = false;
+  hold(id?: string): Release {
+    const place: Place = { seq: this.seq++, id };
+    this.places.add(place);
+    return this.releaser(place);
+  }
+
+  private releaser(place: Place): Release {
     return () => {
-      if (released) return;
-      released = true;
-      this.pending--;
+      this.places.delete(place);
     };
   }
 }

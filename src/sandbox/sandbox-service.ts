@@ -26,6 +26,9 @@ import { executeOneOff } from './one-off.js';
 import { invalidArgument, notFound } from '../errors.js';
 import { isSandboxId } from '../ids.js';
 
+/** How long after start-up the backend warms up for the first create (see startBackgroundWork). */
+export const WARM_UP_DELAY_MS = 1000;
+
 /**
  * The backend-independent policy around a provider: templates, limits, history, env persistence and expiry.
  * Each method serves one tool.
@@ -33,6 +36,7 @@ import { isSandboxId } from '../ids.js';
 export class SandboxService {
   readonly ctx: SandboxContext;
   private stopReaper?: () => void;
+  private warmUpTimer?: NodeJS.Timeout;
   /** Sandboxes created through this service (this process), for SANDBOX_ON_EXIT. */
   private readonly createdHere = new Set<string>();
 
@@ -60,7 +64,9 @@ export class SandboxService {
       history,
       env,
       log,
-      quota: new Quota(config.limits.maxSandboxes, config.namespace, async () => (await provider.list()).length),
+      quota: new Quota(config.limits.maxSandboxes, config.namespace, async () =>
+        (await provider.list()).map((s) => s.id),
+      ),
       facts: new SandboxFacts(provider),
       background: new BackgroundRuns(provider, history, log),
     };
@@ -73,9 +79,20 @@ export class SandboxService {
     return this.ctx.provider.name;
   }
 
-  /** Starts the background expiry sweep (it runs once at once, then every SANDBOX_REAP_INTERVAL). */
+  /**
+   * Starts the background work: the backend's warm-up for the first create, the expiry sweep (once at once, then
+   * every SANDBOX_REAP_INTERVAL), the warm pool and the backend's own watch.
+   */
   startBackgroundWork(): void {
     if (!this.stopReaper) {
+      const { templates, config, provider } = this.ctx;
+      const sources = templates.names().map((name) => templates.get(name).sources);
+      // Not during the client's first exchanges (start-up → tools/list); a create that comes sooner does it itself.
+      this.warmUpTimer = setTimeout(
+        () => void provider.warmUp?.({ sources, network: config.network }).catch(() => undefined),
+        WARM_UP_DELAY_MS,
+      );
+      this.warmUpTimer.unref();
       this.stopReaper = startReaper(this.ctx, this.ctx.config.reapIntervalSeconds);
       this.ctx.pool?.start();
       this.ctx.provider.watch?.((event) => {
@@ -86,6 +103,7 @@ export class SandboxService {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.warmUpTimer);
     this.stopReaper?.();
     await this.ctx.background.stopAll();
     await this.ctx.pool?.stop();

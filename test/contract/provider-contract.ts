@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { defaultNamespace } from '../../src/config.js';
-import { ErrorCode } from '../../src/errors.js';
+import { ErrorCode, SandboxError } from '../../src/errors.js';
 import { newRunId, newSandboxId } from '../../src/ids.js';
 import type { RunSpec, SandboxProvider, SandboxSpec } from '../../src/providers/provider.js';
 import { sandboxTest } from '../helpers/sandbox-fixture.js';
@@ -98,6 +98,14 @@ export function runProviderContract(
       const info = await provider.get(id);
       expect(info).toMatchObject({ id, name: 'contract', state: 'running', metadata: { suite: 'contract' } });
       expect(info.expiresAt.getTime()).toBeGreaterThan(Date.now());
+    });
+
+    test('makes nothing that stays when the admission given with the create is refused', async () => {
+      const spec = h.spec({ name: 'refused' });
+      const admission = Promise.reject(new SandboxError(ErrorCode.QUOTA_EXCEEDED, 'Over the quota.', ''));
+      admission.catch(() => undefined); // answered through the create
+      await expectCode(provider.create({ ...spec, admission }), ErrorCode.QUOTA_EXCEEDED);
+      expect((await provider.list()).map((s) => s.id)).not.toContain(spec.id);
     });
 
     test('lists the sandboxes it created', async ({ sandbox }) => {

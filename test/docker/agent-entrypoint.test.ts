@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { silentLogger } from '../../src/logger.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
@@ -91,6 +95,43 @@ describeDocker('the run agent started with the container', () => {
     const second = provider();
     made.push([second, spec.id]);
     expect(await print1(second, spec.id)).toEqual({ exitCode: 0, out: '1\n' });
+  });
+
+  it('prepares an image without an account for uid 1000 in the agent it starts with, no exec after it', async () => {
+    const image = `sandbox-mcp-test/entry-no-user:${randomBytes(4).toString('hex')}`;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'image-'));
+    writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${TEST_IMAGE}\nRUN userdel --remove user\n`);
+    const stream = await docker.buildImage({ context: dir, src: ['Dockerfile'] }, { t: image });
+    await new Promise((resolve, reject) =>
+      docker.modem.followProgress(stream, (err) => (err ? reject(err) : resolve(undefined))),
+    );
+    try {
+      const p = provider();
+      const spec = baseSpec({ sources: { docker: { image } } });
+      await p.create(spec);
+      made.push([p, spec.id]);
+      let out = '';
+      const outcome = await p.run(spec.id, {
+        argv: ['sh', '-c', 'id -un; id -gn; echo hi > note.txt && cat note.txt; pwd; stat -c %u .'],
+        user: 'user',
+        env: {},
+        cwd: '/home/user',
+        timeoutMs: 30_000,
+        onOutput: (_s, c) => (out += c),
+      });
+      expect({ exitCode: outcome.exitCode, out }).toEqual({ exitCode: 0, out: 'user\nuser\nhi\n/home/user\n1000\n' });
+      // Served by the agent the container started with (its parent is the container's command, PID 1's child).
+      const agents = await agentsOf(spec.id);
+      expect(agents).toHaveLength(1);
+      const parent = (await processes(spec.id)).find((q) => q.pid === agents[0]!.ppid);
+      expect(parent?.ppid).toBe(1);
+      await p.remove(spec.id);
+    } finally {
+      await docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
   });
 
   it('serves runs after a restart, whose container only idles', async () => {

@@ -43,6 +43,7 @@ export class FakeProvider implements SandboxProvider {
   async ping(): Promise<void> {}
 
   async create(spec: SandboxSpec): Promise<SandboxInfo> {
+    await spec.admission;
     const info: SandboxInfo = {
       id: spec.id,
       name: spec.name,

@@ -190,6 +190,24 @@ describe('tool layer (fake provider)', () => {
       await create();
       const r = await s.call('sandbox_create', { template: 'python' });
       expect(errorCode(r)).toBe(ErrorCode.QUOTA_EXCEEDED);
+      // The refused sandbox was being made alongside the check: nothing of it is left, the first one stays.
+      expect(fake.sandboxes.size).toBe(1);
+    });
+
+    it("makes the sandbox while the quota's listing is under way, not after it", async () => {
+      let created = 0;
+      let createdBeforeListingAnswered: boolean | undefined;
+      const create = fake.create.bind(fake);
+      fake.create = (spec) => (created++, create(spec));
+      const list = fake.list.bind(fake);
+      fake.list = async () => {
+        await new Promise((r) => setImmediate(r));
+        createdBeforeListingAnswered ??= created > 0;
+        return list();
+      };
+      const r = await s.call('sandbox_create', { template: 'python' });
+      expect(r.isError).toBeFalsy();
+      expect(createdBeforeListingAnswered).toBe(true);
     });
   });
 

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import type {
   FileOptions,
+  NetworkMode,
   ProviderEvent,
   ReadOptions,
   Removal,
@@ -10,6 +11,7 @@ import type {
   RunSpec,
   SandboxInfo,
   SandboxProvider,
+  SandboxSources,
   SandboxSpec,
   WrittenFile,
 } from '../provider.js';
@@ -68,6 +70,7 @@ export class DockerProvider implements SandboxProvider {
   private readonly namespace: string;
   private readonly images: ImageCache;
   private watchdog?: DiskWatchdog;
+  private warming?: Promise<void>;
   private readonly forwards: PortForwards;
   readonly network: SandboxNetwork;
   /** Agent sessions by sandbox: null where the image cannot run one. */
@@ -121,7 +124,37 @@ export class DockerProvider implements SandboxProvider {
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
     if (attached) this.adoptAttached(spec.id, attached);
     else void this.agentFor(spec.id).catch(() => undefined); // prepare and start the agent while the caller goes on
-    return { ...spec, state: 'running', startedAt: new Date() };
+    const { admission: _admitted, ...info } = spec;
+    return { ...info, state: 'running', startedAt: new Date() };
+  }
+
+  /**
+   * A server's first create would check its image, then make the sandbox network and install its filter (a short
+   * privileged container, the longest of the three): done here when the server starts, with an image already on
+   * the engine, so that the first sandbox costs what the next ones do.
+   */
+  warmUp(hint: { sources: SandboxSources[]; network: NetworkMode }): Promise<void> {
+    this.warming ??= this.warmUpOnce(hint);
+    return this.warming;
+  }
+
+  private async warmUpOnce(hint: { sources: SandboxSources[]; network: NetworkMode }): Promise<void> {
+    const images = [...new Set(hint.sources.flatMap((s) => (s.docker?.image ? [s.docker.image] : [])))];
+    const present = await Promise.all(images.map((image) => this.images.isPresent(image)));
+    const helperImage = images.find((_, i) => present[i]);
+    if (hint.network === 'bridge' && helperImage) await this.network.ensure(helperImage).catch(() => undefined);
+  }
+
+  /**
+   * Waits (10 s at most) for the warm-up and the network filter's installation under way: a server that left in
+   * their middle would leave the filter's helper container behind, exited.
+   */
+  private async settleWarmUp(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
+    const warming = (this.warming ?? Promise.resolve()).catch(() => undefined);
+    await Promise.race([warming.then(() => this.network.settled()), limit]);
+    clearTimeout(timer);
   }
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */
@@ -304,6 +337,7 @@ export class DockerProvider implements SandboxProvider {
 
   async close(): Promise<void> {
     this.watchdog?.stop();
+    await this.settleWarmUp();
     this.forwards.close();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;

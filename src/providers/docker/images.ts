@@ -37,6 +37,20 @@ export class ImageCache {
     this.present.add(image);
   }
 
+  /** Whether the image is here now (remembered if so); never pulls or builds. */
+  async isPresent(image: string): Promise<boolean> {
+    if (this.present.has(image)) return true;
+    const found = await this.docker
+      .getImage(image)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+    if (found) this.present.add(image);
+    return found;
+  }
+
   /** Forgets what it knew, for when an image was removed behind its back. */
   invalidate(image: string): void {
     this.present.delete(image);

@@ -17,7 +17,9 @@ const DOCKER_ENV: Record<string, string> = { ...BASE_ENV, HOME, USER: 'user', LA
 
 /**
  * Gives uid 1000 a home and an account in images that lack them (official python and debian images), so user
- * code runs unprivileged in /home/user everywhere. It runs as root before the first run, with the agent's start.
+ * code runs unprivileged in /home/user everywhere. It runs as root before the first run, with an exec'd agent's
+ * start (or alone, without the agent). The agent started with the container does the same in Python
+ * (AGENT_LOADER in agent/agent-entrypoint.ts): keep the two in step.
  */
 export const PREPARE_SCRIPT = [
   `mkdir -p ${HOME} && { [ "$(stat -c %u ${HOME})" = 1000 ] || chown 1000:1000 ${HOME}; }`,
@@ -54,7 +56,7 @@ export async function createContainer(
       Image: options.image,
       // An entrypoint of our own, so images whose entrypoint expects arguments still idle (after the agent).
       ...(options.attachAgent
-        ? { Entrypoint: agentEntrypoint(PREPARE_SCRIPT), Cmd: [], OpenStdin: true, StdinOnce: true }
+        ? { Entrypoint: agentEntrypoint(), Cmd: [], OpenStdin: true, StdinOnce: true }
         : { Entrypoint: ['sleep'], Cmd: ['infinity'] }),
       // The idle process runs as root so that root execs (package installs) get the kept capabilities: the engine
       // derives an exec's capabilities from the container's user. User code execs run as 1000:1000 with none.
@@ -79,6 +81,7 @@ export async function createContainer(
         options.portHost ?? '127.0.0.1',
       ),
     });
+    await spec.admission; // a refused container is removed below, never started
     await options.attachAgent?.(container);
     await container.start();
     return container;

@@ -49,6 +49,14 @@ export class SandboxNetwork {
     return this.ready;
   }
 
+  /** The set-up under way or done, settled either way (a server leaving in its middle would leave its helper). */
+  settled(): Promise<void> {
+    return (this.ready ?? Promise.resolve()).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   /** Checks the network and the filter again before the next sandbox (the network was removed, say). */
   forget(): void {
     this.ready = undefined;

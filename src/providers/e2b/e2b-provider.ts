@@ -87,6 +87,7 @@ export class E2BProvider implements SandboxProvider {
     const template = spec.sources.e2b?.template ?? 'base';
     onProgress?.(`starting an E2B sandbox from template ${template}`);
     try {
+      await spec.admission; // nothing is made (nor billed) before the server admits it
       const sandbox = await this.sdk.create(template, {
         ...this.handles.opts,
         metadata: labelsFor(spec),
@@ -96,7 +97,8 @@ export class E2BProvider implements SandboxProvider {
       });
       this.handles.remember(spec.id, sandbox);
       this.log.debug({ sandboxId: spec.id, e2bId: sandbox.sandboxId }, 'E2B sandbox started');
-      return { ...spec, state: 'running', startedAt: new Date() };
+      const { admission: _admitted, ...info } = spec;
+      return { ...info, state: 'running', startedAt: new Date() };
     } catch (err) {
       throw mapE2BError(err, { creating: true });
     }

@@ -1,4 +1,4 @@
-import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../shared/base-env.js';
+import { ROOT_RUN_ENV, SANDBOX_HOME, USER_PATH_SUFFIX } from '../../shared/base-env.js';
 import AGENT_SOURCE from './agent.py';
 
 /** Written by the first start's entrypoint: later starts (a restart) only idle, and runs get an exec'd agent. */
@@ -8,12 +8,30 @@ const STARTED_MARKER = '/.sandbox-agent-started';
 export const AGENT_GONE_LINE = '{"ev":"gone"}';
 
 /**
- * What the container's command runs: the agent's source comes as the first line on stdin (a JSON string), so that
- * it is not in the container's configuration, which every listing and inspect of the engine would carry back.
+ * What the container's command runs: PREPARE_SCRIPT's work (lifecycle.ts; keep the two in step) done in Python, no
+ * process per step, in python3's first milliseconds; then the agent, whose source comes as the first line on stdin
+ * (a JSON string), so that it is not in the container's configuration, which every listing and inspect of the
+ * engine would carry back. If the preparation fails the loader exits before reading its source: the exec path then
+ * runs PREPARE_SCRIPT itself and says why.
  */
 const AGENT_LOADER = [
   '# sandbox-mcp run agent: its source is the first line of stdin',
-  'import json, sys',
+  'import json, os, sys',
+  'def prepare():',
+  `    home = ${JSON.stringify(SANDBOX_HOME)}`,
+  '    os.makedirs(home, exist_ok=True)',
+  '    if os.stat(home).st_uid != 1000:',
+  '        os.chown(home, 1000, 1000)',
+  `    for path, entry in (("/etc/passwd", b"user:x:1000:1000:sandbox user:${SANDBOX_HOME}:/bin/sh\\n"), ("/etc/group", b"user:x:1000:\\n")):`,
+  '        with open(path, "a+b") as f:',
+  '            f.seek(0)',
+  '            if not any(len(x) > 3 and x[2] == b"1000" for x in (line.split(b":") for line in f)):',
+  '                f.write(entry)',
+  'try:',
+  '    prepare()',
+  'except Exception:',
+  '    sys.exit(90)',
+  'del prepare',
   'exec(compile(json.loads(sys.stdin.buffer.readline()), "agent.py", "exec"))',
 ].join('\n');
 
@@ -22,16 +40,17 @@ export const AGENT_SOURCE_LINE = `${JSON.stringify(AGENT_SOURCE)}\n`;
 
 /**
  * The container's own command when the server attaches to it before its start (AgentSession.attach): on the first
- * start, `prepare` and then the run agent as the main process, talking over the container's stdin and stdout, so
- * that the agent starts with the container instead of in an exec after it (create → first output). It runs exactly
- * as the exec'd agent does: root, `python3 -I` in `/`, with the same arguments (its source comes on stdin). When the agent exits (its stdin
- * closed: the server went away) or could not start (no python3, `prepare` failed: the exec path then says why),
- * the container idles as before. Restarts only idle: the marker is in `/`, which only root can write.
+ * start, the run agent as the main process, preparing the sandbox first (AGENT_LOADER), talking over the
+ * container's stdin and stdout, so that the agent starts with the container instead of in an exec after it
+ * (create → first output). It runs exactly as the exec'd agent does: root, `python3 -I` in `/`, with the same
+ * arguments (its source comes on stdin). When the agent exits (its stdin closed: the server went away) or could
+ * not start (no python3, the preparation failed: the exec path then prepares and says why), the container idles as
+ * before. Restarts only idle: the marker is in `/`, which only root can write.
  */
-export function agentEntrypoint(prepare: string): string[] {
+export function agentEntrypoint(): string[] {
   const script = [
     'cd / || exit 1;',
-    `if [ ! -e ${STARTED_MARKER} ] && : >${STARTED_MARKER} 2>/dev/null && { ${prepare}; } && command -v python3 >/dev/null 2>&1;`,
+    `if [ ! -e ${STARTED_MARKER} ] && : >${STARTED_MARKER} 2>/dev/null && command -v python3 >/dev/null 2>&1;`,
     'then python3 -I -u -c "$1" "$2" "$3"; fi;',
     `echo '${AGENT_GONE_LINE}'; exec sleep infinity`,
   ].join(' ');
