@@ -14,6 +14,8 @@ const RECYCLE_AFTER_MS = (WARM_LEASE_SECONDS / 2) * 1000;
 interface Member {
   id: string;
   createdAt: number;
+  /** What the backend said when it made the sandbox. */
+  info: SandboxInfo;
 }
 
 /**
@@ -48,7 +50,8 @@ export class WarmPool implements WarmSandboxes {
       const member = members.shift()!;
       if (!(await this.ctx.records.claim(member.id))) continue;
       try {
-        const info = await this.ctx.provider.get(member.id);
+        // A sandbox the backend knows to be running needs no round trip: nobody has changed it since it was made.
+        const info = this.ctx.provider.knownRunning?.(member.id) ? member.info : await this.ctx.provider.get(member.id);
         if (info.state === 'running') {
           this.refill();
           return info;
@@ -134,8 +137,9 @@ export class WarmPool implements WarmSandboxes {
         warm: true,
       }),
     );
+    let info: SandboxInfo;
     try {
-      await this.ctx.provider.create(
+      info = await this.ctx.provider.create(
         specFor(template, resourcesFor(this.ctx, template), {
           id,
           name: 'warm',
@@ -150,7 +154,7 @@ export class WarmPool implements WarmSandboxes {
       throw err;
     }
     this.ctx.log.debug({ sandboxId: id, template: template.name }, 'warm sandbox ready');
-    return { id, createdAt: createdAt.getTime() };
+    return { id, createdAt: createdAt.getTime(), info };
   }
 }
 
