@@ -84,8 +84,11 @@ export class DockerProvider implements SandboxProvider {
   private readonly readyAgents = new Map<string, AgentSession>();
   /** The end each sandbox made here was created with (its label), until its lifetime is first set. */
   private readonly creationLeases = new Map<string, Date>();
-  /** Expiry writes under way, by sandbox: the next write, a removal and reads of that sandbox wait for them. */
-  private readonly expiryWrites = new Map<string, Promise<void>>();
+  /**
+   * Expiry writes under way, by sandbox, with the end each writes: the next write and a removal wait for them, and
+   * this server's reads say that end already (written last, it is the one every server will read).
+   */
+  private readonly expiryWrites = new Map<string, { expiresAt: Date; done: Promise<void> }>();
 
   constructor(
     private readonly docker: Docker,
@@ -141,18 +144,15 @@ export class DockerProvider implements SandboxProvider {
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */
   async get(id: string): Promise<SandboxInfo> {
-    // Both asked at once (status reads wait for them); a missing sandbox is said first. An end being written
-    // after its setExpiry returned is waited for, so that this server reads what it was told.
-    await this.expiryWrites.get(id)?.catch(() => undefined);
+    // Both asked at once (status reads wait for them); a missing sandbox is said first.
     const extension = this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
     extension.catch(() => undefined);
     const info = infoFromInspect(await this.owned.inspect(id));
-    const extended = await extension;
+    const extended = this.expiryWrites.get(id)?.expiresAt ?? (await extension);
     return extended ? { ...info, expiresAt: extended } : info;
   }
 
   async list(): Promise<SandboxInfo[]> {
-    if (this.expiryWrites.size) await Promise.all([...this.expiryWrites.values()].map((w) => w.catch(() => undefined)));
     try {
       const [sandboxes, extensions] = await Promise.all([
         listManaged(this.docker, this.namespace),
@@ -160,6 +160,7 @@ export class DockerProvider implements SandboxProvider {
       ]);
       const live = new Set(sandboxes.map((s) => s.id));
       if ([...extensions.keys()].some((id) => !live.has(id))) void this.expiries.prune(live).catch(() => undefined);
+      for (const [id, write] of this.expiryWrites) extensions.set(id, write.expiresAt);
       return sandboxes.map((s) => (extensions.has(s.id) ? { ...s, expiresAt: extensions.get(s.id)! } : s));
     } catch (err) {
       throw mapDockerError(err);
@@ -264,16 +265,16 @@ export class DockerProvider implements SandboxProvider {
    * in order). A write made after returning is tried once more, unless another has been asked for meanwhile.
    */
   private writeExpiry(id: string, expiresAt: Date, afterReturn: boolean): Promise<void> {
-    const previous = this.expiryWrites.get(id);
-    const write: Promise<void> = this.writeAfter(previous, id, expiresAt, () =>
-      afterReturn ? this.expiryWrites.get(id) === write : false,
+    const previous = this.expiryWrites.get(id)?.done;
+    const done: Promise<void> = this.writeAfter(previous, id, expiresAt, () =>
+      afterReturn ? this.expiryWrites.get(id)?.done === done : false,
     );
-    this.expiryWrites.set(id, write);
+    this.expiryWrites.set(id, { expiresAt, done });
     const forget = () => {
-      if (this.expiryWrites.get(id) === write) this.expiryWrites.delete(id);
+      if (this.expiryWrites.get(id)?.done === done) this.expiryWrites.delete(id);
     };
-    write.then(forget, forget);
-    return write;
+    done.then(forget, forget);
+    return done;
   }
 
   private async writeAfter(
@@ -346,7 +347,7 @@ export class DockerProvider implements SandboxProvider {
     });
     this.owned.forget(id);
     this.creationLeases.delete(id);
-    await this.expiryWrites.get(id)?.catch(() => undefined);
+    await this.expiryWrites.get(id)?.done.catch(() => undefined);
     await this.expiries.remove(id).catch(() => undefined);
     return { resources: ['container', 'volumes'] };
   }
