@@ -159,6 +159,7 @@ export class DockerProvider implements SandboxProvider {
         this.expiries.all(),
       ]);
       const live = new Set(sandboxes.map((s) => s.id));
+      for (const id of this.creationLeases.keys()) if (!live.has(id)) this.creationLeases.delete(id); // removed elsewhere
       if ([...extensions.keys()].some((id) => !live.has(id))) void this.expiries.prune(live).catch(() => undefined);
       for (const [id, write] of this.expiryWrites) extensions.set(id, write.expiresAt);
       return sandboxes.map((s) => (extensions.has(s.id) ? { ...s, expiresAt: extensions.get(s.id)! } : s));
