@@ -461,9 +461,10 @@ async function main() {
     }
   }
 
-  process.stderr.write(
-    `\nserver resident memory, highest seen: ${mainRss.toFixed(1)} MB through the main run (no flags), ${transferRss.toFixed(1)} MB around 8 MiB transfers\n`,
-  );
+  if (wanted('main') || wanted('transfer'))
+    process.stderr.write(
+      `\nserver resident memory, highest seen: ${mainRss.toFixed(1)} MB through the main run (no flags), ${transferRss.toFixed(1)} MB around 8 MiB transfers\n`,
+    );
   process.stdout.write(
     `${JSON.stringify({ machine: { cpus: os.cpus().length, cpu, engine, node: process.version, runtimes }, modelFacing, mainRss, transferRss, rows }, null, 2)}\n`,
   );
