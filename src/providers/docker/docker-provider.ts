@@ -267,8 +267,12 @@ export class DockerProvider implements SandboxProvider {
    */
   private writeExpiry(id: string, expiresAt: Date, afterReturn: boolean): Promise<void> {
     const previous = this.expiryWrites.get(id)?.done;
-    const done: Promise<void> = this.writeAfter(previous, id, expiresAt, () =>
-      afterReturn ? this.expiryWrites.get(id)?.done === done : false,
+    const done: Promise<void> = this.writeAfter(
+      previous,
+      id,
+      expiresAt,
+      afterReturn,
+      () => this.expiryWrites.get(id)?.done === done,
     );
     this.expiryWrites.set(id, { expiresAt, done });
     const forget = () => {
@@ -282,15 +286,18 @@ export class DockerProvider implements SandboxProvider {
     previous: Promise<void> | undefined,
     id: string,
     expiresAt: Date,
-    retry: () => boolean,
+    afterReturn: boolean,
+    newest: () => boolean,
   ): Promise<void> {
+    // After returning means after the caller's next steps have started, not before them.
+    if (afterReturn) await new Promise((resolve) => setImmediate(resolve));
     await previous?.catch(() => undefined);
     try {
       await this.expiries.write(id, expiresAt);
     } catch (err) {
-      if (!retry()) throw err;
+      if (!afterReturn || !newest()) throw err;
       await new Promise((resolve) => setTimeout(resolve, WRITE_RETRY_MS));
-      if (!retry()) throw err;
+      if (!newest()) throw err;
       await this.expiries.write(id, expiresAt);
     }
   }
