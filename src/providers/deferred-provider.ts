@@ -6,13 +6,18 @@ import type { ProviderCapabilities, ProviderName, SandboxProvider } from './prov
  * every call waits for it.
  */
 export class DeferredProvider implements SandboxProvider {
+  private loaded?: SandboxProvider;
+
   constructor(
     readonly name: ProviderName,
     /** Known before the backend loads (see capabilitiesOf in ./index.ts), so requests can be checked at once. */
     readonly capabilities: ProviderCapabilities,
     readonly ready: Promise<SandboxProvider>,
   ) {
-    ready.catch(() => undefined); // the entry point reports a failure; calls re-throw it
+    ready.then(
+      (p) => (this.loaded = p),
+      () => undefined, // the entry point reports a failure; calls re-throw it
+    );
   }
 
   ping = async () => (await this.ready).ping();
@@ -26,7 +31,10 @@ export class DeferredProvider implements SandboxProvider {
   readFile: SandboxProvider['readFile'] = async (id, path, options) => (await this.ready).readFile(id, path, options);
   usage: SandboxProvider['usage'] = async (id) => (await this.ready).usage(id);
   start: SandboxProvider['start'] = async (id) => (await this.ready).start(id);
-  setExpiry: SandboxProvider['setExpiry'] = async (id, expiresAt) => (await this.ready).setExpiry(id, expiresAt);
+  setExpiry: SandboxProvider['setExpiry'] = async (id, expiresAt, options) =>
+    (await this.ready).setExpiry(id, expiresAt, options);
+  /** Nothing is known of any sandbox before the backend has loaded. */
+  knownRunning = (id: string): boolean => this.loaded?.knownRunning?.(id) ?? false;
   stop: SandboxProvider['stop'] = async (id) => (await this.ready).stop(id);
   remove: SandboxProvider['remove'] = async (id) => (await this.ready).remove(id);
   restart: SandboxProvider['restart'] = async (id) => (await this.ready).restart(id);

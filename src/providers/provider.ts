@@ -30,7 +30,13 @@ export interface SandboxProvider {
    * Moves the end of the sandbox's lifetime, where the backend enforces one itself (E2B); else nothing. Returns
    * the end the backend will honour: earlier than asked when the backend caps lifetimes (E2B's plans).
    */
-  setExpiry(id: string, expiresAt: Date): Promise<Date>;
+  setExpiry(id: string, expiresAt: Date, options?: ExpiryOptions): Promise<Date>;
+  /**
+   * True when the backend knows, without asking anyone, that the sandbox is running: this server holds a live
+   * connection to a process inside it, which ends when it stops or goes (Docker: its run agent). False when it
+   * cannot tell; get() asks.
+   */
+  knownRunning?(id: string): boolean;
   /** Stops the sandbox and keeps its files; stopping a stopped sandbox does nothing. */
   stop(id: string): Promise<void>;
   /** Removes the sandbox and everything the backend kept for it, and says what that was. */
@@ -48,6 +54,15 @@ export interface SandboxProvider {
   /** Starts the backend's own background work (Docker's disk watchdog), reporting what it did to `listener`. */
   watch?(listener: (event: ProviderEvent) => void): void;
   close(): Promise<void>;
+}
+
+export interface ExpiryOptions {
+  /**
+   * The caller need not wait for the new end to be on record (a warm sandbox's claim, whose record already holds
+   * it). A backend that honours every end as asked, and knows that the sandbox's current end protects it for
+   * minutes yet, may then write it after returning; others ignore this.
+   */
+  afterReturn?: boolean;
 }
 
 /** Options a backend can apply when it makes a sandbox. */

@@ -161,29 +161,32 @@ export async function createSandbox(
     // A warm sandbox's labels were written before anyone asked for it: the record holds the truth.
     const sandbox: SandboxInfo = { ...made, name, metadata, createdAt, expiresAt };
     // A warm sandbox was made with the pool's lease; backends that enforce lifetimes learn the real one, and may
-    // cap it (E2B's plans count from the sandbox's start): the end they will honour is the one recorded.
-    if (warm) sandbox.expiresAt = expiresAt = await ctx.provider.setExpiry(id, expiresAt);
+    // cap it (E2B's plans count from the sandbox's start): the end they will honour is the one recorded. The
+    // record written below holds it, so the backend may record it after returning (Docker, while the lease runs).
+    if (warm) sandbox.expiresAt = expiresAt = await ctx.provider.setExpiry(id, expiresAt, { afterReturn: true });
     const envVarNames = Object.keys(req.envVars ?? {});
     const packagesInstalled = installs.flatMap((s) => s.packages);
-    await ctx.records.put(
-      newRecord(ctx, {
+    await Promise.all([
+      ctx.records.put(
+        newRecord(ctx, {
+          id,
+          name,
+          metadata,
+          createdAt: createdAt.toISOString(),
+          expiresAt: expiresAt.toISOString(),
+          envNames: envVarNames,
+          packages: packagesInstalled,
+          startupScript: Boolean(req.startupScript),
+          ...(ports.length ? { ports } : {}),
+        }),
+      ),
+      ctx.history.note(
         id,
-        name,
-        metadata,
-        createdAt: createdAt.toISOString(),
-        expiresAt: expiresAt.toISOString(),
-        envNames: envVarNames,
-        packages: packagesInstalled,
-        startupScript: Boolean(req.startupScript),
-        ...(ports.length ? { ports } : {}),
-      }),
-    );
-    await ctx.history.note(
-      id,
-      `sandbox created from template ${template.name}${warm ? ' (warm pool)' : ''} (${resources.cpus} cpus, ${resources.memoryMb} MB, network ${resources.network}, expires ${expiresAt.toISOString()})`,
-      'info',
-      createdAt,
-    );
+        `sandbox created from template ${template.name}${warm ? ' (warm pool)' : ''} (${resources.cpus} cpus, ${resources.memoryMb} MB, network ${resources.network}, expires ${expiresAt.toISOString()})`,
+        'info',
+        createdAt,
+      ),
+    ]);
 
     ctx.facts.remember(sandbox);
     ctx.env.seed(id);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { reapExpired } from '../../src/sandbox/background/reaper.js';
 import { WARM_LEASE_SECONDS } from '../../src/sandbox/background/warm-pool.js';
 import { FakeProvider } from '../helpers/fake-provider.js';
@@ -42,6 +42,25 @@ describe('warm pool (fake provider)', () => {
     });
 
     await s.sandboxes.ctx.pool!.settled(); // refilled in the background
+    expect(fake.sandboxes.size).toBe(3);
+  });
+
+  it("leaves the engine to the claimed sandbox's first run for a moment before refilling", async () => {
+    await start({ SANDBOX_POOL_SIZE: '2' });
+    const asked = vi.spyOn(fake, 'list');
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const claimed = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      await s.call('sandbox_execute', { sandbox_id: claimed, code: 'print(1)' });
+      // The refill starts by counting the sandboxes (the quota): nothing yet.
+      expect(asked).not.toHaveBeenCalled();
+      expect(fake.sandboxes.size).toBe(2);
+      await vi.advanceTimersByTimeAsync(1000);
+    } finally {
+      vi.useRealTimers();
+    }
+    await s.sandboxes.ctx.pool!.settled();
+    expect(asked).toHaveBeenCalled();
     expect(fake.sandboxes.size).toBe(3);
   });
 

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import type {
+  ExpiryOptions,
   FileOptions,
   NetworkMode,
   ProviderEvent,
@@ -38,6 +39,13 @@ import { LeaseFile } from '../../util/lease-file.js';
 
 /** Process slots a file command takes at once on the exec path: exec, init, shells, relays, the tools. */
 const FILE_COMMAND_PIDS = 16;
+/**
+ * An end may be written after setExpiry returns only while the sandbox's creation label protects it from every
+ * reaper for at least this long (a warm sandbox is claimed with 15 minutes or more of its lease left).
+ */
+const WRITE_AFTER_RETURN_MARGIN_MS = 5 * 60_000;
+/** A failed write made after returning is tried once more after this long. */
+const WRITE_RETRY_MS = 1000;
 
 export interface DockerProviderOptions {
   pidsLimit: number;
@@ -75,6 +83,15 @@ export class DockerProvider implements SandboxProvider {
   readonly network: SandboxNetwork;
   /** Agent sessions by sandbox: null where the image cannot run one. */
   private readonly agents = new Map<string, Promise<AgentSession | null>>();
+  /** The sessions of `agents` that are ready, for answers that must not wait (knownRunning). */
+  private readonly readyAgents = new Map<string, AgentSession>();
+  /** The end each sandbox made here was created with (its label), until its lifetime is first set. */
+  private readonly creationLeases = new Map<string, Date>();
+  /**
+   * Expiry writes under way, by sandbox, with the end each writes: the next write and a removal wait for them, and
+   * this server's reads say that end already (written last, it is the one every server will read).
+   */
+  private readonly expiryWrites = new Map<string, { expiresAt: Date; done: Promise<void> }>();
 
   constructor(
     private readonly docker: Docker,
@@ -122,6 +139,7 @@ export class DockerProvider implements SandboxProvider {
       throw err;
     });
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
+    this.creationLeases.set(spec.id, spec.expiresAt);
     if (attached) this.adoptAttached(spec.id, attached);
     else void this.agentFor(spec.id).catch(() => undefined); // prepare and start the agent while the caller goes on
     const { admission: _admitted, ...info } = spec;
@@ -159,11 +177,11 @@ export class DockerProvider implements SandboxProvider {
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */
   async get(id: string): Promise<SandboxInfo> {
-    // Both asked at once (a warm claim and every status read wait for them); a missing sandbox is said first.
+    // Both asked at once (status reads wait for them); a missing sandbox is said first.
     const extension = this.expiries.of(id).catch((err) => Promise.reject(mapDockerError(err)));
     extension.catch(() => undefined);
     const info = infoFromInspect(await this.owned.inspect(id));
-    const extended = await extension;
+    const extended = this.expiryWrites.get(id)?.expiresAt ?? (await extension);
     return extended ? { ...info, expiresAt: extended } : info;
   }
 
@@ -174,7 +192,9 @@ export class DockerProvider implements SandboxProvider {
         this.expiries.all(),
       ]);
       const live = new Set(sandboxes.map((s) => s.id));
+      for (const id of this.creationLeases.keys()) if (!live.has(id)) this.creationLeases.delete(id); // removed elsewhere
       if ([...extensions.keys()].some((id) => !live.has(id))) void this.expiries.prune(live).catch(() => undefined);
+      for (const [id, write] of this.expiryWrites) extensions.set(id, write.expiresAt);
       return sandboxes.map((s) => (extensions.has(s.id) ? { ...s, expiresAt: extensions.get(s.id)! } : s));
     } catch (err) {
       throw mapDockerError(err);
@@ -250,11 +270,77 @@ export class DockerProvider implements SandboxProvider {
     });
   }
 
-  /** Docker enforces no lifetime: the reapers of the namespace's servers do, from what is written here. */
-  async setExpiry(id: string, expiresAt: Date): Promise<Date> {
+  /**
+   * Docker enforces no lifetime: the reapers of the namespace's servers do, from what is written here. Every end
+   * is honoured as asked. With `afterReturn` (a warm sandbox's claim), a sandbox made here whose creation label
+   * still protects it for minutes, and whose agent shows it running, gets its end written after this returns:
+   * until the write lands every reaper reads the label's later end, and the caller's record holds the new one.
+   */
+  async setExpiry(id: string, expiresAt: Date, options: ExpiryOptions = {}): Promise<Date> {
+    const lease = this.creationLeases.get(id);
+    this.creationLeases.delete(id);
+    if (
+      options.afterReturn &&
+      lease &&
+      lease.getTime() - Date.now() > WRITE_AFTER_RETURN_MARGIN_MS &&
+      this.knownRunning(id)
+    ) {
+      this.writeExpiry(id, expiresAt, true).catch((err: unknown) =>
+        this.log.warn(
+          { sandboxId: id, err, expiresAt: expiresAt.toISOString(), leaseEnds: lease.toISOString() },
+          "could not write a sandbox's end on the engine: servers with another state folder end it with its lease",
+        ),
+      );
+      return expiresAt;
+    }
     await this.owned.inspect(id);
-    await this.expiries.write(id, expiresAt).catch((err) => Promise.reject(mapDockerError(err, id)));
+    await this.writeExpiry(id, expiresAt, false).catch((err) => Promise.reject(mapDockerError(err, id)));
     return expiresAt;
+  }
+
+  knownRunning(id: string): boolean {
+    return this.readyAgents.get(id)?.alive === true;
+  }
+
+  /**
+   * Writes one sandbox's end after the writes of it already under way (the newest written wins, so they must land
+   * in order). A write made after returning is tried once more, unless another has been asked for meanwhile.
+   */
+  private writeExpiry(id: string, expiresAt: Date, afterReturn: boolean): Promise<void> {
+    const previous = this.expiryWrites.get(id)?.done;
+    const done: Promise<void> = this.writeAfter(
+      previous,
+      id,
+      expiresAt,
+      afterReturn,
+      () => this.expiryWrites.get(id)?.done === done,
+    );
+    this.expiryWrites.set(id, { expiresAt, done });
+    const forget = () => {
+      if (this.expiryWrites.get(id)?.done === done) this.expiryWrites.delete(id);
+    };
+    done.then(forget, forget);
+    return done;
+  }
+
+  private async writeAfter(
+    previous: Promise<void> | undefined,
+    id: string,
+    expiresAt: Date,
+    afterReturn: boolean,
+    newest: () => boolean,
+  ): Promise<void> {
+    // After returning means after the caller's next steps have started, not before them.
+    if (afterReturn) await new Promise((resolve) => setImmediate(resolve));
+    await previous?.catch(() => undefined);
+    try {
+      await this.expiries.write(id, expiresAt);
+    } catch (err) {
+      if (!afterReturn || !newest()) throw err;
+      await new Promise((resolve) => setTimeout(resolve, WRITE_RETRY_MS));
+      if (!newest()) throw err;
+      await this.expiries.write(id, expiresAt);
+    }
   }
 
   async stop(id: string): Promise<void> {
@@ -309,6 +395,8 @@ export class DockerProvider implements SandboxProvider {
       endExecStreams(c.id);
     });
     this.owned.forget(id);
+    this.creationLeases.delete(id);
+    await this.expiryWrites.get(id)?.done.catch(() => undefined);
     await this.expiries.remove(id).catch(() => undefined);
     return { resources: ['container', 'volumes'] };
   }
@@ -374,6 +462,7 @@ export class DockerProvider implements SandboxProvider {
         throw mapDockerError(err, id);
       });
     this.agents.set(id, starting);
+    this.noteReady(id, starting);
     return starting;
   }
 
@@ -389,12 +478,23 @@ export class DockerProvider implements SandboxProvider {
       return this.agentFor(id);
     });
     this.agents.set(id, adopted);
-    void adopted.catch(() => undefined);
+    this.noteReady(id, adopted);
+  }
+
+  /** Remembers the session once ready, if it is still the sandbox's then. */
+  private noteReady(id: string, pending: Promise<AgentSession | null>): void {
+    pending.then(
+      (session) => {
+        if (session && this.agents.get(id) === pending) this.readyAgents.set(id, session);
+      },
+      () => undefined,
+    );
   }
 
   private dropAgent(id: string): void {
     const session = this.agents.get(id);
     this.agents.delete(id);
+    this.readyAgents.delete(id);
     void session?.then((s) => s?.close()).catch(() => undefined);
   }
 

@@ -10,10 +10,17 @@ import type { Template } from '../templates.js';
 export const WARM_LEASE_SECONDS = 1800;
 /** Warm sandboxes older than this are replaced, so none is handed out just before its lease ends. */
 const RECYCLE_AFTER_MS = (WARM_LEASE_SECONDS / 2) * 1000;
+/**
+ * The refill after a claim waits this long, so that the next sandbox's start (the engine's heaviest work) does not
+ * share the CPU and the engine with the claimed sandbox's first run, which usually follows at once.
+ */
+const REFILL_AFTER_CLAIM_MS = 1000;
 
 interface Member {
   id: string;
   createdAt: number;
+  /** What the backend said when it made the sandbox. */
+  info: SandboxInfo;
 }
 
 /**
@@ -25,6 +32,8 @@ export class WarmPool implements WarmSandboxes {
   private readonly ready = new Map<string, Member[]>();
   private timer?: NodeJS.Timeout;
   private filling?: Promise<void>;
+  /** The refill waiting after a claim, and how to start it at once. */
+  private pause?: { timer: NodeJS.Timeout; done: Promise<void>; end: () => void };
   private stopped = false;
 
   constructor(
@@ -48,9 +57,10 @@ export class WarmPool implements WarmSandboxes {
       const member = members.shift()!;
       if (!(await this.ctx.records.claim(member.id))) continue;
       try {
-        const info = await this.ctx.provider.get(member.id);
+        // A sandbox the backend knows to be running needs no round trip: nobody has changed it since it was made.
+        const info = this.ctx.provider.knownRunning?.(member.id) ? member.info : await this.ctx.provider.get(member.id);
         if (info.state === 'running') {
-          this.refill();
+          this.refillAfterClaim();
           return info;
         }
         await deleteSandbox(this.ctx, member.id, 'warm sandbox found stopped'); // claimed above: ours to remove
@@ -62,15 +72,19 @@ export class WarmPool implements WarmSandboxes {
     return undefined;
   }
 
-  /** Waits for the refill under way, if any (tests and the benchmark use it). */
+  /** Waits for the refill under way or about to start, if any (tests and the benchmark use it). */
   async settled(): Promise<void> {
-    while (this.filling) await this.filling;
+    while (this.pause || this.filling) {
+      await this.pause?.done;
+      await this.filling;
+    }
   }
 
   /** Stops refilling and removes the warm sandboxes this server made. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    this.pause?.end();
     await this.filling;
     for (const members of this.ready.values()) {
       for (const m of members.splice(0)) {
@@ -78,6 +92,26 @@ export class WarmPool implements WarmSandboxes {
           await deleteSandbox(this.ctx, m.id, 'warm pool closed').catch(() => undefined);
       }
     }
+  }
+
+  private refillAfterClaim(): void {
+    if (this.pause || this.stopped) return;
+    let end!: () => void;
+    const done = new Promise<void>((resolve) => (end = resolve));
+    const pause = {
+      done,
+      end: () => {
+        clearTimeout(pause.timer);
+        if (this.pause === pause) this.pause = undefined;
+        end();
+      },
+      timer: setTimeout(() => {
+        pause.end();
+        this.refill();
+      }, REFILL_AFTER_CLAIM_MS),
+    };
+    pause.timer.unref();
+    this.pause = pause;
   }
 
   private refill(): void {
@@ -134,8 +168,9 @@ export class WarmPool implements WarmSandboxes {
         warm: true,
       }),
     );
+    let info: SandboxInfo;
     try {
-      await this.ctx.provider.create(
+      info = await this.ctx.provider.create(
         specFor(template, resourcesFor(this.ctx, template), {
           id,
           name: 'warm',
@@ -150,7 +185,7 @@ export class WarmPool implements WarmSandboxes {
       throw err;
     }
     this.ctx.log.debug({ sandboxId: id, template: template.name }, 'warm sandbox ready');
-    return { id, createdAt: createdAt.getTime() };
+    return { id, createdAt: createdAt.getTime(), info };
   }
 }
 

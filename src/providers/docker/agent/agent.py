@@ -358,24 +358,19 @@ def supervise(req, stdin_data):
         return emit_failure(run_id, "the sandbox has no file descriptor left to start this run\n", 126)
     out_r, out_w, err_r, err_w, ctl_r, ctl_w, st_r, st_w = fds[:8]
     in_r, in_w = (fds[8], fds[9]) if stdin_data is not None else (None, None)
-    # Forked twice, so that the supervisor belongs to the sandbox's init (which reaps it), not to the agent.
+    # Forked once (a second fork costs the run a process start): the agent ignores SIGCHLD, so the kernel reaps
+    # the supervisor when it ends; the supervisor waits for its own children again.
     try:
         pid = os.fork()
     except OSError:
         close_all(*fds)
         return emit_failure(run_id, "the sandbox has no process left to start this run (pids limit reached)\n", 126)
     if pid == 0:
-        code = 1
         try:
-            if os.fork() == 0:
-                code = 0
-                supervisor(req, (in_r, out_r, out_w, err_r, err_w, ctl_r, st_w))
-            code = 0
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            supervisor(req, (in_r, out_r, out_w, err_r, err_w, ctl_r, st_w))
         finally:
-            os._exit(code)
-    if os.waitpid(pid, 0)[1] != 0:
-        close_all(*fds)
-        return emit_failure(run_id, "the sandbox has no process left to start this run (pids limit reached)\n", 126)
+            os._exit(0)
     close_all(out_w, err_w, ctl_r, st_w, in_r)
     run = {"ctl": ctl_w, "killing": False}
     with runs_lock:
@@ -449,6 +444,8 @@ def supervise(req, stdin_data):
 
 
 def main():
+    # Supervisors are reaped by the kernel (see supervise); they set SIGCHLD back before starting anything.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     emit({"ev": "ready", "pid": os.getpid()})
     stdin = sys.stdin.buffer
     for raw in stdin:
