@@ -50,7 +50,7 @@ describe('warm pool (fake provider)', () => {
     const asked = vi.spyOn(fake, 'list');
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
-      const claimed = (await s.call('sandbox_create', { template: 'python' })).structuredContent.sandbox_id;
+      const claimed = ok(await s.call('sandbox_create', { template: 'python' })).sandbox_id;
       await s.call('sandbox_execute', { sandbox_id: claimed, code: 'print(1)' });
       // The refill starts by counting the sandboxes (the quota): nothing yet.
       expect(asked).not.toHaveBeenCalled();
@@ -79,6 +79,32 @@ describe('warm pool (fake provider)', () => {
     expect(failure(await s.call('sandbox_create', { template: 'node' })).code).toBe('QUOTA_EXCEEDED');
     // A warm sandbox can still be handed out: it is already counted.
     expect((await s.call('sandbox_create', { template: 'python' })).isError).toBeFalsy();
+  });
+
+  it('counts a warm sandbox being made once, though the backend already lists it', async () => {
+    fake = new FakeProvider();
+    // The pool's sandbox is listed by the backend before its create returns (as a container is, once created).
+    let finish!: () => void;
+    const madeWarm = new Promise<void>((resolve) => (finish = resolve));
+    const create = fake.create.bind(fake);
+    vi.spyOn(fake, 'create').mockImplementation(async (spec) => {
+      const info = await create(spec);
+      if (spec.name === 'warm') await madeWarm;
+      return info;
+    });
+    s = await connectInMemory(
+      testConfig({ SANDBOX_POOL_TEMPLATES: 'python', SANDBOX_POOL_SIZE: '1', SANDBOX_MAX_SANDBOXES: '2' }),
+      fake,
+    );
+    s.sandboxes.ctx.pool!.start();
+    await vi.waitFor(() => expect(fake.sandboxes.size).toBe(1));
+    try {
+      // One sandbox exists (the warm one, still being made): one place is left.
+      ok(await s.call('sandbox_create', { template: 'node' }));
+    } finally {
+      finish();
+    }
+    await s.sandboxes.ctx.pool!.settled();
   });
 
   it('lets the reaper remove warm sandboxes left by a server that died, once their lease ends', async () => {

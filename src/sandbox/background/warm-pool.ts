@@ -132,10 +132,12 @@ export class WarmPool implements WarmSandboxes {
       await this.recycle(members);
       while (members.length < size && !this.stopped) {
         // Warm sandboxes never push past the quota.
-        const release = await this.ctx.quota.reserve().catch(() => undefined);
+        // Reserved under its ID, so that the listing that shows it while it is made does not count it twice.
+        const id = newSandboxId();
+        const release = await this.ctx.quota.reserve(id).catch(() => undefined);
         if (!release) return;
         try {
-          members.push(await this.make(template));
+          members.push(await this.make(template, id));
         } finally {
           release();
         }
@@ -153,8 +155,7 @@ export class WarmPool implements WarmSandboxes {
     }
   }
 
-  private async make(template: Template): Promise<Member> {
-    const id = newSandboxId();
+  private async make(template: Template, id: string): Promise<Member> {
     const createdAt = new Date();
     const expiresAt = new Date(createdAt.getTime() + WARM_LEASE_SECONDS * 1000);
     // The record comes first, so that no list ever shows the sandbox as an ordinary one.
