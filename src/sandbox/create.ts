@@ -103,9 +103,6 @@ function validate(ctx: SandboxContext, res: Resources, timeout: number): void {
   }
 }
 
-/** Gives a reserved place back, once the reservation has been answered. */
-const giveBack = (release: () => void): void => release();
-
 /**
  * Creates a sandbox from a template (or hands out a warm one from the pool), sets its variables, installs,
  * runs the startup script; all or nothing.
@@ -137,7 +134,14 @@ export async function createSandbox(
   // starts anything, and a refused create leaves nothing behind.
   const admission = warm ? undefined : ctx.quota.reserve(id);
   admission?.catch(() => undefined); // answered through the create
-  const release = warm ? ctx.quota.hold(id) : () => void admission?.then(giveBack, () => undefined);
+  // The place is given back once the reservation has been answered (a refused one holds none).
+  const release = warm
+    ? ctx.quota.hold(id)
+    : () =>
+        void admission?.then(
+          (giveBack) => giveBack(),
+          () => undefined,
+        );
   let madeId: string | undefined = warm?.id;
   try {
     const made =
