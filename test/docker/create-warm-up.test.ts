@@ -72,4 +72,24 @@ describeDocker("a server's first create, done before it is asked for", () => {
     const id = await helpers[0]!;
     await expect(docker.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
+
+  it('removes the exited filter helpers that servers killed in their middle left behind', async () => {
+    const { p, docker } = watched();
+    const left = await docker.createContainer({
+      Image: TEST_IMAGE,
+      Cmd: ['true'],
+      Labels: { [`${LABEL_PREFIX}.helper`]: 'network-filter' },
+    });
+    await left.start();
+    await left.wait();
+    await p.warmUp({ sources: [{ docker: { image: TEST_IMAGE } }], network: 'bridge' });
+    await expect
+      .poll(() =>
+        left.inspect().then(
+          () => 'still there',
+          (e: { statusCode?: number }) => e.statusCode,
+        ),
+      )
+      .toBe(404);
+  });
 });

@@ -71,6 +71,7 @@ export class SandboxNetwork {
       );
       return this.names.network;
     }
+    void this.removeLeftHelpers();
     try {
       const out = await this.onEngineHost(image, filterScript(this.names, this.options.allow));
       this.log.info(
@@ -122,6 +123,30 @@ export class SandboxNetwork {
         if (err.statusCode !== 409) throw err; // 409: another server made it first
       });
     this.log.info({ network: this.names.network }, 'sandbox network created');
+  }
+
+  /**
+   * Removes the filter's helpers that servers killed in their middle left behind: every exited one (a live server
+   * removes its own within seconds of its exit, and only reads its output from the stream), and those created
+   * over a minute ago and never started. Running ones belong to a set-up under way.
+   */
+  private async removeLeftHelpers(): Promise<void> {
+    try {
+      const helpers = await this.docker.listContainers({
+        all: true,
+        filters: { label: [`${HELPER_LABEL}=network-filter`], status: ['created', 'exited'] },
+      });
+      const startedBefore = Date.now() / 1000 - 60;
+      for (const h of helpers) {
+        if (h.State === 'created' && h.Created > startedBefore) continue;
+        await this.docker
+          .getContainer(h.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      }
+    } catch (err) {
+      this.log.debug({ err }, 'could not look for network filter helpers left behind');
+    }
   }
 
   /** The filter's rules as installed on the engine host (iptables -S). */
