@@ -38,7 +38,11 @@ export function writeJsonLine(message: unknown, write: (chunk: string) => boolea
     large.push(value);
     return `${MARK}${large.length - 1}\u0000`;
   });
-  if (large.length === 0) return writeSliced(json, write) && write('\n');
+  if (large.length === 0) {
+    // Both writes happen whatever the first returned: false only means "wait for 'drain'", never "skip the rest".
+    const flushed = writeSliced(json, write);
+    return write('\n') && flushed;
+  }
   let flushed = true;
   let at = 0;
   for (const m of json.matchAll(MARK_PATTERN)) {
@@ -57,5 +61,6 @@ export function writeJsonLine(message: unknown, write: (chunk: string) => boolea
     at = m.index + m[0].length;
   }
   flushed = writeSliced(json.slice(at), write) && flushed;
-  return write('\n') && flushed;
+  const ended = write('\n');
+  return ended && flushed;
 }

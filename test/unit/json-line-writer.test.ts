@@ -48,4 +48,15 @@ describe('writeJsonLine', () => {
       pieces: 2,
     });
   });
+
+  it('writes every piece and the newline while the stream asks to wait for drain (its writes return false)', () => {
+    const pieces: string[] = [];
+    const message = { jsonrpc: '2.0', id: 2, result: { content: 'x'.repeat(100_000), big: base64 } };
+    for (const m of [{ jsonrpc: '2.0', id: 1, result: { text: 'y'.repeat(200_000) } }, message]) {
+      expect(writeJsonLine(m, (chunk) => (pieces.push(chunk), false))).toBe(false);
+    }
+    expect(pieces.join('')).toBe(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'y'.repeat(200_000) } })}\n${JSON.stringify(message)}\n`,
+    );
+  });
 });
