@@ -7,6 +7,8 @@ export type Release = () => void;
 interface Place {
   seq: number;
   id?: string;
+  /** Taken by reserve(), whose own check counts the places before it; a hold() checks nothing. */
+  checked: boolean;
 }
 
 /**
@@ -35,13 +37,14 @@ export class Quota {
    */
   async reserve(id?: string): Promise<Release> {
     const before = [...this.places];
-    const place: Place = { seq: this.seq++, id };
+    const place: Place = { seq: this.seq++, id, checked: true };
     this.places.add(place);
     const release = this.releaser(place);
     try {
       const listed = await this.existing();
-      // Made here after this one and still under way: they count this one, so this one does not count them.
-      const later = new Set([...this.places].filter((p) => p.seq > place.seq && p.id).map((p) => p.id));
+      // Reserved here after this one and still under way: their checks count this one, so this one does not count
+      // them. A sandbox held after it (a warm one claimed meanwhile) is counted by no other check: it counts here.
+      const later = new Set([...this.places].filter((p) => p.seq > place.seq && p.id && p.checked).map((p) => p.id));
       const ids = new Set(listed.filter((other) => other !== id && !later.has(other)));
       let anonymous = 0;
       for (const p of before) {
@@ -65,7 +68,7 @@ export class Quota {
 
   /** Counts a sandbox that is already within the quota (a claimed warm one) while it is being set up. */
   hold(id?: string): Release {
-    const place: Place = { seq: this.seq++, id };
+    const place: Place = { seq: this.seq++, id, checked: false };
     this.places.add(place);
     return this.releaser(place);
   }

@@ -22,6 +22,15 @@ describe('Quota', () => {
     await expect(quota.reserve()).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED });
   });
 
+  it('counts a warm sandbox claimed while its listing was under way, which no other check counts', async () => {
+    let answer!: (ids: string[]) => void;
+    const quota = new Quota(1, 'ns', () => new Promise<string[]>((resolve) => (answer = resolve)));
+    const admitted = quota.reserve('A');
+    quota.hold('W'); // claimed after A's check began; listed by the time the listing answers
+    answer(['W', 'A']);
+    await expect(admitted).rejects.toMatchObject({ code: ErrorCode.QUOTA_EXCEEDED });
+  });
+
   it('counts a held sandbox (a claimed warm one) until it is released', async () => {
     const quota = new Quota(1, 'ns', async () => []);
     const release = quota.hold();
