@@ -137,6 +137,7 @@ export class HistoryStore {
       kept.push(lines[i]!);
     }
     kept.reverse();
+    kept.unshift(...unfinishedStarts(lines.slice(0, lines.length - kept.length), lines));
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await fs.writeFile(tmp, '\n' + kept.join('\n'), { mode: 0o600 });
     await fs.rename(tmp, file);
@@ -189,5 +190,33 @@ export class HistoryStore {
     } catch {
       return undefined;
     }
+  }
+}
+
+/**
+ * The start entries among `dropped` of background executions that have not ended (no end entry in `all`):
+ * they are kept, whatever their age, since they say who runs the execution and how another server may end it.
+ * Lines are matched as text first, so that only the few starts are parsed.
+ */
+function unfinishedStarts(dropped: string[], all: string[]): string[] {
+  const starts = dropped.filter((line) => line.includes('"background":'));
+  if (!starts.length) return [];
+  const ended = new Set<string>();
+  for (const line of all) {
+    if (!line.includes('"run":')) continue;
+    const id = parseEntry(line)?.execution_id;
+    if (id) ended.add(id);
+  }
+  return starts.filter((line) => {
+    const entry = parseEntry(line);
+    return entry?.background && entry.execution_id && !ended.has(entry.execution_id);
+  });
+}
+
+function parseEntry(line: string): { execution_id?: string; background?: unknown } | undefined {
+  try {
+    return JSON.parse(line) as { execution_id?: string; background?: unknown };
+  } catch {
+    return undefined;
   }
 }

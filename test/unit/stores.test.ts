@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newSandboxId } from '../../src/ids.js';
 import { RateLimiter } from '../../src/rate-limiter.js';
+import { endEntry, startEntry } from '../../src/sandbox/execute.js';
 import { sandboxPath } from '../../src/sandbox/upload.js';
 import { HistoryStore, type HistoryEntry } from '../../src/store/history-store.js';
 import { SandboxRecords } from '../../src/store/sandbox-records.js';
@@ -75,6 +76,29 @@ describe('HistoryStore bounds and scrubbing', () => {
         .split('\n')
         .filter(Boolean).length,
     ).toBeLessThanOrEqual(100 + 25);
+  });
+
+  it('keeps the start of a background execution that has not ended, however old (it names its owner)', async () => {
+    const root = tempStateDir();
+    const id = newSandboxId();
+    const store = new HistoryStore(root, { maxBytes: 64 * 1024 * 1024, maxLines: 100 });
+    const background = {
+      run_id: 'r1',
+      owner: { host: 'h', pid: 1, instance: 'i' },
+      deadline: new Date(Date.now() + 60_000).toISOString(),
+    };
+    const started = new Date();
+    await store.append(id, [
+      startEntry('ended', 'bash', 1, started, background),
+      startEntry('going', 'bash', 1, started, background),
+    ]);
+    await store.append(id, [endEntry('ended', 'completed', 0, 5)]);
+    for (let i = 0; i < 500; i++) await store.append(id, [{ ...entry(`output ${i}`), execution_id: 'going' }]);
+    const kept = await store.read(id);
+    expect(kept.length).toBeLessThanOrEqual(101);
+    expect(kept.filter((e) => e.background).map((e) => e.execution_id)).toEqual(['going']);
+    expect(kept[0]).toMatchObject({ execution_id: 'going', background });
+    expect(kept.at(-1)!.message).toBe('output 499');
   });
 
   it("never stores the values of the sandbox's or the run's env_vars, from a minimum length on", async () => {
