@@ -73,23 +73,29 @@ describeDocker("a server's first create, done before it is asked for", () => {
     await expect(docker.getContainer(id).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
-  it('removes the exited filter helpers that servers killed in their middle left behind', async () => {
-    const { p, docker } = watched();
-    const left = await docker.createContainer({
-      Image: TEST_IMAGE,
-      Cmd: ['true'],
-      Labels: { [`${LABEL_PREFIX}.helper`]: 'network-filter' },
-    });
-    await left.start();
-    await left.wait();
-    await p.warmUp({ sources: [{ docker: { image: TEST_IMAGE } }], network: 'bridge' });
-    await expect
-      .poll(() =>
-        left.inspect().then(
-          () => 'still there',
-          (e: { statusCode?: number }) => e.statusCode,
-        ),
-      )
-      .toBe(404);
-  });
+  it(
+    'removes the exited filter helpers that servers killed in their middle left behind',
+    { timeout: 60_000 },
+    async () => {
+      const { p, docker } = watched();
+      const left = await docker.createContainer({
+        Image: TEST_IMAGE,
+        Cmd: ['true'],
+        Labels: { [`${LABEL_PREFIX}.helper`]: 'network-filter' },
+      });
+      await left.start();
+      await left.wait();
+      // Its server would have removed it within seconds, had it lived: one exited for longer was left behind.
+      await new Promise((resolve) => setTimeout(resolve, 11_000));
+      await p.warmUp({ sources: [{ docker: { image: TEST_IMAGE } }], network: 'bridge' });
+      await expect
+        .poll(() =>
+          left.inspect().then(
+            () => 'still there',
+            (e: { statusCode?: number }) => e.statusCode,
+          ),
+        )
+        .toBe(404);
+    },
+  );
 });

@@ -78,6 +78,14 @@ const TREES: Tree[] = [
     ties: ['ancestry'],
   },
   {
+    // A sweep that spared processes by their name (tini's) would never freeze this one, which forks for ever.
+    name: 'a process that calls itself docker-init and forks for ever',
+    script:
+      'd=$(mktemp -d) && cp /bin/sh "$d/docker-init" && "$d/docker-init" -c \'while :; do sleep $0 & sleep 0.05; done\' $T & sleep $T',
+    sleeps: 5,
+    ties: ['environment', 'ancestry', 'session'],
+  },
+  {
     // What sudo does: a cleared environment, in the run's session; its parent gone.
     name: 'a double fork with its environment cleared, in the run session (like sudo)',
     script: '( env -i sleep $T & ); sleep $T',

@@ -126,9 +126,9 @@ export class SandboxNetwork {
   }
 
   /**
-   * Removes the filter's helpers that servers killed in their middle left behind: every exited one (a live server
-   * removes its own within seconds of its exit, and only reads its output from the stream), and those created
-   * over a minute ago and never started. Running ones belong to a set-up under way.
+   * Removes the filter's helpers that servers killed in their middle left behind: those exited over 10 s ago (a
+   * live server removes its own within seconds of its exit, and may still be waiting for it until then), and those
+   * created over a minute ago and never started. Running ones belong to a set-up under way.
    */
   private async removeLeftHelpers(): Promise<void> {
     try {
@@ -136,13 +136,15 @@ export class SandboxNetwork {
         all: true,
         filters: { label: [`${HELPER_LABEL}=network-filter`], status: ['created', 'exited'] },
       });
-      const startedBefore = Date.now() / 1000 - 60;
       for (const h of helpers) {
-        if (h.State === 'created' && h.Created > startedBefore) continue;
-        await this.docker
-          .getContainer(h.Id)
-          .remove({ force: true })
-          .catch(() => undefined);
+        const container = this.docker.getContainer(h.Id);
+        if (h.State === 'created') {
+          if (h.Created > Date.now() / 1000 - 60) continue;
+        } else {
+          const finished = Date.parse((await container.inspect()).State.FinishedAt);
+          if (!(finished < Date.now() - 10_000)) continue;
+        }
+        await container.remove({ force: true }).catch(() => undefined);
       }
     } catch (err) {
       this.log.debug({ err }, 'could not look for network filter helpers left behind');

@@ -15,13 +15,16 @@ import { RUN_ID_VAR, shellQuote } from './run-protocol.js';
  *    - every descendant of those, by PPid (/proc/<pid>/status is readable for every process, also a non-dumpable
  *      one, so a cleared environment or a dropped group does not hide a child);
  *    - never the sweep itself, never PID 1, never a zombie.
- * 2. Freeze: SIGSTOP every member that is not stopped yet, and look again, until a round finds every member
- *    stopped (at most 50 rounds). A stopped process neither forks nor exits, so once the tree is frozen no
- *    process can leave it by being orphaned, and a fork loop cannot outrun the sweep.
- * 3. Kill: SIGKILL every member but the subreapers (processes named `docker-init`: tini, which Docker's exec path
- *    puts above the run), and look again; once only subreapers are left, SIGKILL them; until no member is left
- *    (the shell: at most 50 rounds; the agent: at most 30 s, reaping its children meanwhile). Subreapers go last
- *    because, while they live, the orphans of killed members go to them and so stay in the run's tree.
+ * 2. Freeze: SIGSTOP every member that is not stopped yet, subreapers included, and look again, until a round
+ *    finds every member stopped (at most 50 rounds). A stopped process neither forks nor exits, so once the tree
+ *    is frozen no process can leave it by being orphaned, and a fork loop cannot outrun the sweep.
+ * 3. Kill: SIGKILL every member but the subreapers, and look again; once only subreapers are left, SIGKILL them;
+ *    until no member is left (the shell: at most 50 rounds; the agent: at most 30 s, reaping its children
+ *    meanwhile). Subreapers go last because, while they live (stopped or not), the orphans of killed members go
+ *    to them and so stay in the run's tree. The shell takes a member named `docker-init` for one (tini, which
+ *    Docker's exec path puts above the run); a run's own process that takes that name is frozen like the rest, so
+ *    it cannot fork, and is only killed last. The agent has no subreaper in the tree (its supervisor, outside the
+ *    tree, is the run's), so it spares no member.
  *
  * The mark and the session are the caller's knowledge: Docker's exec path passes the run ID (it runs the sweep
  * as the run's user, who can read the environment of the run's processes only), E2B passes the run ID and the
@@ -69,9 +72,9 @@ scan() {
   done
   members=""; last=""; fresh=""
   for p in $tree; do
+    case "$stopped" in *" $p "*) ;; *) fresh="$fresh $p" ;; esac
     case "$reapers" in *" $p "*) last="$last $p"; continue ;; esac
     members="$members $p"
-    case "$stopped" in *" $p "*) ;; *) fresh="$fresh $p" ;; esac
   done
 }
 i=0

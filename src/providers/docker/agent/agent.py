@@ -31,8 +31,6 @@ PR_SET_CHILD_SUBREAPER = 36
 # (above any account's, below 2^31 so that no tool reads them as negative).
 RUN_GROUP_BASE = 0x60000000
 RUN_GROUP_SPAN = 0x1FFFFFFF
-# Subreapers a run may have above it, killed last by the sweep (see sweep_run): tini as Docker installs it.
-SUBREAPER_NAMES = (b"docker-init",)
 try:
     LIBC = ctypes.CDLL(None, use_errno=True)
 except OSError:
@@ -179,12 +177,13 @@ def signal_all(pids, sig):
 def sweep_run(tag, sid, main_pid, on_main_exit):
     """The kill sweep, as src/providers/shared/kill-sweep.ts specifies it (the shell's KILL_SWEEP does the same),
     without forking. Freezes the run's tree until every member is stopped (a stopped process neither forks nor
-    exits, so no orphan leaves the tree unseen), then kills it, subreapers last, until nothing of it is left. With
-    a subreaper the orphans of killed processes come to us, so the walk finds them as our children."""
+    exits, so no orphan leaves the tree unseen), then kills it until nothing of it is left. The subreaper is the
+    supervisor itself (no tini is above a run here), so no member is spared: a process that only calls itself
+    docker-init is frozen and killed like the rest. With a subreaper the orphans of killed processes come to us, so
+    the walk finds them as our children."""
     for _ in range(50):
         table = process_table()
-        fresh = [pid for pid in run_members(table, tag, sid)
-                 if table[pid][3] not in (b"T", b"t") and table[pid][2] not in SUBREAPER_NAMES]
+        fresh = [pid for pid in run_members(table, tag, sid) if table[pid][3] not in (b"T", b"t")]
         if not fresh:
             break
         signal_all(fresh, signal.SIGSTOP)
@@ -194,8 +193,7 @@ def sweep_run(tag, sid, main_pid, on_main_exit):
         tree = run_members(table, tag, sid)
         if not tree:
             break
-        members = [pid for pid in tree if table[pid][2] not in SUBREAPER_NAMES]
-        signal_all(members or tree, signal.SIGKILL)
+        signal_all(tree, signal.SIGKILL)
         reap(main_pid, on_main_exit)
         time.sleep(0.002)
     for _ in range(2000):
