@@ -170,7 +170,8 @@ describeDocker('hostile code cannot hurt the host, starve the server or outlive 
       language: 'bash',
       code: 'nohup sleep 4242 >/dev/null 2>&1 & setsid sleep 4243 >/dev/null 2>&1 < /dev/null & echo started',
     });
-    expect(hostProcessesWith('sleep 424').length).toBe(2);
+    // The run answers once it has forked them: each may still be on its way to exec'ing sleep.
+    await expect.poll(() => hostProcessesWith('sleep 424').length).toBe(2);
     await s.ok('sandbox_delete', { sandbox_id: sid });
     expect(hostProcessesWith('sleep 424')).toEqual([]);
   });
