@@ -2,6 +2,7 @@ import process from 'node:process';
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { JSONRPCMessageSchema, type JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { claimStdoutForTransport } from '../terminal.js';
 import { writeJsonLine } from './json-line-writer.js';
 import { extractRequestId } from './message-limits.js';
 
@@ -67,6 +68,7 @@ export class StdioServerTransport implements Transport {
   async start(): Promise<void> {
     if (this.started) throw new Error('StdioServerTransport already started');
     this.started = true;
+    if (this.stdout === process.stdout) claimStdoutForTransport();
     this.stdin.on('data', this.onData);
     this.stdin.on('error', this.onStreamError);
     this.stdout.on('error', this.onStreamError);
