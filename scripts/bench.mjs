@@ -50,6 +50,17 @@ function report(name, times, baseline) {
 }
 const docker = (...args) => run('docker', args, { maxBuffer: 1 << 20 });
 
+/** A benchmarked server's environment: a state folder and a namespace of its own (the benchmark never counts,
+ * reaps or removes anybody's real sandboxes), then `env`. */
+const serverEnv = (env = {}) => ({
+  ...process.env,
+  SANDBOX_IMAGE: IMAGE,
+  SANDBOX_LOG_LEVEL: 'warn',
+  SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')),
+  SANDBOX_NAMESPACE: `bench-${process.pid}`,
+  ...env,
+});
+
 /** The built server over stdio, as an MCP client starts it; its resident memory is sampled while it runs. */
 async function startServer(env) {
   const transport = new StdioClientTransport({
@@ -58,17 +69,7 @@ async function startServer(env) {
     args: [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), SERVER],
     // The client's own cap on one message (10 MiB by default) is below an 8 MiB download as base64.
     maxBufferSize: 64 * 1024 * 1024,
-    env: {
-      ...process.env,
-      SANDBOX_IMAGE: IMAGE,
-      SANDBOX_LOG_LEVEL: 'warn',
-      SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')),
-      // A namespace of its own: the benchmark never counts, reaps or removes anybody's real sandboxes.
-      SANDBOX_NAMESPACE: `bench-${process.pid}`,
-      SANDBOX_MAX_SANDBOXES: '80',
-      SANDBOX_RATE_LIMIT: '100000',
-      ...env,
-    },
+    env: serverEnv({ SANDBOX_MAX_SANDBOXES: '80', SANDBOX_RATE_LIMIT: '100000', ...env }),
     stderr: 'inherit',
   });
   const client = new Client({ name: 'bench', version: '1' });
@@ -124,14 +125,7 @@ async function rawStartup() {
   const started = performance.now();
   const child = spawn(process.execPath, [SERVER], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    env: {
-      ...process.env,
-      SANDBOX_IMAGE: IMAGE,
-      SANDBOX_LOG_LEVEL: 'warn',
-      SANDBOX_STATE_DIR: mkdtempSync(path.join(os.tmpdir(), 'bench-')),
-      // A namespace of its own: the benchmark never counts, reaps or removes anybody's real sandboxes.
-      SANDBOX_NAMESPACE: `bench-${process.pid}`,
-    },
+    env: serverEnv(),
   });
   const send = (message) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
   const elapsed = await new Promise((resolve) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { envVars, isoDate, packages, ports, sandboxId, sandboxState, urls } from './schemas.js';
+import { envVars, isoDate, lifetimeSeconds, packages, ports, sandboxId, sandboxState, urls } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
 /** The input schema states this server's caps, so a model sees what it may ask for. */
@@ -19,13 +19,7 @@ const inputSchemaFor = ({ lifetime }: Config) =>
       .max(50)
       .optional()
       .describe('Shell commands, in order; stops at the first failure.'),
-    timeout: z
-      .number()
-      .int()
-      .min(10)
-      .max(lifetime.maxSeconds)
-      .optional()
-      .describe('New lifetime in seconds, from now.'),
+    timeout: lifetimeSeconds(lifetime.maxSeconds).describe('New lifetime in seconds, from now.'),
     ports: ports.optional(),
     restart: z.boolean().default(false).describe('First kill every process and start again; files are kept.'),
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { envVars, isoDate, metadata, packages, ports, sandboxState, urls } from './schemas.js';
+import { envVars, isoDate, lifetimeSeconds, metadata, packages, ports, sandboxState, urls } from './schemas.js';
 import { defineTool, iso } from './tool.js';
 
 /** The input schema states this server's caps and defaults, so a model sees what it may ask for. */
@@ -13,13 +13,7 @@ const inputSchemaFor = ({ lifetime, resources, network }: Config) =>
       .default('base')
       .describe('base, python, node, react, nextjs, vanilla, claude-code or minimal.'),
     name: z.string().min(1).max(64).optional().describe('Display name.'),
-    timeout: z
-      .number()
-      .int()
-      .min(10)
-      .max(lifetime.maxSeconds)
-      .optional()
-      .describe("Lifetime in seconds (default: template's)."),
+    timeout: lifetimeSeconds(lifetime.maxSeconds).describe("Lifetime in seconds (default: template's)."),
     env_vars: envVars.optional().describe('For every run; never echoed or logged.'),
     install_packages: packages.optional(),
     startup_script: z

@@ -27,6 +27,8 @@ export const packages = z
   .describe('Template\'s manager or a prefix: "pandas==2.2.2", "npm:lodash@4", "apt:curl".');
 
 export const language = z.enum(LANGUAGES);
+/** A sandbox's lifetime in seconds, capped at the configured longest (SANDBOX_MAX_TIMEOUT), stated in the schema. */
+export const lifetimeSeconds = (maxSeconds: number) => z.number().int().min(10).max(maxSeconds).optional();
 export const isoDate = z.string().describe('ISO-8601 timestamp');
 export const sandboxState = z.enum(['running', 'stopped']);
 

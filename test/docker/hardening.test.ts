@@ -13,6 +13,7 @@ import { DiskWatchdog } from '../../src/providers/docker/disk-watchdog.js';
 import { hostConfig } from '../../src/providers/docker/isolation.js';
 import { containerName } from '../../src/providers/docker/owned-containers.js';
 import { labelsFor } from '../../src/providers/shared/sandbox-labels.js';
+import { baseSpec } from '../contract/provider-contract.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { TEST_NAMESPACE, tempStateDir, testConfig } from '../helpers/test-config.js';
@@ -74,21 +75,16 @@ describeDocker('smaller hardening on a real engine', () => {
       ['extra capability', { CapAdd: ['SYS_ADMIN'] }],
     ] as const) {
       const fake = newSandboxId();
-      const labels = labelsFor({
-        id: fake,
-        name: why,
-        template: 'base',
-        language: 'bash',
-        sources: { docker: { image: TEST_IMAGE } },
-        cpus: 1,
-        memoryMb: 256,
-        network: 'none',
-        namespace: TEST_NAMESPACE,
-        createdAt: new Date(),
-        expiresAt: new Date(Date.now() + 3600_000),
-        metadata: {},
-        env: {},
-      });
+      const labels = labelsFor(
+        baseSpec({
+          id: fake,
+          name: why,
+          sources: { docker: { image: TEST_IMAGE } },
+          memoryMb: 256,
+          network: 'none',
+          namespace: TEST_NAMESPACE,
+        }),
+      );
       const base = hostConfig({ cpus: 1, memoryMb: 256, pidsLimit: 64, network: 'none', maxFileBytes: 0 });
       const c = await docker.createContainer({
         name: containerName(fake),

@@ -8,6 +8,7 @@ import { hostConfig } from '../../src/providers/docker/isolation.js';
 import { containerName } from '../../src/providers/docker/owned-containers.js';
 import { labelsFor } from '../../src/providers/shared/sandbox-labels.js';
 import { reapExpired } from '../../src/sandbox/background/reaper.js';
+import { baseSpec } from '../contract/provider-contract.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -85,21 +86,18 @@ describeDocker('namespaces: what a server sees, counts and reaps', () => {
     const ns = `ns-c-${randomBytes(4).toString('hex')}`;
     const c = await open(ns);
     const id = newSandboxId();
-    const labels = labelsFor({
-      id,
-      name: 'bad-date',
-      template: 'base',
-      language: 'bash',
-      sources: { docker: { image: TEST_IMAGE } },
-      cpus: 1,
-      memoryMb: 256,
-      network: 'none',
-      namespace: ns,
-      createdAt: new Date(Date.now() - 48 * HOUR),
-      expiresAt: new Date(),
-      metadata: {},
-      env: {},
-    });
+    const labels = labelsFor(
+      baseSpec({
+        id,
+        name: 'bad-date',
+        sources: { docker: { image: TEST_IMAGE } },
+        memoryMb: 256,
+        network: 'none',
+        namespace: ns,
+        createdAt: new Date(Date.now() - 48 * HOUR),
+        expiresAt: new Date(),
+      }),
+    );
     labels[Labels.expiresAt] = 'not a date';
     await docker.createContainer({
       name: containerName(id),

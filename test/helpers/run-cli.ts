@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { assertBuilt, SERVER_ENTRY } from './stdio-server.js';
-import { TEST_NAMESPACE } from './test-config.js';
+import { spawnEnv } from './test-config.js';
 
 export interface CliRun {
   status: number;
@@ -16,13 +16,7 @@ export function runCli(args: string[], env: Record<string, string>, stdin?: stri
       process.execPath,
       [SERVER_ENTRY, ...args],
       {
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
-          ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
-          SANDBOX_NAMESPACE: TEST_NAMESPACE,
-          ...env,
-        },
+        env: spawnEnv(env),
         timeout: 300_000,
         maxBuffer: 16 * 1024 * 1024,
       },

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { toolCaller } from './tool-call.js';
-import { TEST_NAMESPACE } from './test-config.js';
+import { spawnEnv } from './test-config.js';
 
 export const SERVER_ENTRY = path.resolve(import.meta.dirname, '..', '..', 'dist', 'index.js');
 
@@ -18,14 +18,7 @@ export async function spawnServer(env: Record<string, string>) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER_ENTRY],
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
-      // Never the developer's own namespace: tests must not count, reap or clean up anybody's real sandboxes.
-      SANDBOX_NAMESPACE: TEST_NAMESPACE,
-      ...env,
-    },
+    env: spawnEnv(env),
     stderr: 'pipe',
   });
   let stderr = '';

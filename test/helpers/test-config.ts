@@ -10,6 +10,18 @@ export const tempStateDir = (): string => mkdtempSync(path.join(os.tmpdir(), 'sa
 /** A namespace per test process, so that one file's reaper or quota never acts on another file's sandboxes. */
 export const TEST_NAMESPACE = `test-${process.pid}`;
 
+/**
+ * The environment of a server or command line a test spawns: only what reaching the engine needs from the
+ * developer's, never their namespace (tests must not count, reap or clean up anybody's real sandboxes), then `env`.
+ */
+export const spawnEnv = (env: Record<string, string> = {}): Record<string, string> => ({
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '/tmp',
+  ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+  SANDBOX_NAMESPACE: TEST_NAMESPACE,
+  ...env,
+});
+
 /** Configuration as the server would parse it, from test-specific variables (and SANDBOX_DOCKER_RUNTIME, to run a file under gVisor). */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
