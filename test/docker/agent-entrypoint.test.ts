@@ -49,10 +49,13 @@ describeDocker('the run agent started with the container', () => {
         return { pid: Number(pid), ppid: Number(ppid), cmd: cmd.join(' ') };
       });
   };
-  const agentsOf = async (id: string) =>
-    (await processes(id)).filter(
+  /** The agents: processes running agent.py, less their forks (the supervisors and launchers it makes ahead). */
+  const agentsOf = async (id: string) => {
+    const running = (await processes(id)).filter(
       (p) => p.cmd.startsWith('python3 -I -u -c') && p.cmd.includes('sandbox-mcp run agent'),
     );
+    return running.filter((p) => !running.some((other) => other.pid === p.ppid));
+  };
   const print1 = async (p: DockerProvider, id: string) => {
     let out = '';
     const outcome = await p.run(id, {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hasPython, startHostAgent, until, type HostAgent } from '../helpers/host-processes.js';
+import { hasPython, hostProcesses, startHostAgent, until, type HostAgent } from '../helpers/host-processes.js';
 
 // The in-sandbox run agent (agent.py) spoken to directly, under this host's python3, without Docker: started the
 // way agent-session.ts starts it in a sandbox (`python3 -I -u -c <source> <root env json> <path suffix>`), over its
@@ -139,6 +139,44 @@ describe.skipIf(!hasPython)(
       await until(() => processesWith(`sleep ${bg}`).length === 1, 'the background process runs on');
       // The agent goes on serving other runs meanwhile.
       expect(await exitOf(agent, run(agent, 'exit 3'))).toMatchObject({ code: 3 });
+    });
+
+    it("forks each run's supervisor and launcher before the run is asked for, which then only execs", async () => {
+      const agent = startAgent();
+      await agent.next((e) => e.ev === 'ready');
+      const childrenOf = (pid: number) => hostProcesses().filter((p) => p.status.PPid === String(pid));
+      // Waiting, before any run: one supervisor of the agent, with its launcher.
+      await until(() => childrenOf(agent.child.pid!).length === 1, 'a spare supervisor');
+      const supervisor = childrenOf(agent.child.pid!)[0]!.pid;
+      await until(() => childrenOf(supervisor).length === 1, 'its launcher');
+      const launcher = childrenOf(supervisor)[0]!.pid;
+      // The program is the launcher itself, exec'd: a session of its own, stdin /dev/null when the run gives none,
+      // SIGPIPE back to its default (Python ignores it, and an exec'd program would inherit that).
+      const id = run(agent, 'echo "$$ $(cut -d" " -f6 /proc/$$/stat) $(readlink /proc/$$/fd/0)"; yes | head -n 1');
+      expect(await exitOf(agent, id)).toMatchObject({ code: 0 });
+      const output = eventsOf(agent, id).filter((e): e is [number, string] => Array.isArray(e));
+      // All on stdout, nothing on stderr (an ignored SIGPIPE makes `yes` complain of a broken pipe).
+      expect(output.filter(([stream]) => stream === 2)).toEqual([]);
+      expect(output.map(([, text]) => text).join('')).toBe(`${launcher} ${launcher} /dev/null\ny\n`);
+      // The next run's pair is made after this one's exit, and a program that cannot be run says why.
+      await until(() => childrenOf(agent.child.pid!).some((p) => p.pid !== supervisor), 'the next spare');
+      const missing = `r${++runs}`;
+      agent.send({ op: 'run', id: missing, argv: ['no-such-program-here'], env: {}, cwd: '/tmp', uid, gid });
+      expect(await exitOf(agent, missing)).toMatchObject({ code: 127 });
+      expect(eventsOf(agent, missing)).toEqual([
+        'started',
+        [2, 'no-such-program-here: No such file or directory\n'],
+        'exit',
+      ]);
+      // The spares end with the agent.
+      const spares = [
+        ...childrenOf(agent.child.pid!),
+        ...childrenOf(agent.child.pid!).flatMap((p) => childrenOf(p.pid)),
+      ];
+      expect(spares.length).toBeGreaterThan(0);
+      agent.child.stdin.end();
+      await agent.closed;
+      await until(() => spares.every((p) => !hostProcesses().some((q) => q.pid === p.pid)), 'the spares end');
     });
 
     it('kills every run still going when its stdin closes (the server went away)', async () => {
