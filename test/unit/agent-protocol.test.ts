@@ -154,7 +154,7 @@ describe.skipIf(!hasPython)(
       // SIGPIPE back to its default (Python ignores it, and an exec'd program would inherit that).
       const id = run(agent, 'echo "$$ $(cut -d" " -f6 /proc/$$/stat) $(readlink /proc/$$/fd/0)"; yes | head -n 1');
       expect(await exitOf(agent, id)).toMatchObject({ code: 0 });
-      const output = eventsOf(agent, id).filter((e): e is [number, string] => Array.isArray(e));
+      const output = eventsOf(agent, id).filter((e): e is [1 | 2, string] => Array.isArray(e));
       // All on stdout, nothing on stderr (an ignored SIGPIPE makes `yes` complain of a broken pipe).
       expect(output.filter(([stream]) => stream === 2)).toEqual([]);
       expect(output.map(([, text]) => text).join('')).toBe(`${launcher} ${launcher} /dev/null\ny\n`);
