@@ -39,7 +39,9 @@ export function writeJsonLine(message: unknown, write: (chunk: string) => boolea
     return `${MARK}${large.length - 1}\u0000`;
   });
   if (large.length === 0) {
-    // Both writes happen whatever the first returned: false only means "wait for 'drain'", never "skip the rest".
+    // A small message and its newline in one write: each write to a pipe is a system call and a wake-up of the
+    // client. Otherwise both writes happen whatever the first returned: false only means "wait for 'drain'".
+    if (json.length < SLICE_CHARS) return write(`${json}\n`);
     const flushed = writeSliced(json, write);
     return write('\n') && flushed;
   }

@@ -41,11 +41,11 @@ describe('writeJsonLine', () => {
     expect(written(message).line).toBe(`${JSON.stringify(message)}\n`);
   });
 
-  it('writes a small message as one piece and its newline', () => {
+  it('writes a small message and its newline in one write', () => {
     expect(written({ jsonrpc: '2.0', id: 1, result: {} })).toEqual({
       line: '{"jsonrpc":"2.0","id":1,"result":{}}\n',
-      longest: 36,
-      pieces: 2,
+      longest: 37,
+      pieces: 1,
     });
   });
 

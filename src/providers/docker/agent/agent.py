@@ -68,6 +68,8 @@ def emit(obj, body=None):
     if body is not None:
         obj = dict(obj, n=len(body))
     line = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+    if body and len(body) <= 65536:
+        line, body = line + body, None  # one write: each is a hop through the engine's stream to the server
     with out_lock:
         write_all(line)
         if body:
