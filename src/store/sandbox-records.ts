@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { mkdirSync, promises as fs, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { randomBytes } from 'node:crypto';
@@ -74,12 +74,17 @@ export class SandboxRecords {
     return parsed.data;
   }
 
+  /**
+   * Writes the record (write, then rename over the old one). Synchronously, as the history's appends: a record is
+   * a few hundred bytes, and each asynchronous file operation is a round trip through libuv's thread pool. A warm
+   * claim made eight of them one after the other: 3 to 12 ms on a loaded 2-core machine, against well under 1 ms.
+   */
   async put(record: SandboxRecord): Promise<void> {
     const file = this.file(record.id);
-    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, JSON.stringify(record, null, 2), { mode: 0o600 });
-    await fs.rename(tmp, file);
+    writeFileSync(tmp, JSON.stringify(record, null, 2), { mode: 0o600 });
+    renameSync(tmp, file);
   }
 
   private readonly updating = new Map<string, Promise<unknown>>();
@@ -120,7 +125,7 @@ export class SandboxRecords {
    */
   async claim(id: string): Promise<boolean> {
     try {
-      await fs.mkdir(path.join(sandboxDir(this.root, id), 'claimed'));
+      mkdirSync(path.join(sandboxDir(this.root, id), 'claimed'));
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST' || (err as NodeJS.ErrnoException).code === 'ENOENT')

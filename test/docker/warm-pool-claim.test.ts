@@ -100,7 +100,8 @@ describeDocker('warm pool: the claim', () => {
       [Id, containerName(warm)].includes((c as { id: string }).id),
     );
     expect(inspected).toHaveLength(0);
-    expect(held.writes).toContain(warm);
+    // Asked for right after the answer (it may come before or after it), and held until opened.
+    await vi.waitFor(() => expect(held.writes).toContain(warm));
     expect(await expiryVolumes(warm)).toHaveLength(0);
 
     // Meanwhile this server already says the end it was given (shorter than the warm lease on the label).
