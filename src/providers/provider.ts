@@ -124,6 +124,11 @@ export interface SandboxSpec {
    * nothing before it resolves, and when it rejects leaves nothing behind and rejects with its error.
    */
   admission?: Promise<unknown>;
+  /**
+   * Made for the warm pool: idle until claimed, and then its first run is the one an agent waits for. A backend
+   * may prepare that run ahead (Docker: the run agent forks the run's supervisor before it is asked for).
+   */
+  warm?: boolean;
 }
 
 export interface SandboxInfo {

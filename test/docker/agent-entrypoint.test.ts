@@ -74,6 +74,26 @@ describeDocker('the run agent started with the container', () => {
     for (const p of providers) await p.close();
   });
 
+  it("readies a warm sandbox's first run ahead (its supervisor forked), and no other sandbox's", async () => {
+    const p = provider();
+    const warm = baseSpec({ sources: { docker: { image: TEST_IMAGE } }, warm: true });
+    const cold = baseSpec({ sources: { docker: { image: TEST_IMAGE } } });
+    await Promise.all([p.create(warm), p.create(cold)]);
+    made.push([p, warm.id], [p, cold.id]);
+    /** Processes running agent.py forked by the agent: its spare supervisor and the launcher under it. */
+    const forksOfAgent = async (id: string) => {
+      const running = (await processes(id)).filter(
+        (q) => q.cmd.startsWith('python3 -I -u -c') && q.cmd.includes('sandbox-mcp run agent'),
+      );
+      return running.filter((q) => running.some((other) => other.pid === q.ppid));
+    };
+    await expect.poll(async () => (await forksOfAgent(warm.id)).length, { timeout: 15_000 }).toBe(2);
+    // The cold one's agent is ready (it serves a run) and made nothing ahead before that run.
+    await expect.poll(() => p.knownRunning(cold.id), { timeout: 15_000 }).toBe(true);
+    expect(await forksOfAgent(cold.id)).toEqual([]);
+    expect(await print1(p, warm.id)).toEqual({ exitCode: 0, out: '1\n' });
+  });
+
   it('runs the first run in the agent the container started with, and idles once the server is gone', async () => {
     const first = provider();
     const spec = baseSpec({ sources: { docker: { image: TEST_IMAGE } } });

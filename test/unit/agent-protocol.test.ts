@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import AGENT_SOURCE from '../../src/providers/docker/agent/agent.py';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasPython, hostProcesses, startHostAgent, until, type HostAgent } from '../helpers/host-processes.js';
@@ -141,11 +142,12 @@ describe.skipIf(!hasPython)(
       expect(await exitOf(agent, run(agent, 'exit 3'))).toMatchObject({ code: 3 });
     });
 
-    it("forks each run's supervisor and launcher before the run is asked for, which then only execs", async () => {
+    it("forks a run's supervisor and launcher ahead when asked, and the program then only execs", async () => {
       const agent = startAgent();
       await agent.next((e) => e.ev === 'ready');
       const childrenOf = (pid: number) => hostProcesses().filter((p) => p.status.PPid === String(pid));
-      // Waiting, before any run: one supervisor of the agent, with its launcher.
+      // Asked for (a warm sandbox), before any run: one supervisor of the agent, with its launcher.
+      agent.send({ op: 'spare' });
       await until(() => childrenOf(agent.child.pid!).length === 1, 'a spare supervisor');
       const supervisor = childrenOf(agent.child.pid!)[0]!.pid;
       await until(() => childrenOf(supervisor).length === 1, 'its launcher');
@@ -169,14 +171,36 @@ describe.skipIf(!hasPython)(
         'exit',
       ]);
       // The spares end with the agent.
+      await until(() => childrenOf(agent.child.pid!).length === 1, 'the spare after that run');
       const spares = [
         ...childrenOf(agent.child.pid!),
         ...childrenOf(agent.child.pid!).flatMap((p) => childrenOf(p.pid)),
       ];
-      expect(spares.length).toBeGreaterThan(0);
       agent.child.stdin.end();
       await agent.closed;
       await until(() => spares.every((p) => !hostProcesses().some((q) => q.pid === p.pid)), 'the spares end');
+    });
+
+    it('makes no spare until a run or a request, and drops the one made after a run once idle', async () => {
+      const idle = AGENT_SOURCE.replace('SPARE_IDLE_SECONDS = 60', 'SPARE_IDLE_SECONDS = 0.5');
+      expect(idle).not.toBe(AGENT_SOURCE);
+      const agent = startHostAgent(idle);
+      agents.push(agent);
+      await agent.next((e) => e.ev === 'ready');
+      const childrenOf = (pid: number) => hostProcesses().filter((p) => p.status.PPid === String(pid));
+      // Before any run the agent is alone (an idle sandbox costs no more than its agent); the run forks its own.
+      expect(childrenOf(agent.child.pid!)).toEqual([]);
+      const first = run(agent, 'echo $$');
+      expect(await exitOf(agent, first)).toMatchObject({ code: 0 });
+      // After it, a spare; half a second without a run, and it is gone with its launcher.
+      await until(() => childrenOf(agent.child.pid!).length === 1, 'a spare after the run');
+      const spare = childrenOf(agent.child.pid!)[0]!.pid;
+      await until(() => !hostProcesses().some((p) => p.pid === spare), 'the idle spare ends', 5_000);
+      expect(childrenOf(agent.child.pid!)).toEqual([]);
+      // A run after that forks its own again and works as before.
+      const second = run(agent, 'echo again');
+      expect(await exitOf(agent, second)).toMatchObject({ code: 0 });
+      expect(eventsOf(agent, second)).toEqual(['started', [1, 'again\n'], 'exit']);
     });
 
     it('kills every run still going when its stdin closes (the server went away)', async () => {

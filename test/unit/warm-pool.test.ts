@@ -19,8 +19,11 @@ describe('warm pool (fake provider)', () => {
   afterEach(async () => s?.close());
 
   it("keeps warm sandboxes that no list shows, and hands one out with the agent's name and metadata", async () => {
+    const create = vi.spyOn(FakeProvider.prototype, 'create');
     await start({ SANDBOX_POOL_SIZE: '2' });
     expect(fake.sandboxes.size).toBe(2);
+    // Made as warm ones: the backend may ready their first run (Docker forks its supervisor ahead).
+    expect(create.mock.calls.map(([spec]) => spec.warm)).toEqual([true, true]);
     expect(ok(await s.call('sandbox_list', {})).total_count).toBe(0);
     const warmIds = [...fake.sandboxes.keys()];
 
@@ -43,6 +46,10 @@ describe('warm pool (fake provider)', () => {
 
     await s.sandboxes.ctx.pool!.settled(); // refilled in the background
     expect(fake.sandboxes.size).toBe(3);
+    // An agent's own sandboxes are not made as warm ones.
+    await s.call('sandbox_create', { template: 'python', memory_mb: 256 });
+    expect(create.mock.calls.map(([spec]) => spec.warm ?? false)).toEqual([true, true, true, false]);
+    create.mockRestore();
   });
 
   it("leaves the engine to the claimed sandbox's first run for a moment before refilling", async () => {

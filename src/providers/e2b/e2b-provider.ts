@@ -97,7 +97,7 @@ export class E2BProvider implements SandboxProvider {
       });
       this.handles.remember(spec.id, sandbox);
       this.log.debug({ sandboxId: spec.id, e2bId: sandbox.sandboxId }, 'E2B sandbox started');
-      const { admission: _admitted, ...info } = spec;
+      const { admission: _admitted, warm: _warm, ...info } = spec;
       return { ...info, state: 'running', startedAt: new Date() };
     } catch (err) {
       throw mapE2BError(err, { creating: true });

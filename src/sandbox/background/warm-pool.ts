@@ -171,8 +171,8 @@ export class WarmPool implements WarmSandboxes {
     );
     let info: SandboxInfo;
     try {
-      info = await this.ctx.provider.create(
-        specFor(template, resourcesFor(this.ctx, template), {
+      info = await this.ctx.provider.create({
+        ...specFor(template, resourcesFor(this.ctx, template), {
           id,
           name: 'warm',
           namespace: this.ctx.config.namespace,
@@ -180,7 +180,8 @@ export class WarmPool implements WarmSandboxes {
           expiresAt,
           metadata: {},
         }),
-      );
+        warm: true,
+      });
     } catch (err) {
       await this.ctx.records.remove(id);
       throw err;

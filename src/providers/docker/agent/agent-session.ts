@@ -149,6 +149,11 @@ export class AgentSession {
     });
   }
 
+  /** Has the agent fork the next run's supervisor now (it keeps it until that run comes; agent.py make_spare). */
+  prepareRun(): void {
+    this.send({ op: 'spare' });
+  }
+
   close(): void {
     this.socket.destroy();
   }

@@ -2,7 +2,8 @@
 # run costs a process spawn instead of a Docker exec (which the engine takes ~45 ms to set up).
 # Protocol (src/providers/docker/agent/agent-frames.ts): frames, each one JSON object on a line, followed by exactly
 # "n" raw bytes when it has "n" (bytes travel as they are, without base64 or JSON around them). In (stdin):
-# {"op":"run","id","argv","env","cwd","uid","gid","n"?} whose bytes are the run's stdin, and {"op":"kill","id"}.
+# {"op":"run","id","argv","env","cwd","uid","gid","n"?} whose bytes are the run's stdin, {"op":"kill","id"}, and
+# {"op":"spare"} (fork the next run's supervisor now: make_spare).
 # Out (stdout): {"id","ev":"started"}, {"id","ev":"out","s":1|2,"n"} and its bytes, {"id","ev":"exit","code"}, and
 # {"id","ev":"killed"} once a kill has ended every process of the run.
 #
@@ -21,9 +22,10 @@
 # so that nothing dies of SIGPIPE, until the last of them exits (or the sandbox stops).
 # End of stdin (the server went away) kills every run still going.
 #
-# A supervisor is forked ahead of its run (make_spare: when the agent starts, and after each run), with the
-# launcher of the run's program forked by it too, both waiting on a pipe: a run then costs a pipe write and an exec,
-# not two forks of a Python process on its way (about 3 ms of the 5 ms a `true` took in the agent).
+# A supervisor is forked ahead of its run (make_spare: after each run, for a minute, and when the server asks with
+# {"op":"spare"}), with the launcher of the run's program forked by it too, both waiting on a pipe: a run then
+# costs a pipe write and an exec, not two forks of a Python process on its way (1.5 to 2 ms of the 6 to 7 ms a
+# `true` took in the agent). Without a spare, a run forks its own the same way.
 import ctypes, json, os, random, selectors, signal, sys, threading, time, warnings
 
 # Forking from a threaded process is safe here (the forked supervisor takes no lock of the agent's threads);
@@ -404,8 +406,12 @@ def kill_run(run_id):
         emit({"id": run_id, "ev": "killed"})
 
 
-SPARE = {"ready": None, "making": False}
+# The spare supervisor (fork_supervisor's pipes), whether one is being made, and the timer that drops it.
+SPARE = {"ready": None, "making": False, "timer": None}
 spare_lock = threading.Lock()
+# A spare made after a run is dropped after this long without a run: it holds two processes (about 1.6 MiB), worth
+# it while an agent is at work, not in a sandbox left idle. One the server asked for ("spare") stays.
+SPARE_IDLE_SECONDS = 60
 
 
 def fork_supervisor():
@@ -443,18 +449,38 @@ def take_supervisor():
     return ready or fork_supervisor()
 
 
-def make_spare():
-    """Forks the next spare supervisor, unless there is one or one is being made: called when the agent starts and
-    after each run has reported its exit, so that the fork is never on a run's way."""
+def make_spare(expires):
+    """Forks the next spare supervisor, unless there is one or one is being made: after each run has reported its
+    exit (so that the fork is never on a run's way), then dropped after SPARE_IDLE_SECONDS without a run
+    (`expires`); and when the server asks for one that stays (a warm sandbox, whose first run an agent waits for)."""
     with spare_lock:
-        if SPARE["ready"] is not None or SPARE["making"]:
-            return
-        SPARE["making"] = True
-    made = fork_supervisor()
+        timer, SPARE["timer"] = SPARE["timer"], None
+        busy = SPARE["ready"] is not None or SPARE["making"]
+        SPARE["making"] = SPARE["making"] or not busy
+    if timer is not None:
+        timer.cancel()
+    made = None if busy else fork_supervisor()
     with spare_lock:
-        SPARE["making"] = False
-        if isinstance(made, tuple):
-            SPARE["ready"] = made
+        if not busy:
+            SPARE["making"] = False
+            if isinstance(made, tuple):
+                SPARE["ready"] = made
+        if expires:
+            timer = SPARE["timer"] = threading.Timer(SPARE_IDLE_SECONDS, drop_spare)
+            timer.daemon = True
+            try:
+                timer.start()
+            except RuntimeError:
+                SPARE["timer"] = None  # no pid left for the timer's thread: the spare stays
+
+
+def drop_spare():
+    """Ends the spare supervisor: it reads the end of its request pipe and exits, and its launcher with it."""
+    with spare_lock:
+        ready, SPARE["ready"] = SPARE["ready"], None
+        SPARE["timer"] = None
+    if ready:
+        close_all(*ready)
 
 
 def supervise(req, stdin_data):
@@ -550,13 +576,12 @@ def supervise(req, stdin_data):
     emit({"id": run_id, "ev": "exit", "code": code})
     if killing:
         emit({"id": run_id, "ev": "killed"})
-    make_spare()
+    make_spare(expires=True)
 
 
 def main():
     # Supervisors are reaped by the kernel (see supervise); they set SIGCHLD back before starting anything.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    make_spare()
     emit({"ev": "ready", "pid": os.getpid()})
     stdin = sys.stdin.buffer
     for raw in stdin:
@@ -577,6 +602,8 @@ def main():
                 emit_failure(req["id"], "the sandbox has no process left to start this run (pids limit reached)\n", 126)
         elif req.get("op") == "kill":
             kill_run(req["id"])
+        elif req.get("op") == "spare":
+            make_spare(expires=False)
     # The server is gone: nothing it started may outlive it (its runs' supervisors also kill when we vanish).
     with runs_lock:
         ids = list(runs)
