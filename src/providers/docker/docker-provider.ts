@@ -142,7 +142,11 @@ export class DockerProvider implements SandboxProvider {
     this.creationLeases.set(spec.id, spec.expiresAt);
     if (attached) this.adoptAttached(spec.id, attached);
     else void this.agentFor(spec.id).catch(() => undefined); // prepare and start the agent while the caller goes on
-    if (spec.warm) void this.agents.get(spec.id)?.then((session) => session?.prepareRun(), () => undefined);
+    if (spec.warm)
+      void this.agents.get(spec.id)?.then(
+        (session) => session?.prepareRun(),
+        () => undefined,
+      );
     const { admission: _admitted, warm: _warm, ...info } = spec;
     return { ...info, state: 'running', startedAt: new Date() };
   }
