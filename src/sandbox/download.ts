@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
-import { base64Text } from './base64-text.js';
+import { EncodedBytes } from '../transport/encoded-bytes.js';
 import { HOME_DIR, type SandboxContext } from './context.js';
 import { IMAGE_TYPES, isText } from './mime.js';
 import { listDirectory, readWhole, statPath, type DirEntry, type FileContent } from './sandbox-files.js';
@@ -12,7 +12,7 @@ export interface DownloadRequest {
 }
 
 export type DownloadResult =
-  | { kind: 'file'; file: FileContent; encoding: 'utf8' | 'base64'; content: string; isImage: boolean }
+  | { kind: 'file'; file: FileContent; encoding: 'utf8' | 'base64'; content: EncodedBytes; isImage: boolean }
   | { kind: 'directory'; path: string; entries: DirEntry[]; truncated: boolean };
 
 /** A file's content (text or base64) or a directory's entries. */
@@ -43,7 +43,8 @@ export async function downloadPath(ctx: SandboxContext, req: DownloadRequest): P
     kind: 'file',
     file,
     encoding,
-    content: encoding === 'base64' ? base64Text(file.data) : file.data.toString('utf8'),
+    // Never built as one string: the transport writes it from the bytes (an 8 MiB file is an 11 MB base64 string).
+    content: new EncodedBytes(file.data, encoding),
     isImage: IMAGE_TYPES.has(file.mimeType),
   };
 }

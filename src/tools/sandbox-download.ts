@@ -69,7 +69,8 @@ export const sandboxDownload = ({ files }: Config) =>
           checksum: f.checksum,
           mime_type: f.mimeType,
           encoding: r.encoding,
-          content: r.content,
+          // An EncodedBytes: the transport writes it as the string the schema says, slice by slice from the bytes.
+          content: r.content as unknown as string,
         },
         text: `${f.path} (${f.sizeBytes} bytes, ${f.mimeType}, ${f.checksum}); content in structuredContent as ${r.encoding}${r.isImage ? ', and as an image block' : ''}.`,
         blocks: r.isImage

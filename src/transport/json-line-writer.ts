@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EncodedBytes } from './encoded-bytes.js';
 
 /** Characters written at once: a longer string goes out in slices. */
 const SLICE_CHARS = 1024 * 1024;
@@ -25,19 +26,47 @@ function writeSliced(text: string, write: (chunk: string) => boolean): boolean {
   return flushed;
 }
 
+type Large = string | EncodedBytes;
+
+const isPlainObject = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
 /**
- * Writes `message` as one line of JSON, the same bytes JSON.stringify would give, without ever holding the whole
- * line: a large string (a download's content, ~11 MB at 8 MiB) is written from the value itself, in slices, and
- * the rest of the message around it. A single JSON.stringify would copy it into the line, and the stream would copy
- * the line again into bytes. Returns what the last write returned (false: wait for 'drain').
+ * A copy of `value` (its arrays and plain objects only) where each large string and each EncodedBytes is a mark
+ * naming its place in `large`. A walk of our own, not JSON.stringify's replacer: JSON.stringify would call an
+ * EncodedBytes' toJSON, building the very string it stands for, before any replacer sees it.
  */
-export function writeJsonLine(message: unknown, write: (chunk: string) => boolean): boolean {
-  const large: string[] = [];
-  const json = JSON.stringify(message, (_key, value: unknown) => {
-    if (typeof value !== 'string' || value.length < LARGE_STRING_CHARS) return value;
+function marked(value: unknown, large: Large[]): unknown {
+  if (typeof value === 'string') {
+    if (value.length < LARGE_STRING_CHARS) return value;
     large.push(value);
     return `${MARK}${large.length - 1}\u0000`;
-  });
+  }
+  if (value instanceof EncodedBytes) {
+    large.push(value);
+    return `${MARK}${large.length - 1}\u0000`;
+  }
+  if (Array.isArray(value)) return value.map((v) => marked(v, large));
+  if (value !== null && typeof value === 'object' && isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = marked(v, large);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * Writes `message` as one line of JSON, the same bytes JSON.stringify would give, without ever holding the whole
+ * line: a large string is written from the value itself, in slices, and an EncodedBytes (a download's content)
+ * from its bytes, encoded a slice at a time, with the rest of the message around them. A single JSON.stringify
+ * would copy them into the line, and the stream would copy the line again into bytes. Returns what the last write
+ * returned (false: wait for 'drain').
+ */
+export function writeJsonLine(message: unknown, write: (chunk: string) => boolean): boolean {
+  const large: Large[] = [];
+  const json = JSON.stringify(marked(message, large));
   if (large.length === 0) {
     // Both writes happen whatever the first returned: false only means "wait for 'drain'", never "skip the rest".
     const flushed = writeSliced(json, write);
@@ -48,16 +77,16 @@ export function writeJsonLine(message: unknown, write: (chunk: string) => boolea
   for (const m of json.matchAll(MARK_PATTERN)) {
     flushed = writeSliced(json.slice(at, m.index), write);
     const value = large[Number(m[1])]!;
-    if (PLAIN.test(value)) {
-      write('"');
+    write('"');
+    if (value instanceof EncodedBytes) {
+      for (const slice of value.jsonSlices()) write(slice);
+    } else if (PLAIN.test(value)) {
       writeSliced(value, write);
-      flushed = write('"');
     } else {
       // Escaped a slice at a time: JSON.stringify of each slice, without its quotes.
-      write('"');
       writeSliced(value, (slice) => write(JSON.stringify(slice).slice(1, -1)));
-      flushed = write('"');
     }
+    flushed = write('"');
     at = m.index + m[0].length;
   }
   flushed = writeSliced(json.slice(at), write) && flushed;
