@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { EncodedBytes } from './encoded-bytes.js';
 
-/** Characters written at once: a longer string goes out in slices. */
-const SLICE_CHARS = 1024 * 1024;
+/** Characters written at once: a longer string goes out in slices (small enough for V8's young generation). */
+const SLICE_CHARS = 64 * 1024;
 /** Strings at least this long are written from the value itself, not from a copy inside the message's JSON. */
 const LARGE_STRING_CHARS = 256 * 1024;
 /** Marks where a large string goes; the NULs come out escaped, and the nonce makes it unforgeable by content. */
@@ -15,15 +15,13 @@ const PLAIN = /^[A-Za-z0-9+/=]*$/;
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 
 /** `text` in slices of at most SLICE_CHARS, never between the two halves of a surrogate pair. */
-function writeSliced(text: string, write: (chunk: string) => boolean): boolean {
-  let flushed = true;
-  for (let at = 0; at < text.length;) {
+function* sliced(text: string): Generator<string> {
+  for (let at = 0; at < text.length; ) {
     let end = Math.min(text.length, at + SLICE_CHARS);
     if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end--;
-    flushed = write(at === 0 && end === text.length ? text : text.slice(at, end));
+    yield at === 0 && end === text.length ? text : text.slice(at, end);
     at = end;
   }
-  return flushed;
 }
 
 type Large = string | EncodedBytes;
@@ -58,38 +56,42 @@ function marked(value: unknown, large: Large[]): unknown {
 }
 
 /**
- * Writes `message` as one line of JSON, the same bytes JSON.stringify would give, without ever holding the whole
- * line: a large string is written from the value itself, in slices, and an EncodedBytes (a download's content)
- * from its bytes, encoded a slice at a time, with the rest of the message around them. A single JSON.stringify
- * would copy them into the line, and the stream would copy the line again into bytes. Returns what the last write
- * returned (false: wait for 'drain').
+ * `message` as one line of JSON, the same text JSON.stringify would give, in pieces made as they are asked for,
+ * without ever holding the whole line: a large string is given from the value itself, in slices, and an
+ * EncodedBytes (a download's content) from its bytes, encoded a slice at a time, with the rest of the message
+ * around them. A single JSON.stringify would copy them into the line, and the stream would copy the line again into
+ * bytes. Whoever writes the pieces waits for the stream to drain before asking for the next: pieces written to a
+ * stream that is behind are queued in memory, which for a download would be the whole line again.
  */
-export function writeJsonLine(message: unknown, write: (chunk: string) => boolean): boolean {
+export function* jsonLinePieces(message: unknown): Generator<string> {
   const large: Large[] = [];
   const json = JSON.stringify(marked(message, large));
-  if (large.length === 0) {
-    // Both writes happen whatever the first returned: false only means "wait for 'drain'", never "skip the rest".
-    const flushed = writeSliced(json, write);
-    return write('\n') && flushed;
-  }
-  let flushed = true;
   let at = 0;
-  for (const m of json.matchAll(MARK_PATTERN)) {
-    flushed = writeSliced(json.slice(at, m.index), write);
+  for (const m of large.length ? json.matchAll(MARK_PATTERN) : []) {
+    yield* sliced(json.slice(at, m.index));
     const value = large[Number(m[1])]!;
-    write('"');
+    yield '"';
     if (value instanceof EncodedBytes) {
-      for (const slice of value.jsonSlices()) write(slice);
+      yield* value.jsonSlices();
     } else if (PLAIN.test(value)) {
-      writeSliced(value, write);
+      yield* sliced(value);
     } else {
       // Escaped a slice at a time: JSON.stringify of each slice, without its quotes.
-      writeSliced(value, (slice) => write(JSON.stringify(slice).slice(1, -1)));
+      for (const slice of sliced(value)) yield JSON.stringify(slice).slice(1, -1);
     }
-    flushed = write('"');
+    yield '"';
     at = m.index + m[0].length;
   }
-  flushed = writeSliced(json.slice(at), write) && flushed;
-  const ended = write('\n');
-  return ended && flushed;
+  yield* sliced(json.slice(at));
+  yield '\n';
+}
+
+/**
+ * Writes every piece of `message` (jsonLinePieces) at once, whatever `write` returns. Returns what the last write
+ * returned (false: the stream asks to wait for 'drain'). For a writer that need not wait (tests, memory).
+ */
+export function writeJsonLine(message: unknown, write: (chunk: string) => boolean): boolean {
+  let flushed = true;
+  for (const piece of jsonLinePieces(message)) if (!write(piece)) flushed = false;
+  return flushed;
 }
