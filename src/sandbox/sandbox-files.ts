@@ -132,7 +132,12 @@ export interface SpilledFile {
 }
 
 /** Reads a file under `maxBytes` into a spill file, learning its checksum, type and text-ness on the way. */
-export async function readSpilled(ctx: SandboxContext, id: string, target: string, maxBytes: number): Promise<SpilledFile> {
+export async function readSpilled(
+  ctx: SandboxContext,
+  id: string,
+  target: string,
+  maxBytes: number,
+): Promise<SpilledFile> {
   const spill = new SpillFile();
   try {
     const digest = new FileDigest(spill);

@@ -75,7 +75,8 @@ export class EncodedBytes {
         carry = Buffer.alloc(0);
       }
       const whole = rest.length - (rest.length % 3);
-      for (let at = 0; at < whole; at += SLICE_BYTES) yield rest.toString('base64', at, Math.min(whole, at + SLICE_BYTES));
+      for (let at = 0; at < whole; at += SLICE_BYTES)
+        yield rest.toString('base64', at, Math.min(whole, at + SLICE_BYTES));
       if (whole < rest.length) carry = Buffer.from(rest.subarray(whole));
     }
     if (carry.length > 0) yield carry.toString('base64');

@@ -16,7 +16,7 @@ const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
 
 /** `text` in slices of at most SLICE_CHARS, never between the two halves of a surrogate pair. */
 function* sliced(text: string): Generator<string> {
-  for (let at = 0; at < text.length; ) {
+  for (let at = 0; at < text.length;) {
     let end = Math.min(text.length, at + SLICE_CHARS);
     if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end--;
     yield at === 0 && end === text.length ? text : text.slice(at, end);

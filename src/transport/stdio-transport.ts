@@ -28,7 +28,9 @@ type RequestId = string | number;
 
 /** The last EDGE_BYTES of `tail` followed by `part`, copied (so that no chunk of the line is kept for them). */
 const lastBytes = (tail: Buffer, part: Buffer): Buffer =>
-  Buffer.from(part.length >= EDGE_BYTES ? part.subarray(-EDGE_BYTES) : Buffer.concat([tail, part]).subarray(-EDGE_BYTES));
+  Buffer.from(
+    part.length >= EDGE_BYTES ? part.subarray(-EDGE_BYTES) : Buffer.concat([tail, part]).subarray(-EDGE_BYTES),
+  );
 
 export interface StdioTransportOptions {
   /** Longest message (one line) accepted, in bytes; a longer one is answered with an error and skipped. */
@@ -167,7 +169,10 @@ export class StdioServerTransport implements Transport {
     if (this.pendingBytes > SCAN_FROM_BYTES) {
       const held = this.chunks;
       this.chunks = [];
-      const head = Buffer.concat(held.slice(0, 1 + Math.ceil(EDGE_BYTES / Math.max(1, held[0]!.length)))).subarray(0, EDGE_BYTES);
+      const head = Buffer.concat(held.slice(0, 1 + Math.ceil(EDGE_BYTES / Math.max(1, held[0]!.length)))).subarray(
+        0,
+        EDGE_BYTES,
+      );
       this.scanning = { scanner: new SpillingJsonScanner(), head: Buffer.from(head), tail: Buffer.alloc(0) };
       for (const chunk of held) this.scan(chunk);
     }

@@ -53,7 +53,7 @@ export class SpillFile {
 
   write(bytes: Buffer): void {
     const fd = this.descriptor();
-    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at, this.written + at);
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at, this.written + at);
     this.written += bytes.length;
   }
 
@@ -65,7 +65,7 @@ export class SpillFile {
     if (wrote !== bytes) {
       // A short write (not seen on regular files): the rest again, from its bytes.
       const rest = Buffer.from(text, 'utf8').subarray(wrote);
-      for (let at = 0; at < rest.length; ) at += writeSync(fd, rest, at, rest.length - at, this.written + wrote + at);
+      for (let at = 0; at < rest.length;) at += writeSync(fd, rest, at, rest.length - at, this.written + wrote + at);
     }
     this.written += bytes;
   }
@@ -78,7 +78,7 @@ export class SpillFile {
   *chunks(pieceBytes = SPILL_READ_BYTES, reuse = false): Generator<Buffer> {
     const fd = this.descriptor();
     const shared = reuse ? Buffer.allocUnsafe(Math.min(pieceBytes, this.written)) : undefined;
-    for (let at = 0; at < this.written; ) {
+    for (let at = 0; at < this.written;) {
       const length = Math.min(pieceBytes, this.written - at);
       const piece = shared ? shared.subarray(0, length) : Buffer.allocUnsafe(length);
       const got = readSync(fd, piece, 0, piece.length, at);

@@ -43,7 +43,11 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
 
   it('moves binary and text files up and down byte for byte, at sizes up to 8 MiB', async () => {
     const server = await spawnServer(
-      { SANDBOX_IMAGE: TEST_IMAGE, SANDBOX_STATE_DIR: tempStateDir(), SANDBOX_MAX_DOWNLOAD_SIZE: String(16 * 1024 * 1024) },
+      {
+        SANDBOX_IMAGE: TEST_IMAGE,
+        SANDBOX_STATE_DIR: tempStateDir(),
+        SANDBOX_MAX_DOWNLOAD_SIZE: String(16 * 1024 * 1024),
+      },
       { maxBufferSize: 64 * 1024 * 1024 },
     );
     servers.push(server);
@@ -72,7 +76,9 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
 
       const words = text(size);
       const bytes = Buffer.from(words, 'utf8');
-      const upText = ok(await server.call('sandbox_upload', { sandbox_id: id, file_path: `t-${size}.txt`, content: words }));
+      const upText = ok(
+        await server.call('sandbox_upload', { sandbox_id: id, file_path: `t-${size}.txt`, content: words }),
+      );
       expect(upText).toMatchObject({ size_bytes: bytes.length, checksum: sha(bytes) });
       const downText = ok(await server.call('sandbox_download', { sandbox_id: id, file_path: `t-${size}.txt` }));
       expect(downText).toMatchObject({ checksum: sha(bytes), encoding: 'utf8', mime_type: 'text/plain' });
@@ -90,7 +96,9 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
       encoding: 'base64',
     });
     expect(bad.isError).toBe(true);
-    expect(bad.structuredContent).toMatchObject({ error: { code: 'INVALID_ARGUMENT', message: 'content is not valid base64.' } });
+    expect(bad.structuredContent).toMatchObject({
+      error: { code: 'INVALID_ARGUMENT', message: 'content is not valid base64.' },
+    });
   });
 
   it('answers a message over its limit with an error for that call, and the session goes on', async () => {

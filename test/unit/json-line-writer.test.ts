@@ -82,6 +82,8 @@ describe('writeJsonLine', () => {
     // The whole base64 is 4.2 Mi characters: no piece is more than a slice of it.
     expect(w.longest).toBeLessThanOrEqual(2 * 1024 * 1024);
     // Another serializer still gets the string it stands for.
-    expect(JSON.stringify({ c: new EncodedBytes(chunks, 'base64') })).toBe(JSON.stringify({ c: bytes.toString('base64') }));
+    expect(JSON.stringify({ c: new EncodedBytes(chunks, 'base64') })).toBe(
+      JSON.stringify({ c: bytes.toString('base64') }),
+    );
   });
 });

@@ -79,9 +79,16 @@ describe('the stdio transport, for lines longer than 256 KiB', () => {
       .split('')
       .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
       .join('')}"`;
-    const invalid = Buffer.concat([Buffer.from('"'), Buffer.from('ok \xff\xfe é'.repeat(30_000), 'latin1'), Buffer.from([0xe2, 0x82]), Buffer.from('\\n tail"')]);
+    const invalid = Buffer.concat([
+      Buffer.from('"'),
+      Buffer.from('ok \xff\xfe é'.repeat(30_000), 'latin1'),
+      Buffer.from([0xe2, 0x82]),
+      Buffer.from('\\n tail"'),
+    ]);
     const other = Buffer.concat([
-      Buffer.from(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":{"a":${escaped},"b":`),
+      Buffer.from(
+        `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x","arguments":{"a":${escaped},"b":`,
+      ),
       invalid,
       Buffer.from('}}}\n'),
     ]);
@@ -135,7 +142,9 @@ describe('the stdio transport, for lines longer than 256 KiB', () => {
     const before = SpillFile.open;
     // A bad escape deep inside a long string (already spilled), then a raw control character in another.
     await t.deliver(Buffer.from(`{"jsonrpc":"2.0","id":8,"method":"m","params":{"a":"${'q'.repeat(200_000)}\\x"}}\n`));
-    await t.deliver(Buffer.from(`{"jsonrpc":"2.0","id":9,"method":"m","params":{"a":"${'q'.repeat(300_000)}\u0001"}}\n`));
+    await t.deliver(
+      Buffer.from(`{"jsonrpc":"2.0","id":9,"method":"m","params":{"a":"${'q'.repeat(300_000)}\u0001"}}\n`),
+    );
     // Valid strings, broken JSON around them.
     await t.deliver(Buffer.from(`{"jsonrpc":"2.0","id":10,"params":{"a":"${'q'.repeat(300_000)}"}}}\n`));
     expect(t.received).toEqual([]);

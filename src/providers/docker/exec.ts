@@ -123,7 +123,11 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
     socket.on('close', streamEnded);
     socket.on('error', streamEnded);
 
-    if (withStdin) void writeBody(socket, spec.stdin!).then(() => socket.end(), () => socket.destroy());
+    if (withStdin)
+      void writeBody(socket, spec.stdin!).then(
+        () => socket.end(),
+        () => socket.destroy(),
+      );
   });
 }
 
