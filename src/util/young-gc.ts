@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /** Bytes of a transfer between two collections of the young generation. */
-export const TRANSFER_BYTES_PER_COLLECTION = 1024 * 1024;
+export const TRANSFER_BYTES_PER_COLLECTION = 256 * 1024;
 
 type Gc = (options: { type: 'minor' }) => void;
 
@@ -27,7 +27,8 @@ const gc: Gc | undefined = (() => {
  * collection). A transfer's bytes pass through the server in 64 KiB Buffers (the socket's reads, stdin's), whose
  * memory is given back only when V8 collects their objects; a transfer allocates little else, so V8 would not
  * collect before a whole file's worth had piled up (8 MB for 8 MiB). Called every TRANSFER_BYTES_PER_COLLECTION of
- * a transfer, they are freed as it goes.
+ * a transfer, they are freed as it goes (every MiB: 79 to 79.5 MB over five uploads and five downloads; every
+ * 256 KiB: 77 to 78 MB, no slower: 32 scavenges for 8 MiB).
  */
 export function collectYoung(): void {
   gc?.({ type: 'minor' });
