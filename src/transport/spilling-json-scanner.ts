@@ -30,6 +30,7 @@ function hexValue(byte: number): number {
 }
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;
+const CONTROL = /[\u0000-\u001f]/;
 
 /**
  * Decodes one JSON string's content (after its opening quote) into a spill file, as UTF-8: the bytes
@@ -48,22 +49,27 @@ class StringSpill {
 
   /** Takes bytes from `at`; returns where it stopped: after the closing quote, or the chunk's end. */
   feed(chunk: Buffer, at: number): number {
-    let run = at;
-    for (let i = at; i < chunk.length; i++) {
-      const byte = chunk[i]!;
+    // Where the next quote and backslash are, searched natively and only again once passed: a run of content
+    // between them is decoded in one call.
+    let quote = -2;
+    let backslash = -2;
+    let i = at;
+    while (i < chunk.length) {
       if (this.escape === 0) {
-        if (byte === QUOTE || byte === BACKSLASH) {
-          this.raw(chunk, run, i);
-          if (byte === QUOTE) {
-            this.end();
-            return i + 1;
-          }
-          this.escape = 1;
-        } else if (byte < 0x20) {
-          throw new SyntaxError('Bad control character in string literal');
+        if (quote !== -1 && quote < i) quote = chunk.indexOf(QUOTE, i);
+        if (backslash !== -1 && backslash < i) backslash = chunk.indexOf(BACKSLASH, i);
+        const next = quote === -1 ? backslash : backslash === -1 ? quote : Math.min(quote, backslash);
+        this.raw(chunk, i, next === -1 ? chunk.length : next);
+        if (next === -1) return chunk.length;
+        if (next === quote) {
+          this.end();
+          return next + 1;
         }
+        this.escape = 1;
+        i = next + 1;
         continue;
       }
+      const byte = chunk[i++]!;
       if (this.escape === 1) {
         if (byte === 0x75) {
           this.escape = 2;
@@ -81,15 +87,19 @@ class StringSpill {
         this.add(String.fromCharCode(this.code));
       }
       this.escape = 0;
-      run = i + 1;
     }
-    if (this.escape === 0) this.raw(chunk, run, chunk.length);
     return chunk.length;
   }
 
-  /** Raw bytes of the string: decoded across chunks (a character cut in two waits for its rest). */
+  /**
+   * Raw bytes of the string: decoded across chunks (a character cut in two waits for its rest). A control
+   * character can only come from a raw control byte, which JSON.parse refuses.
+   */
   private raw(chunk: Buffer, from: number, to: number): void {
-    if (to > from) this.append(this.decoder.write(chunk.subarray(from, to)));
+    if (to <= from) return;
+    const text = this.decoder.write(chunk.subarray(from, to));
+    if (CONTROL.test(text)) throw new SyntaxError('Bad control character in string literal');
+    this.append(text);
   }
 
   /** An escaped character: whatever raw bytes came before it end there (an unfinished one is U+FFFD, as in the line). */
