@@ -8,19 +8,22 @@ type Gc = (options: { type: 'minor' }) => void;
 
 /**
  * V8's `gc`, taken from a fresh context while `--expose-gc` is briefly on (the process's own global never gets it),
- * or undefined where that does not work.
+ * on the first transfer (not at start-up: a context costs a few milliseconds), or undefined where that does not work.
  */
-const gc: Gc | undefined = (() => {
+let gc: Gc | undefined | null = null;
+function youngGc(): Gc | undefined {
+  if (gc !== null) return gc;
   try {
     v8.setFlagsFromString('--expose-gc');
     const fn = vm.runInNewContext('gc') as unknown;
-    return typeof fn === 'function' ? (fn as Gc) : undefined;
+    gc = typeof fn === 'function' ? (fn as Gc) : undefined;
   } catch {
-    return undefined;
+    gc = undefined;
   } finally {
     v8.setFlagsFromString('--no-expose-gc');
   }
-})();
+  return gc;
+}
 
 /**
  * Collects the young generation (a scavenge: well under a millisecond here, against 27 to 38 ms for a full
@@ -31,7 +34,7 @@ const gc: Gc | undefined = (() => {
  * 256 KiB: 77 to 78 MB, no slower: 32 scavenges for 8 MiB).
  */
 export function collectYoung(): void {
-  gc?.({ type: 'minor' });
+  youngGc()?.({ type: 'minor' });
 }
 
 /** Counts a transfer's bytes and collects the young generation each time another TRANSFER_BYTES_PER_COLLECTION passed. */
