@@ -29,6 +29,14 @@ export class DeferredProvider implements SandboxProvider {
   writeFile: SandboxProvider['writeFile'] = async (id, path, data, options) =>
     (await this.ready).writeFile(id, path, data, options);
   readFile: SandboxProvider['readFile'] = async (id, path, options) => (await this.ready).readFile(id, path, options);
+  /** Always there; falls back to readFile where the backend has no readFileInto. */
+  readFileInto: NonNullable<SandboxProvider['readFileInto']> = async (id, path, sink, options) => {
+    const provider = await this.ready;
+    if (provider.readFileInto) return provider.readFileInto(id, path, sink, options);
+    const data = await provider.readFile(id, path, options);
+    if (data) sink.write(data);
+    return data !== null;
+  };
   usage: SandboxProvider['usage'] = async (id) => (await this.ready).usage(id);
   start: SandboxProvider['start'] = async (id) => (await this.ready).start(id);
   setExpiry: SandboxProvider['setExpiry'] = async (id, expiresAt, options) =>

@@ -21,9 +21,14 @@ export interface SandboxProvider {
    * A run that is over, or unknown, is nothing to do.
    */
   killRun(id: string, runId: string): Promise<void>;
-  writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile>;
+  writeFile(id: string, path: string, data: FileBody, options: FileOptions): Promise<WrittenFile>;
   /** The file's bytes, or null when it does not exist; a file over `maxBytes` is refused (INVALID_ARGUMENT). */
   readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null>;
+  /**
+   * As readFile, but the bytes go to `sink` as they arrive instead of into one Buffer (a download of megabytes
+   * then never sits in the server's memory); false when the file does not exist. Optional: without it, readFile.
+   */
+  readFileInto?(id: string, path: string, sink: ByteSink, options: ReadOptions): Promise<boolean>;
   usage(id: string): Promise<ResourceUsage | null>;
   start(id: string): Promise<void>;
   /**
@@ -156,7 +161,13 @@ export interface RunSpec {
   user: RunUser;
   env: Record<string, string>;
   cwd: string;
-  stdin?: Buffer;
+  /** Bytes for its stdin, then end of input: in memory, or streamed from disk (an upload). */
+  stdin?: FileBody;
+  /**
+   * onOutput's chunks may be views into the connection's own buffers, valid only during the call: set by a caller
+   * that copies what it keeps (a download writing to disk), so that a backend need not copy every byte first.
+   */
+  transientOutput?: boolean;
   timeoutMs: number;
   /**
    * The run's ID in the sandbox, which all its processes carry (RUN_ID_VAR); a fresh one when not given. Given for
@@ -179,6 +190,21 @@ export interface FileOptions {
   /** Octal permission string such as "644". */
   mode: string;
   user: RunUser;
+}
+
+/** Bytes with a known length that are read once, in order, as they are sent (an upload spilled to disk). */
+export interface StreamedBytes {
+  readonly size: number;
+  /** The bytes in order; a chunk may be read into again once the next is asked for: use or copy it before. */
+  chunks(): Iterable<Buffer>;
+}
+
+/** A file's content to write: in memory, or streamed. */
+export type FileBody = Buffer | StreamedBytes;
+
+/** Takes a file's bytes in order as they are read. */
+export interface ByteSink {
+  write(chunk: Buffer): void;
 }
 
 export interface ReadOptions {

@@ -52,10 +52,18 @@ export function isText(data: Buffer): boolean {
 
 /** The file's MIME type, from its first bytes, else its name, else whether it reads as text. */
 export function mimeTypeOf(path: string, data: Buffer): string {
-  const sniffed = sniff(data);
+  return mimeTypeFrom(path, data.subarray(0, SNIFFED_BYTES), () => isText(data));
+}
+
+/** Bytes at the start of a file that sniffing looks at. */
+export const SNIFFED_BYTES = 16;
+
+/** As mimeTypeOf, from the file's first SNIFFED_BYTES and whether it is text (for a file read as a stream). */
+export function mimeTypeFrom(path: string, head: Buffer, text: () => boolean): string {
+  const sniffed = sniff(head);
   if (sniffed) return sniffed;
   const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
   const named = ext ? BY_EXTENSION[ext] : undefined;
   if (named && !(IMAGE_TYPES.has(named) && named !== 'image/svg+xml')) return named;
-  return isText(data) ? 'text/plain' : 'application/octet-stream';
+  return text() ? 'text/plain' : 'application/octet-stream';
 }

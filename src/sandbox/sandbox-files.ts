@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, SandboxError } from '../errors.js';
 import type { SandboxContext } from './context.js';
-import { mimeTypeOf } from './mime.js';
+import { SpillFile } from '../util/spill-file.js';
+import { FileDigest } from './file-digest.js';
+import { mimeTypeFrom, mimeTypeOf } from './mime.js';
 
 /**
  * Reading files back out of a sandbox. Looking at paths (stat, directory entries, glob expansion) is a short
@@ -116,4 +118,50 @@ export async function readWhole(
   const data = await ctx.provider.readFile(id, target, { user: 'user', maxBytes, sizeHint });
   if (!data) throw notThere(target);
   return { path: target, sizeBytes: data.length, checksum: checksumOf(data), mimeType: mimeTypeOf(target, data), data };
+}
+
+/** A file read into a spill file: what a download returns, its bytes on disk rather than in memory. */
+export interface SpilledFile {
+  path: string;
+  sizeBytes: number;
+  checksum: string;
+  mimeType: string;
+  isText: boolean;
+  /** The bytes; the caller closes it (EncodedBytes does once written). */
+  spill: SpillFile;
+}
+
+/** Reads a file under `maxBytes` into a spill file, learning its checksum, type and text-ness on the way. */
+export async function readSpilled(
+  ctx: SandboxContext,
+  id: string,
+  target: string,
+  maxBytes: number,
+): Promise<SpilledFile> {
+  const spill = new SpillFile();
+  try {
+    const digest = new FileDigest(spill);
+    const options = { user: 'user' as const, maxBytes };
+    let found: boolean;
+    if (ctx.provider.readFileInto) {
+      found = await ctx.provider.readFileInto(id, target, digest, options);
+    } else {
+      const data = await ctx.provider.readFile(id, target, options);
+      if (data) digest.write(data);
+      found = data !== null;
+    }
+    if (!found) throw notThere(target);
+    const isText = digest.isText;
+    return {
+      path: target,
+      sizeBytes: digest.size,
+      checksum: digest.checksum,
+      mimeType: mimeTypeFrom(target, digest.head, () => isText),
+      isText,
+      spill,
+    };
+  } catch (err) {
+    spill.close();
+    throw err;
+  }
 }

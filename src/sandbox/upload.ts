@@ -1,12 +1,16 @@
 import path from 'node:path';
 import { invalidArgument } from '../errors.js';
-import type { WrittenFile } from '../providers/provider.js';
+import type { FileBody, WrittenFile } from '../providers/provider.js';
+import { bodySize } from '../providers/shared/file-body.js';
+import type { SpillFile } from '../util/spill-file.js';
 import { HOME_DIR, seconds, type SandboxContext } from './context.js';
+import { spilledContentBytes } from './spilled-content.js';
 
 export interface UploadRequest {
   sandboxId: string;
   filePath: string;
-  content: string;
+  /** The content, or the spill file the stdio transport wrote it to (a long one): streamed from there, never whole. */
+  content: string | SpillFile;
   encoding?: 'utf8' | 'base64';
   permissions?: string;
 }
@@ -33,17 +37,23 @@ export function sandboxPath(filePath: string): string {
   return resolved;
 }
 
-function decode(content: string, encoding: 'utf8' | 'base64'): Buffer {
+const notBase64 = () =>
+  invalidArgument(
+    'content is not valid base64.',
+    'Send standard base64 (A-Z, a-z, 0-9, +, /, = padding), or use encoding "utf8" for text.',
+  );
+
+function decode(content: string | SpillFile, encoding: 'utf8' | 'base64'): FileBody {
+  if (typeof content !== 'string') return spilledContentBytes(content, encoding) ?? throwError(notBase64());
   if (encoding === 'utf8') return Buffer.from(content, 'utf8');
   const clean = content.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) {
-    throw invalidArgument(
-      'content is not valid base64.',
-      'Send standard base64 (A-Z, a-z, 0-9, +, /, = padding), or use encoding "utf8" for text.',
-    );
-  }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) throw notBase64();
   return Buffer.from(clean, 'base64');
 }
+
+const throwError = (err: Error): never => {
+  throw err;
+};
 
 export async function uploadFile(ctx: SandboxContext, req: UploadRequest): Promise<UploadResult> {
   const began = performance.now();
@@ -56,9 +66,9 @@ export async function uploadFile(ctx: SandboxContext, req: UploadRequest): Promi
     );
   const data = decode(req.content, req.encoding ?? 'utf8');
   const limit = ctx.config.limits.uploadBytes;
-  if (data.length > limit)
+  if (bodySize(data) > limit)
     throw invalidArgument(
-      `The file is ${data.length} bytes; the upload limit is ${limit}.`,
+      `The file is ${bodySize(data)} bytes; the upload limit is ${limit}.`,
       'Split it, compress it, or raise SANDBOX_MAX_UPLOAD_SIZE.',
     );
 

@@ -11,6 +11,7 @@ import {
 import { z } from 'zod';
 import { ErrorCode, SandboxError, isSandboxError } from '../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
+import { resolveSpilledArguments } from './spilled-arguments.js';
 import type { CallContext, ToolDefinition, ToolDeps } from './tool.js';
 
 /** The error result the agent sees: a stable code, a message and a hint (SPEC §3). */
@@ -105,9 +106,14 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
     }
     const log = deps.log.child({ tool: tool.name });
     const started = performance.now();
+    let streamed: CallContext['streamed'] = new Map();
     try {
+      // Long strings the transport spilled to disk: read back, or kept as files for a tool that streams them.
+      const resolved = resolveSpilledArguments(request.params.arguments ?? {}, tool.streamedArguments);
+      streamed = resolved.streamed;
+      const { args } = resolved;
       limiter.take();
-      const parsed = tool.inputSchema.safeParse(request.params.arguments ?? {});
+      const parsed = tool.inputSchema.safeParse(args);
       if (!parsed.success) {
         throw new SandboxError(
           ErrorCode.INVALID_ARGUMENT,
@@ -119,6 +125,7 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
       let step = 0;
       const call: CallContext = {
         signal: extra.signal,
+        streamed,
         progress:
           token === undefined
             ? undefined
@@ -154,6 +161,8 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
           'The server log has the details; try again, and report it if it persists.',
         ),
       );
+    } finally {
+      for (const file of streamed.values()) file.close();
     }
   });
 }

@@ -69,11 +69,12 @@ export const sandboxDownload = ({ files }: Config) =>
           checksum: f.checksum,
           mime_type: f.mimeType,
           encoding: r.encoding,
-          content: r.content,
+          // An EncodedBytes: the transport writes it as the string the schema says, slice by slice from the bytes.
+          content: r.content as unknown as string,
         },
-        text: `${f.path} (${f.sizeBytes} bytes, ${f.mimeType}, ${f.checksum}); content in structuredContent as ${r.encoding}${r.isImage ? ', and as an image block' : ''}.`,
-        blocks: r.isImage
-          ? [fileBlock({ sandboxId: args.sandbox_id, path: f.path, mimeType: f.mimeType, data: f.data })]
+        text: `${f.path} (${f.sizeBytes} bytes, ${f.mimeType}, ${f.checksum}); content in structuredContent as ${r.encoding}${r.image ? ', and as an image block' : ''}.`,
+        blocks: r.image
+          ? [fileBlock({ sandboxId: args.sandbox_id, path: f.path, mimeType: f.mimeType, data: r.image })]
           : [],
       };
     },

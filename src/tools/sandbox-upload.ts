@@ -33,11 +33,13 @@ export const sandboxUpload = (config: Config) =>
     inputSchema: inputSchemaFor(config),
     outputSchema,
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
-    async handler(args, { sandboxes }) {
+    // A long content arrives on disk (the stdio transport spills it) and is streamed into the sandbox from there.
+    streamedArguments: ['content'],
+    async handler(args, { sandboxes }, call) {
       const r = await sandboxes.upload({
         sandboxId: args.sandbox_id,
         filePath: args.file_path,
-        content: args.content,
+        content: call.streamed.get('content') ?? args.content,
         encoding: args.encoding,
         permissions: args.permissions,
       });

@@ -2,6 +2,7 @@ import type { ContentBlock, ToolAnnotations } from '@modelcontextprotocol/sdk/ty
 import type { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { SandboxService } from '../sandbox/sandbox-service.js';
+import type { SpillFile } from '../util/spill-file.js';
 
 export interface ToolDeps {
   sandboxes: SandboxService;
@@ -13,6 +14,11 @@ export interface CallContext {
   signal: AbortSignal;
   /** Sends a progress notification; undefined when the call carried no progress token. */
   progress?: (message: string) => void;
+  /**
+   * Arguments of `streamedArguments` that came spilled to disk (a long string over stdio), by name; the argument
+   * itself is then ''. The registry closes them once the handler is done.
+   */
+  streamed: ReadonlyMap<string, SpillFile>;
 }
 
 export interface ToolResult<O> {
@@ -34,6 +40,8 @@ export interface ToolDefinition<
   inputSchema: I;
   outputSchema: O;
   annotations: Required<Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>>;
+  /** Top-level string arguments the handler can take as a spill file (CallContext.streamed) instead of a string. */
+  streamedArguments?: readonly string[];
   /**
    * Serves a call whose arguments passed `inputSchema`. Declared as a method so that tools of different schemas
    * share one list type (method parameters are compared bivariantly); the registry only ever passes parsed input.

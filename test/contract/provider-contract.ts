@@ -256,6 +256,38 @@ export function runProviderContract(
       expect(mode.stdout.trim()).toBe('640 1000');
     });
 
+    test('writes a body streamed in pieces read into one buffer again, with runs sent meanwhile, and reads a file into a sink', async ({
+      sandbox,
+    }) => {
+      const { id } = sandbox;
+      const data = randomBytes(3 * 1024 * 1024 + 17);
+      const piece = Buffer.alloc(64 * 1024);
+      // As an upload spilled to disk is sent: each piece is used before the next is read into the same buffer.
+      const body = {
+        size: data.length,
+        *chunks() {
+          for (let at = 0; at < data.length; at += piece.length)
+            yield piece.subarray(0, data.copy(piece, 0, at, at + piece.length));
+        },
+      };
+      const [written, meanwhile] = await Promise.all([
+        provider.writeFile(id, '/home/user/streamed.bin', body, { mode: '644', user: 'user' }),
+        runsPrograms ? run(provider, id, sh('echo meanwhile')) : Promise.resolve({ stdout: 'meanwhile\n' }),
+      ]);
+      expect(written).toMatchObject({
+        sizeBytes: data.length,
+        checksum: `sha256:${createHash('sha256').update(data).digest('hex')}`,
+      });
+      expect(meanwhile.stdout).toBe('meanwhile\n');
+      if (!provider.readFileInto) return;
+      const received: Buffer[] = [];
+      const sink = { write: (chunk: Buffer) => void received.push(Buffer.from(chunk)) };
+      const options = { user: 'user' as const, maxBytes: 8 * 1024 * 1024 };
+      expect(await provider.readFileInto(id, '/home/user/streamed.bin', sink, options)).toBe(true);
+      expect(Buffer.concat(received).equals(data)).toBe(true);
+      expect(await provider.readFileInto(id, '/home/user/nope.bin', sink, options)).toBe(false);
+    });
+
     test('reads a missing file as null', async ({ sandbox }) => {
       const { id } = sandbox;
       expect(await provider.readFile(id, '/home/user/nope.txt', { user: 'user' })).toBeNull();

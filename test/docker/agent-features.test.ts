@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Labels } from '../../src/labels.js';
 import { MANAGED_FILTER } from '../../src/providers/docker/label-filters.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
+import { SpillFile } from '../../src/util/spill-file.js';
 import { describeDocker } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -110,6 +111,8 @@ describeDocker('agent features on a real engine', () => {
     });
 
     it('downloads text, binary as base64 with its checksum, images as image blocks, and directories as entries', async () => {
+      // Each file waits in a spill file until its answer is written from it, then the file is closed.
+      const spillFilesBefore = SpillFile.open;
       const text = await s.ok('sandbox_download', { sandbox_id: id, file_path: 'out/second.csv' });
       expect(text).toMatchObject({
         type: 'file',
@@ -141,9 +144,11 @@ describeDocker('agent features on a real engine', () => {
         { name: 'first table.csv', type: 'file', size_bytes: 8 },
         { name: 'second.csv', type: 'file', size_bytes: 2 },
       ]);
+      expect(SpillFile.open).toBe(spillFilesBefore);
     });
 
     it('refuses a file over the download limit, a missing path, and binary as utf8, with hints', async () => {
+      const spillFilesBefore = SpillFile.open;
       await run({ language: 'bash', code: 'head -c 300000 /dev/zero > huge.bin' });
       const huge = await s.call('sandbox_download', { sandbox_id: id, file_path: 'huge.bin' });
       expect(failure(huge)).toMatchObject({ code: 'INVALID_ARGUMENT' });
@@ -153,6 +158,7 @@ describeDocker('agent features on a real engine', () => {
       expect(failure(missing).message).toMatch(/no file or directory/);
       const asText = await s.call('sandbox_download', { sandbox_id: id, file_path: 'blob.bin', encoding: 'utf8' });
       expect(failure(asText).hint).toMatch(/base64/);
+      expect(SpillFile.open).toBe(spillFilesBefore);
     });
   });
 

@@ -41,6 +41,66 @@ describeDocker('messages as large as the limits allow, over real stdio', () => {
     expect(ok(run).output.trim()).toBe(String(data.length));
   });
 
+  it('moves binary and text files up and down byte for byte, at sizes up to 8 MiB', async () => {
+    const server = await spawnServer(
+      {
+        SANDBOX_IMAGE: TEST_IMAGE,
+        SANDBOX_STATE_DIR: tempStateDir(),
+        SANDBOX_MAX_DOWNLOAD_SIZE: String(16 * 1024 * 1024),
+      },
+      { maxBufferSize: 64 * 1024 * 1024 },
+    );
+    servers.push(server);
+    const id = ok(await server.call('sandbox_create', { template: 'base' })).sandbox_id;
+    created.push({ server, id });
+    const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+    // Text that JSON escapes (quotes, backslashes, newlines, a control character) and multibyte characters.
+    const text = (n: number) => {
+      const unit = 'line "quoted" \\ back\tslash é€😀 \u0001\n';
+      return unit.repeat(Math.ceil(n / Buffer.byteLength(unit)));
+    };
+    // Small (the line parsed whole), past the transport's scanning threshold, and 8 MiB (the benchmark's size).
+    for (const size of [50_000, 400_000, 8 * 1024 * 1024]) {
+      const binary = randomBytes(size);
+      const up = await server.call('sandbox_upload', {
+        sandbox_id: id,
+        file_path: `bin-${size}.bin`,
+        content: binary.toString('base64'),
+        encoding: 'base64',
+      });
+      expect(up.isError, JSON.stringify(up.structuredContent)).toBeFalsy();
+      expect(ok(up)).toMatchObject({ size_bytes: size, checksum: sha(binary) });
+      const down = ok(await server.call('sandbox_download', { sandbox_id: id, file_path: `bin-${size}.bin` }));
+      expect(down).toMatchObject({ size_bytes: size, checksum: sha(binary), encoding: 'base64' });
+      expect(Buffer.from(down.content!, 'base64').equals(binary)).toBe(true);
+
+      const words = text(size);
+      const bytes = Buffer.from(words, 'utf8');
+      const upText = ok(
+        await server.call('sandbox_upload', { sandbox_id: id, file_path: `t-${size}.txt`, content: words }),
+      );
+      expect(upText).toMatchObject({ size_bytes: bytes.length, checksum: sha(bytes) });
+      const downText = ok(await server.call('sandbox_download', { sandbox_id: id, file_path: `t-${size}.txt` }));
+      expect(downText).toMatchObject({ checksum: sha(bytes), encoding: 'utf8', mime_type: 'text/plain' });
+      expect(downText.content === words).toBe(true);
+      const asBase64 = ok(
+        await server.call('sandbox_download', { sandbox_id: id, file_path: `t-${size}.txt`, encoding: 'base64' }),
+      );
+      expect(asBase64.content === bytes.toString('base64')).toBe(true);
+    }
+    // Content that is not base64, in a line long enough to be spilled: refused as before.
+    const bad = await server.call('sandbox_upload', {
+      sandbox_id: id,
+      file_path: 'bad.bin',
+      content: `${randomBytes(300_000).toString('base64')}!`,
+      encoding: 'base64',
+    });
+    expect(bad.isError).toBe(true);
+    expect(bad.structuredContent).toMatchObject({
+      error: { code: 'INVALID_ARGUMENT', message: 'content is not valid base64.' },
+    });
+  });
+
   it('answers a message over its limit with an error for that call, and the session goes on', async () => {
     // A small upload limit makes the message limit small: 6 x 100 KiB (the code limit) + 1 MiB.
     const server = await spawnServer({

@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { Config } from '../../src/config.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { DockerProvider, type DockerProviderOptions } from '../../src/providers/docker/docker-provider.js';
@@ -9,6 +8,7 @@ import { dockerOptions } from '../../src/providers/index.js';
 import { createServer } from '../../src/server.js';
 
 import { okCaller, toolCaller, trackingCreated } from './tool-call.js';
+import { wirePair } from './wire-pair.js';
 
 export type { ToolCall } from './tool-call.js';
 
@@ -42,7 +42,7 @@ export async function dockerSession(
   );
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
   const client = new Client({ name: 'docker-test', version: '1.0.0' });
-  const [a, b] = InMemoryTransport.createLinkedPair();
+  const [a, b] = wirePair();
   await Promise.all([server.connect(b), client.connect(a)]);
   await client.listTools(); // from here on the client checks results against each outputSchema
   const call = trackingCreated(toolCaller(client), created);

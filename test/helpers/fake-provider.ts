@@ -12,6 +12,8 @@ import type {
   SandboxSpec,
   WrittenFile,
 } from '../../src/providers/provider.js';
+import type { FileBody } from '../../src/providers/provider.js';
+import { bodyBytes } from '../../src/providers/shared/file-body.js';
 
 export interface FakeRun {
   exitCode?: number | null;
@@ -96,7 +98,8 @@ export class FakeProvider implements SandboxProvider {
     this.live.get(runId)?.();
   }
 
-  async writeFile(id: string, path: string, data: Buffer, _options: FileOptions): Promise<WrittenFile> {
+  async writeFile(id: string, path: string, body: FileBody, _options: FileOptions): Promise<WrittenFile> {
+    const data = bodyBytes(body);
     const info = await this.get(id);
     if (info.state !== 'running') throw notRunning(id);
     this.files.set(`${id}:${path}`, Buffer.from(data));

@@ -13,13 +13,15 @@ export function assertBuilt(): void {
 }
 
 /** The built server, spawned over stdio as an MCP client launches it, with the SDK's real Client. */
-export async function spawnServer(env: Record<string, string>) {
+export async function spawnServer(env: Record<string, string>, options: { maxBufferSize?: number } = {}) {
   assertBuilt();
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [SERVER_ENTRY],
     env: spawnEnv(env),
     stderr: 'pipe',
+    // The client's own cap on one message (10 MiB by default) is below an 8 MiB download as base64.
+    ...(options.maxBufferSize ? { maxBufferSize: options.maxBufferSize } : {}),
   });
   let stderr = '';
   transport.stderr?.on('data', (chunk: Buffer) => {

@@ -12,11 +12,30 @@ const frame = (type: number, payload: string) => {
 
 describe('StreamDemuxer', () => {
   it('splits frames into stdout and stderr across arbitrary chunk boundaries', () => {
-    const got: string[] = [];
-    const d = new StreamDemuxer((s, p) => got.push(`${s}:${p.toString()}`));
+    const got: Record<string, string> = { stdout: '', stderr: '' };
+    const order: string[] = [];
+    const d = new StreamDemuxer((s, p) => {
+      got[s] += p.toString();
+      if (order.at(-1) !== s) order.push(s);
+    });
     const wire = Buffer.concat([frame(1, 'hello '), frame(2, 'oops'), frame(1, 'world')]);
     for (let i = 0; i < wire.length; i += 3) d.push(wire.subarray(i, i + 3));
-    expect(got.join('|').replace(/\|stdout:/g, '')).toBe('stdout:hello |stderr:oopsworld');
+    expect(got).toEqual({ stdout: 'hello world', stderr: 'oops' });
+    expect(order).toEqual(['stdout', 'stderr', 'stdout']);
+  });
+
+  it("hands payloads on as views of the socket's chunks, never copies (a download's bytes pass through)", () => {
+    const payload = Buffer.alloc(40_000, 7);
+    const wire = Buffer.concat([frame(1, 'x'), frame(1, payload.toString())]);
+    const views: Buffer[] = [];
+    const d = new StreamDemuxer((_s, p) => views.push(p));
+    const first = Buffer.from(wire.subarray(0, 20_000));
+    const second = Buffer.from(wire.subarray(20_000));
+    d.push(first);
+    d.push(second);
+    expect(Buffer.concat(views).subarray(1).equals(payload)).toBe(true);
+    // Every piece shares memory with the chunk it came in.
+    for (const v of views) expect([first.buffer, second.buffer]).toContain(v.buffer);
   });
 });
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { EncodedBytes } from '../../src/transport/encoded-bytes.js';
 import { writeJsonLine } from '../../src/transport/json-line-writer.js';
 
 // How the server writes a message to stdout: the same line as JSON.stringify, but a download's content (or any
@@ -57,6 +58,32 @@ describe('writeJsonLine', () => {
     }
     expect(pieces.join('')).toBe(
       `${JSON.stringify({ jsonrpc: '2.0', id: 1, result: { text: 'y'.repeat(200_000) } })}\n${JSON.stringify(message)}\n`,
+    );
+  });
+
+  it('writes EncodedBytes as the base64 or text of its bytes, slice by slice, never building the whole string', () => {
+    // Chunks whose sizes are not multiples of 3, and a UTF-8 character cut between two of them.
+    const bytes = randomBytes(3 * 1024 * 1024 + 7);
+    const chunks = [bytes.subarray(0, 1), bytes.subarray(1, 1_000_001), bytes.subarray(1_000_001)];
+    const text = Buffer.from('é€😀 "quoted" \\ \n\t\u0001 '.repeat(120_000));
+    const cut = text.indexOf(Buffer.from('😀')) + 2;
+    const base64 = new EncodedBytes(chunks, 'base64');
+    const utf8 = new EncodedBytes([text.subarray(0, cut), text.subarray(cut)], 'utf8');
+    const toJSON = vi.spyOn(EncodedBytes.prototype, 'toJSON');
+    const w = written({ jsonrpc: '2.0', id: 9, result: { structuredContent: { content: base64, text: utf8 } } });
+    expect(toJSON).not.toHaveBeenCalled();
+    toJSON.mockRestore();
+    const expected = {
+      jsonrpc: '2.0',
+      id: 9,
+      result: { structuredContent: { content: bytes.toString('base64'), text: text.toString('utf8') } },
+    };
+    expect(w.line).toBe(`${JSON.stringify(expected)}\n`);
+    // The whole base64 is 4.2 Mi characters: no piece is more than a slice of it.
+    expect(w.longest).toBeLessThanOrEqual(2 * 1024 * 1024);
+    // Another serializer still gets the string it stands for.
+    expect(JSON.stringify({ c: new EncodedBytes(chunks, 'base64') })).toBe(
+      JSON.stringify({ c: bytes.toString('base64') }),
     );
   });
 });

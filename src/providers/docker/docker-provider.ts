@@ -2,6 +2,8 @@ import type Docker from 'dockerode';
 import type { Logger } from '../../logger.js';
 import type {
   ExpiryOptions,
+  ByteSink,
+  FileBody,
   FileOptions,
   NetworkMode,
   ProviderEvent,
@@ -23,7 +25,7 @@ import { dockerSource } from './docker-source.js';
 import { engineUnavailable, mapDockerError } from './docker-errors.js';
 import { killRun, runInContainer } from './exec.js';
 import { endExecStreams } from './exec-streams.js';
-import { readFile, writeFile } from './files.js';
+import { readFile, readFileInto, writeFile } from './files.js';
 import { outOfProcesses } from '../shared/file-errors.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import { ImageCache } from './images.js';
@@ -226,13 +228,19 @@ export class DockerProvider implements SandboxProvider {
     await this.withContainer(id, (c) => killRun(c, runId, 'user'));
   }
 
-  async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+  async writeFile(id: string, path: string, data: FileBody, options: FileOptions): Promise<WrittenFile> {
     return this.explainFileFailure(id, () => writeFile((spec) => this.run(id, spec), path, data, options));
   }
 
   async readFile(id: string, path: string, options: ReadOptions): Promise<Buffer | null> {
     return this.explainFileFailure(id, () =>
       readFile((spec) => this.run(id, spec), path, options.user, options.maxBytes, options.sizeHint),
+    );
+  }
+
+  async readFileInto(id: string, path: string, sink: ByteSink, options: ReadOptions): Promise<boolean> {
+    return this.explainFileFailure(id, () =>
+      readFileInto((spec) => this.run(id, spec), path, options.user, options.maxBytes ?? 4 * 1024 * 1024, sink),
     );
   }
 

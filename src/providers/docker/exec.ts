@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js';
 import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../shared/exit-marker.js';
+import { writeBody } from '../shared/file-body.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../shared/run-limits.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../shared/base-env.js';
 import { RUN_ID_VAR } from '../shared/run-protocol.js';
@@ -122,7 +123,11 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
     socket.on('close', streamEnded);
     socket.on('error', streamEnded);
 
-    if (withStdin) socket.end(spec.stdin);
+    if (withStdin)
+      void writeBody(socket, spec.stdin!).then(
+        () => socket.end(),
+        () => socket.destroy(),
+      );
   });
 }
 

@@ -1,6 +1,6 @@
 import { ErrorCode, SandboxError } from '../../errors.js';
 import { fileWriteError, isOutOfProcesses, outOfProcesses } from '../shared/file-errors.js';
-import type { FileOptions, RunOutcome, RunSpec, RunUser, WrittenFile } from '../provider.js';
+import type { ByteSink, FileBody, FileOptions, RunOutcome, RunSpec, RunUser, WrittenFile } from '../provider.js';
 import { writtenFile } from '../shared/written-file.js';
 
 /** Runs a command in the sandbox: the agent or an exec, whichever the provider has. */
@@ -31,13 +31,14 @@ class OutputBytes {
   }
 
   push(chunk: Buffer): void {
+    // Copies: the chunks are transient views of the connection's buffers (RunSpec.transientOutput).
     if (!this.buffer) {
-      this.parts.push(chunk);
+      this.parts.push(Buffer.from(chunk));
     } else if (this.used + chunk.length <= this.buffer.length) {
       chunk.copy(this.buffer, this.used);
     } else {
       // More than expected (the file grew): the rest is gathered in pieces.
-      this.parts.push(this.buffer.subarray(0, this.used), chunk);
+      this.parts.push(this.buffer.subarray(0, this.used), Buffer.from(chunk));
       this.buffer = undefined;
     }
     this.used += chunk.length;
@@ -55,16 +56,18 @@ interface Collected {
   stderr: string;
 }
 
+/** Where a helper's stdout goes: gathered (OutputBytes), or handed on as it comes (a download's spill file). */
+type StdoutTarget = { push(chunk: Buffer): void; bytes?(): Buffer };
+
 /** Runs a short helper command and keeps its output (bounded). Files move through exec streams, not the archive API. */
 async function collect(
   runner: Runner,
   argv: string[],
   user: RunUser,
-  stdin: Buffer | undefined,
+  stdin: FileBody | undefined,
   maxBytes: number,
-  expectedBytes?: number,
+  out: StdoutTarget = new OutputBytes(),
 ): Promise<Collected> {
-  const out = new OutputBytes(expectedBytes !== undefined && expectedBytes <= maxBytes ? expectedBytes : undefined);
   const err: Buffer[] = [];
   let outBytes = 0;
   let errBytes = 0;
@@ -75,19 +78,25 @@ async function collect(
     cwd: '/',
     stdin,
     timeoutMs: FILE_TIMEOUT_MS,
+    // OutputBytes copies what it keeps; a sink (a download's spill file) writes it at once.
+    transientOutput: true,
     onOutput: (stream, chunk) => {
       if (stream === 'stdout') {
         // Bytes past the limit are only counted: the file is refused below rather than returned cut.
         if (outBytes < maxBytes) out.push(chunk);
         outBytes += chunk.length;
       } else if (stream === 'stderr' && errBytes < 8192) {
-        err.push(chunk);
+        err.push(Buffer.from(chunk));
         errBytes += chunk.length;
       }
     },
   });
   if (outBytes > maxBytes) throw new SandboxError(ErrorCode.INVALID_ARGUMENT, 'The file is too large to read back.');
-  return { exitCode: outcome.exitCode, stdout: out.bytes(), stderr: Buffer.concat(err).toString('utf8').trim() };
+  return {
+    exitCode: outcome.exitCode,
+    stdout: out.bytes?.() ?? Buffer.alloc(0),
+    stderr: Buffer.concat(err).toString('utf8').trim(),
+  };
 }
 
 /** The file command was cut short: the sandbox stopped, or the command ran out of time. */
@@ -101,7 +110,7 @@ const unfinished = (path: string) =>
 export async function writeFile(
   runner: Runner,
   path: string,
-  data: Buffer,
+  data: FileBody,
   options: FileOptions,
 ): Promise<WrittenFile> {
   const result = await collect(
@@ -120,7 +129,7 @@ export async function writeFile(
     );
   }
   if (result.exitCode !== 0) throw fileWriteError(result.stderr, path);
-  return writtenFile(result.stdout.toString('utf8'), path, data.length);
+  return writtenFile(result.stdout.toString('utf8'), path, Buffer.isBuffer(data) ? data.length : data.size);
 }
 
 export async function readFile(
@@ -130,14 +139,30 @@ export async function readFile(
   maxBytes = 4 * 1024 * 1024,
   sizeHint?: number,
 ): Promise<Buffer | null> {
-  const result = await collect(
-    runner,
-    ['sh', '-c', READ_SCRIPT, 'sandbox-read', path],
-    user,
-    undefined,
-    maxBytes,
-    sizeHint,
-  );
+  const out = new OutputBytes(sizeHint !== undefined && sizeHint <= maxBytes ? sizeHint : undefined);
+  const result = await read(runner, path, user, maxBytes, out);
+  return result && out.bytes();
+}
+
+/** The file's bytes handed to `sink` as they come, never gathered; false when there is no such file. */
+export async function readFileInto(
+  runner: Runner,
+  path: string,
+  user: RunUser,
+  maxBytes: number,
+  sink: ByteSink,
+): Promise<boolean> {
+  return (await read(runner, path, user, maxBytes, { push: (chunk) => sink.write(chunk) })) !== null;
+}
+
+async function read(
+  runner: Runner,
+  path: string,
+  user: RunUser,
+  maxBytes: number,
+  out: StdoutTarget,
+): Promise<Collected | null> {
+  const result = await collect(runner, ['sh', '-c', READ_SCRIPT, 'sandbox-read', path], user, undefined, maxBytes, out);
   if (result.exitCode === 3) return null;
   if (result.exitCode === null) throw unfinished(path);
   if (result.exitCode !== 0) {
@@ -148,5 +173,5 @@ export async function readFile(
       'Check the path and its permissions.',
     );
   }
-  return result.stdout;
+  return result;
 }

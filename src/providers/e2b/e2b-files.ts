@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CommandExitError, FileNotFoundError, type Sandbox } from 'e2b';
-import type { FileOptions, RunUser, WrittenFile } from '../provider.js';
+import type { FileBody, FileOptions, RunUser, WrittenFile } from '../provider.js';
+import { bodyBytes } from '../shared/file-body.js';
 import { fileWriteError } from '../shared/file-errors.js';
 import { shellQuote } from '../shared/run-protocol.js';
 import { toArrayBuffer } from './e2b-run.js';
@@ -18,9 +19,11 @@ const PLACE_SCRIPT =
 export async function writeFile(
   sandbox: Sandbox,
   path: string,
-  data: Buffer,
+  body: FileBody,
   options: FileOptions,
 ): Promise<WrittenFile> {
+  // The SDK takes the whole content at once: a streamed upload is read back from disk here.
+  const data = bodyBytes(body);
   const staged = `/tmp/.sandbox-upload-${randomBytes(8).toString('hex')}`;
   await sandbox.files.write(staged, toArrayBuffer(data), { user: options.user });
   let stdout: string;

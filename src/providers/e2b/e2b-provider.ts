@@ -2,6 +2,7 @@ import type { Sandbox } from 'e2b';
 import { notFound } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type {
+  FileBody,
   FileOptions,
   Removal,
   ResourceUsage,
@@ -133,7 +134,7 @@ export class E2BProvider implements SandboxProvider {
     await this.withSandbox(id, (s) => killRunById(s, runId));
   }
 
-  async writeFile(id: string, path: string, data: Buffer, options: FileOptions): Promise<WrittenFile> {
+  async writeFile(id: string, path: string, data: FileBody, options: FileOptions): Promise<WrittenFile> {
     return this.withSandbox(id, (s) => writeFile(s, path, data, options));
   }
 

@@ -1,6 +1,7 @@
 import { newRunId } from '../../ids.js';
 import { CommandExitError, type CommandHandle, type Sandbox } from 'e2b';
 import { ExitMarkerScanner } from '../shared/exit-marker.js';
+import { bodyBytes } from '../shared/file-body.js';
 import type { RunOutcome, RunSpec } from '../provider.js';
 import { armRunLimits } from '../shared/run-limits.js';
 import { USER_PATH_SUFFIX } from '../shared/base-env.js';
@@ -32,7 +33,7 @@ export async function runCommand(sandbox: Sandbox, spec: RunSpec): Promise<RunOu
   if (argvFile) files.push({ path: argvFile, data: toArrayBuffer(argvFileContent(argv)) });
   // envd's stdin needs a round trip per chunk; a file in the sandbox takes one, and is gone before the program runs.
   const stdinFile = spec.stdin !== undefined ? `${base}.in` : undefined;
-  if (stdinFile) files.push({ path: stdinFile, data: toArrayBuffer(spec.stdin!) });
+  if (stdinFile) files.push({ path: stdinFile, data: toArrayBuffer(bodyBytes(spec.stdin!)) });
   if (files.length) await sandbox.files.write(files, { user: spec.user });
   const script = runScript({
     runId,

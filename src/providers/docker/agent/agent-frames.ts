@@ -17,9 +17,10 @@ export interface Frame {
   body?: Buffer;
 }
 
-/** The header line of a frame; followed by `body` itself when there is one. */
-export function frameHeader(header: object, body?: Buffer): string {
-  return `${JSON.stringify(body === undefined ? header : { ...header, n: body.length })}\n`;
+/** The header line of a frame; followed by the body itself (`body` bytes, or that Buffer) when there is one. */
+export function frameHeader(header: object, body?: Buffer | number): string {
+  const n = typeof body === 'number' ? body : body?.length;
+  return `${JSON.stringify(n === undefined ? header : { ...header, n })}\n`;
 }
 
 /** Splits a byte stream into frames, across arbitrary chunk boundaries. */
@@ -28,9 +29,23 @@ export class FrameReader {
   private headerBytes = 0;
   /** Skipping the rest of an oversize header line. */
   private skippingLine = false;
-  private body?: { header: Record<string, unknown>; parts: Buffer[] | null; need: number; got: number };
+  private body?: {
+    header: Record<string, unknown>;
+    parts: Buffer[] | null;
+    need: number;
+    got: number;
+    stream?: (part: Buffer) => void;
+  };
 
-  constructor(private readonly onFrame: (frame: Frame) => void) {}
+  /**
+   * `streamBody`, when it returns a consumer for a frame's header, gets that frame's body as the views of the
+   * stream's chunks it arrives in, as they arrive (neither kept nor copied: a download's bytes), and `onFrame` then
+   * gets the frame without its body once the last byte has passed.
+   */
+  constructor(
+    private readonly onFrame: (frame: Frame) => void,
+    private readonly streamBody?: (header: Record<string, unknown>) => ((part: Buffer) => void) | undefined,
+  ) {}
 
   push(chunk: Buffer): void {
     let rest = chunk;
@@ -80,18 +95,21 @@ export class FrameReader {
     const n = h.n;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return this.onFrame({ header: h });
     if (n === 0) return this.onFrame({ header: h, body: Buffer.alloc(0) });
-    this.body = { header: h, parts: n <= MAX_BODY_BYTES ? [] : null, need: n, got: 0 };
+    const stream = this.streamBody?.(h);
+    this.body = { header: h, parts: n <= MAX_BODY_BYTES && !stream ? [] : null, need: n, got: 0, stream };
   }
 
   private takeBody(rest: Buffer): Buffer {
     const body = this.body!;
     const take = Math.min(body.need - body.got, rest.length);
     body.parts?.push(rest.subarray(0, take));
+    body.stream?.(rest.subarray(0, take));
     body.got += take;
     if (body.got === body.need) {
       this.body = undefined;
       // A copy of its own (at most 64 KiB from the agent), so that whoever keeps it does not keep the socket's chunks.
       if (body.parts) this.onFrame({ header: body.header, body: Buffer.concat(body.parts, body.need) });
+      else if (body.stream) this.onFrame({ header: body.header });
     }
     return rest.subarray(take);
   }

@@ -2,7 +2,8 @@ import { newRunId } from '../../../ids.js';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import type { Logger } from '../../../logger.js';
-import type { OutputStream, RunOutcome, RunSpec } from '../../provider.js';
+import type { FileBody, OutputStream, RunOutcome, RunSpec } from '../../provider.js';
+import { bodySize, writeBody } from '../../shared/file-body.js';
 import { StreamDemuxer } from '../demux.js';
 import { EXEC_USERS } from '../exec.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../shared/base-env.js';
@@ -46,9 +47,17 @@ export class AgentUnavailable extends Error {}
  */
 export class AgentSession {
   private readonly runs = new Map<string, PendingRun>();
-  private readonly frames = new FrameReader((frame) => this.onFrame(frame));
+  private readonly frames = new FrameReader(
+    (frame) => this.onFrame(frame),
+    (header) => this.outputStream(header),
+  );
   private onReady?: () => void;
   private closed = false;
+  /**
+   * Frames waiting behind a body streamed from disk (an upload): a frame's body must follow its header whole on the
+   * one socket every run shares, so what is sent meanwhile goes after it, in order.
+   */
+  private queue?: Promise<void>;
 
   private constructor(
     private readonly socket: Duplex,
@@ -134,8 +143,9 @@ export class AgentSession {
         },
       };
       this.runs.set(id, run);
-      // The stdin goes as the frame's raw body: the caller's Buffer itself, never copied or encoded. As on the exec
-      // path, the run's processes carry its ID: another server ends the run by it (killRun).
+      // The stdin goes as the frame's raw body: the caller's Buffer itself, or the pieces of a streamed body as they
+      // are read, never copied whole or encoded. As on the exec path, the run's processes carry its ID: another
+      // server ends the run by it (killRun).
       this.send(
         { op: 'run', id, argv: spec.argv, env: { ...spec.env, [RUN_ID_VAR]: id }, cwd: spec.cwd, uid, gid },
         spec.stdin,
@@ -158,10 +168,29 @@ export class AgentSession {
     this.socket.destroy();
   }
 
-  private send(message: object, body?: Buffer): void {
+  private send(message: object, body?: FileBody): void {
     if (this.closed) return;
-    this.socket.write(frameHeader(message, body));
-    if (body?.length) this.socket.write(body);
+    if (!this.queue && (body === undefined || Buffer.isBuffer(body))) {
+      this.socket.write(frameHeader(message, body));
+      if (body?.length) this.socket.write(body);
+      return;
+    }
+    const queue: Promise<void> = (this.queue ?? Promise.resolve())
+      .then(async () => {
+        if (this.closed) return;
+        this.socket.write(frameHeader(message, body === undefined ? undefined : bodySize(body)));
+        if (body !== undefined) await writeBody(this.socket, body);
+      })
+      .catch((err: unknown) => {
+        // A body that could not be sent whole leaves the agent expecting bytes that never come: end the session
+        // (its runs end without an exit code; the next run starts another agent).
+        this.log.error({ err }, 'a frame body could not be sent to the agent');
+        this.socket.destroy();
+      })
+      .finally(() => {
+        if (this.queue === queue) this.queue = undefined;
+      });
+    this.queue = queue;
   }
 
   private waitReady(): Promise<void> {
@@ -191,6 +220,17 @@ export class AgentSession {
       this.socket.on('close', end);
       this.socket.on('error', end);
     });
+  }
+
+  /** Output of a run that takes it as transient views (RunSpec.transientOutput): handed on as it arrives. */
+  private outputStream(header: Record<string, unknown>): ((part: Buffer) => void) | undefined {
+    const event = header as AgentEvent;
+    if (event.ev !== 'out') return undefined;
+    const spec = this.runs.get(event.id)?.spec;
+    if (!spec?.transientOutput || !spec.onOutput) return undefined;
+    const stream: OutputStream = event.s === 2 ? 'stderr' : 'stdout';
+    const onOutput = spec.onOutput;
+    return (part) => onOutput(stream, part);
   }
 
   private onFrame(frame: Frame): void {
