@@ -25,14 +25,27 @@ export class FileDigest implements ByteSink {
 
   constructor(private readonly next: ByteSink) {}
 
+  /**
+   * The first failure of `next` (the spill file: disk full, or closed after the read was given up). It is called
+   * from the engine stream's data events, where a throw would take the server down: the bytes are dropped from
+   * then on, and the reader reports the failure once the read is over (readSpilled).
+   */
+  failure?: Error;
+
   write(chunk: Buffer): void {
+    if (this.failure) return;
+    try {
+      this.next.write(chunk);
+    } catch (err) {
+      this.failure = err as Error;
+      return;
+    }
     this.size += chunk.length;
     this.hash.update(chunk);
     if (this.headBytes.length < SNIFFED_BYTES)
       this.headBytes = Buffer.concat([this.headBytes, chunk.subarray(0, SNIFFED_BYTES - this.headBytes.length)]);
     if (!this.nul && chunk.includes(0)) this.nul = true;
     if (this.utf8) this.checkUtf8(chunk);
-    this.next.write(chunk);
     this.pacer.passed(chunk.length);
   }
 

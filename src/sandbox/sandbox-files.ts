@@ -151,6 +151,7 @@ export async function readSpilled(
       found = data !== null;
     }
     if (!found) throw notThere(target);
+    if (digest.failure) throw digest.failure;
     const isText = digest.isText;
     return {
       path: target,

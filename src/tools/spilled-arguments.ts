@@ -33,14 +33,15 @@ export function resolveSpilledArguments(args: unknown, streamedNames: readonly s
     return value;
   };
   if (args === null || typeof args !== 'object' || Array.isArray(args)) return { args: readBack(args), streamed };
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(args)) {
-    if (streamedNames.includes(key) && typeof value === 'string' && isSpillMarker(value)) {
-      streamed.set(key, takeSpill(value)!);
-      out[key] = '';
-    } else {
-      out[readBack(key) as string] = readBack(value);
-    }
-  }
+  // Built with fromEntries, as JSON.parse builds objects: a key "__proto__" stays an own property, never the prototype.
+  const out = Object.fromEntries(
+    Object.entries(args).map(([key, value]): [string, unknown] => {
+      if (streamedNames.includes(key) && typeof value === 'string' && isSpillMarker(value)) {
+        streamed.set(key, takeSpill(value)!);
+        return [key, ''];
+      }
+      return [readBack(key) as string, readBack(value)];
+    }),
+  );
   return { args: out, streamed };
 }

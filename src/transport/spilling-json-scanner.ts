@@ -169,7 +169,10 @@ export class SpillingJsonScanner {
 
   /** The line with markers in place of the spilled strings. */
   finish(): string {
-    if (this.inString) throw new SyntaxError('Unterminated string in JSON');
+    if (this.inString) {
+      this.spill?.file.close(); // the string being spilled ends with the line: nobody else will close its file
+      throw new SyntaxError('Unterminated string in JSON');
+    }
     const json = Buffer.concat(this.rest).toString('utf8');
     this.rest = [];
     return json;

@@ -120,13 +120,23 @@ export class StdioServerTransport implements Transport {
   }
 
   private async write(message: JSONRPCMessage): Promise<void> {
-    for (const piece of jsonLinePieces(message)) {
-      if (!this.stdout.write(piece)) await this.drained();
+    let started = false;
+    try {
+      for (const piece of jsonLinePieces(message)) {
+        started = true;
+        if (!this.stdout.write(piece)) await this.drained();
+      }
+    } catch (err) {
+      // A piece could not be made (a download's spill file failed) after others were written: the line is cut,
+      // and whatever followed it would be read as part of it. Nothing more can be said on this stream.
+      if (started) this.options.onFatal(err as Error);
+      throw err;
     }
   }
 
   /** Resolves when stdout has drained, or can take nothing more (closed, failed: onFatal has been told). */
   private drained(): Promise<void> {
+    if (this.stdout.destroyed || this.stdout.writableEnded) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         this.stdout.off('drain', done);

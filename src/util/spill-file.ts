@@ -76,12 +76,13 @@ export class SpillFile {
    * piece, for a caller that only encodes or sends them.
    */
   *chunks(pieceBytes = SPILL_READ_BYTES, reuse = false): Generator<Buffer> {
-    const fd = this.descriptor();
     const shared = reuse ? Buffer.allocUnsafe(Math.min(pieceBytes, this.written)) : undefined;
     for (let at = 0; at < this.written;) {
       const length = Math.min(pieceBytes, this.written - at);
       const piece = shared ? shared.subarray(0, length) : Buffer.allocUnsafe(length);
-      const got = readSync(fd, piece, 0, piece.length, at);
+      // The descriptor is asked for at each piece: a reader still going after close() fails instead of reading
+      // whatever file has been given the same number since.
+      const got = readSync(this.descriptor(), piece, 0, piece.length, at);
       if (got === 0) throw new Error('spill file ended early');
       yield got === piece.length ? piece : piece.subarray(0, got);
       at += got;

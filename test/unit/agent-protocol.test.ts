@@ -170,6 +170,11 @@ describe.skipIf(!hasPython)(
         [2, 'no-such-program-here: No such file or directory\n'],
         'exit',
       ]);
+      // A request the launcher cannot even read (no program) fails the run with a reason, not an empty exit.
+      const empty = `r${++runs}`;
+      agent.send({ op: 'run', id: empty, argv: [], env: {}, cwd: '/tmp', uid, gid });
+      expect(await exitOf(agent, empty)).toMatchObject({ code: 126 });
+      expect(eventsOf(agent, empty)).toEqual(['started', [2, expect.stringMatching(/^\(no program\): /)], 'exit']);
       // The spares end with the agent.
       await until(() => childrenOf(agent.child.pid!).length === 1, 'the spare after that run');
       const spares = [

@@ -127,6 +127,14 @@ describe('the stdio transport, for lines longer than 256 KiB', () => {
     expect(namedSpillFiles()).toEqual([]);
   });
 
+  it('keeps an argument named "__proto__" an own property, as JSON.parse does', () => {
+    const args = JSON.parse('{"__proto__":{"polluted":true},"code":"x"}') as Record<string, unknown>;
+    const resolved = resolveSpilledArguments(args, []).args as Record<string, unknown>;
+    expect(Object.getPrototypeOf(resolved)).toBe(Object.prototype);
+    expect(Object.hasOwn(resolved, '__proto__')).toBe(true);
+    expect((resolved as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+
   it('does not take a string that looks like a marker for one', async () => {
     const t = wire();
     await t.transport.start();
@@ -147,8 +155,11 @@ describe('the stdio transport, for lines longer than 256 KiB', () => {
     );
     // Valid strings, broken JSON around them.
     await t.deliver(Buffer.from(`{"jsonrpc":"2.0","id":10,"params":{"a":"${'q'.repeat(300_000)}"}}}\n`));
+    // A line that ends in the middle of a long string being spilled.
+    await t.deliver(Buffer.from(`{"jsonrpc":"2.0","id":14,"method":"m","params":{"a":"${'q'.repeat(300_000)}\n`));
     expect(t.received).toEqual([]);
     expect(t.replies()).toEqual([
+      { jsonrpc: '2.0', error: { code: -32700, message: expect.any(String) } },
       { jsonrpc: '2.0', error: { code: -32700, message: expect.any(String) } },
       { jsonrpc: '2.0', error: { code: -32700, message: expect.any(String) } },
       { jsonrpc: '2.0', error: { code: -32700, message: expect.any(String) } },

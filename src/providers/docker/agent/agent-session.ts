@@ -226,11 +226,15 @@ export class AgentSession {
   private outputStream(header: Record<string, unknown>): ((part: Buffer) => void) | undefined {
     const event = header as AgentEvent;
     if (event.ev !== 'out') return undefined;
-    const spec = this.runs.get(event.id)?.spec;
+    const run = this.runs.get(event.id);
+    const spec = run?.spec;
     if (!spec?.transientOutput || !spec.onOutput) return undefined;
     const stream: OutputStream = event.s === 2 ? 'stderr' : 'stdout';
     const onOutput = spec.onOutput;
-    return (part) => onOutput(stream, part);
+    // The rest of a frame whose run has ended meanwhile (its time ran out) goes nowhere: its reader is gone.
+    return (part) => {
+      if (this.runs.get(event.id) === run) onOutput(stream, part);
+    };
   }
 
   private onFrame(frame: Frame): void {

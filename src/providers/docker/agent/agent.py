@@ -243,9 +243,10 @@ def launcher(in_r, out_w, err_w, launch_r, failed_w, theirs):
         set_ids(spec["uid"], spec["gid"], spec["tag"])
         # Every other descriptor is close-on-exec (os.pipe and os.open make them so).
         os.execvpe(spec["argv"][0], spec["argv"], spec["env"])
-    except OSError as e:
+    except Exception as e:  # OSError from exec, chdir or the ids; anything else (a malformed request) too
+        program = spec["argv"][0] if spec.get("argv") else "(no program)"
         write_to(failed_w, json.dumps({"code": 127 if isinstance(e, FileNotFoundError) else 126,
-                                       "msg": "%s: %s\n" % (spec["argv"][0], e.strerror)}).encode())
+                                       "msg": "%s: %s\n" % (program, getattr(e, "strerror", None) or e)}).encode())
 
 
 def supervisor(fds):
@@ -454,11 +455,11 @@ def make_spare(expires):
     exit (so that the fork is never on a run's way), then dropped after SPARE_IDLE_SECONDS without a run
     (`expires`); and when the server asks for one that stays (a warm sandbox, whose first run an agent waits for)."""
     with spare_lock:
-        timer, SPARE["timer"] = SPARE["timer"], None
+        previous, SPARE["timer"] = SPARE["timer"], None
         busy = SPARE["ready"] is not None or SPARE["making"]
         SPARE["making"] = SPARE["making"] or not busy
-    if timer is not None:
-        timer.cancel()
+    if previous is not None:
+        previous.cancel()
     made = None if busy else fork_supervisor()
     with spare_lock:
         if not busy:
@@ -466,17 +467,25 @@ def make_spare(expires):
             if isinstance(made, tuple):
                 SPARE["ready"] = made
         if expires:
-            timer = SPARE["timer"] = threading.Timer(SPARE_IDLE_SECONDS, drop_spare)
+            timer = threading.Timer(SPARE_IDLE_SECONDS, drop_spare)
+            timer.args = (timer,)
             timer.daemon = True
+            stale, SPARE["timer"] = SPARE["timer"], timer
+            if stale is not None:
+                stale.cancel()
             try:
                 timer.start()
             except RuntimeError:
                 SPARE["timer"] = None  # no pid left for the timer's thread: the spare stays
 
 
-def drop_spare():
-    """Ends the spare supervisor: it reads the end of its request pipe and exits, and its launcher with it."""
+def drop_spare(timer):
+    """Ends the spare supervisor, if `timer` is still the one that should (a later run's, or a request for a spare
+    that stays, replaced it otherwise): the supervisor reads the end of its request pipe and exits, its launcher
+    with it."""
     with spare_lock:
+        if SPARE["timer"] is not timer:
+            return
         ready, SPARE["ready"] = SPARE["ready"], None
         SPARE["timer"] = None
     if ready:
