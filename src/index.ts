@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import './young-generation.js'; // first: it sizes the heap before anything else is loaded
+import './zod-jitless.js'; // before any schema parses
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';

@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { connectDocker } from '../../src/providers/docker/connect.js';
-import { assertBuilt, SERVER_ENTRY } from '../helpers/stdio-server.js';
+import { assertBuilt, SERVER_ENTRY, spawnServer } from '../helpers/stdio-server.js';
+import { tempStateDir } from '../helpers/test-config.js';
 
 const YOUNG_GENERATION = path.join(path.dirname(SERVER_ENTRY), 'young-generation.js');
 
@@ -51,5 +53,47 @@ describe('a lean start (no flags needed)', () => {
     // Only the empty modules stood in for them: none of their code was loaded.
     const theirs = Object.keys(cache).filter((f) => /node_modules\/(ssh2|@grpc\/[^/]+)\//.test(f));
     expect(theirs.map((f) => Object.keys(cache[f]!.exports as object).length)).toEqual(theirs.map(() => 0));
+  });
+
+  it("bundles what start-up loads, and neither evaluates Ajv nor carries zod's other languages", () => {
+    assertBuilt();
+    const dist = path.dirname(SERVER_ENTRY);
+    const bundle = readdirSync(dist)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => readFileSync(path.join(dist, f), 'utf8'))
+      .join('\n');
+    // pino is in the bundle: no chunk imports it from node_modules (which Node would also scan as CommonJS).
+    expect(bundle).toMatch(/^\/\/ .*node_modules\/pino\/pino\.js$/m);
+    expect(bundle).not.toMatch(/from ["']pino["']|require\(["']pino["']\)/);
+    // zod's English messages only (scripts/build/english-zod-locale.ts).
+    expect(bundle).toMatch(/^\/\/ .*node_modules\/zod\/v4\/locales\/en\.js$/m);
+    expect(bundle).not.toMatch(/^\/\/ .*node_modules\/zod\/v4\/locales\/fr\.js$/m);
+    // Ajv is bundled, but evaluated only inside the SDK's createDefaultAjvInstance (scripts/build/lazy-ajv.ts):
+    // no module-level (unindented) statement calls its CommonJS wrapper.
+    expect(bundle).toMatch(/^function createDefaultAjvInstance\(\) \{\n\s+const Ajv = require_ajv\(\);/m);
+    expect(bundle).not.toMatch(/^\S.*require_ajv\(\)/m);
+  });
+
+  it('logs through the bundled pino, to a log file readable by its owner only', async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'lean-start-log-')), 'server.log');
+    const server = await spawnServer({
+      SANDBOX_STATE_DIR: tempStateDir(),
+      SANDBOX_LOG_LEVEL: 'info',
+      SANDBOX_LOG_FILE: file,
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock', // the backend is away: a warning to log, and nothing touched
+    });
+    try {
+      await expect.poll(() => readFileSync(file, 'utf8'), { timeout: 10_000 }).toMatch(/not reachable yet/);
+      const lines = readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; service: string; level: number });
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: 'sandbox MCP server ready on stdio', service: 'sandbox-mcp', level: 30 }),
+      );
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+    } finally {
+      await server.close();
+    }
   });
 });
