@@ -20,8 +20,8 @@ const PINO = [
 ];
 
 export default defineConfig({
-  // young-generation is its own entry so that index.js imports it (and runs it) before every other chunk.
-  entry: { index: 'src/index.ts', 'young-generation': 'src/young-generation.ts' },
+  // start-first is its own entry so that index.js imports it (and runs it) before every other chunk.
+  entry: { index: 'src/index.ts', 'start-first': 'src/start-first.ts' },
   format: ['esm'],
   target: 'node20',
   platform: 'node',

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-import './young-generation.js'; // first: it sizes the heap before anything else is loaded
-import './zod-jitless.js'; // before any schema parses
+import './start-first.js'; // first: heap and zod settings, before anything else is loaded
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';

@@ -9,12 +9,12 @@ import { connectDocker } from '../../src/providers/docker/connect.js';
 import { assertBuilt, SERVER_ENTRY, spawnServer } from '../helpers/stdio-server.js';
 import { tempStateDir } from '../helpers/test-config.js';
 
-const YOUNG_GENERATION = path.join(path.dirname(SERVER_ENTRY), 'young-generation.js');
+const START_FIRST = path.join(path.dirname(SERVER_ENTRY), 'start-first.js');
 
 /** Size in MB of V8's new space after a burst of short-lived allocations, in a node run with these flags. */
 function newSpaceAfterBurst(flags: string[]): number {
   const script = `
-    await import(${JSON.stringify(pathToFileURL(YOUNG_GENERATION).href)});
+    await import(${JSON.stringify(pathToFileURL(START_FIRST).href)});
     const v8 = await import('node:v8');
     let keep = [];
     for (let i = 0; i < 1_500_000; i++) { keep.push({ i, s: 'x' + i }); if (keep.length > 100_000) keep = []; }
@@ -34,15 +34,29 @@ describe('a lean start (no flags needed)', () => {
     expect(newSpaceAfterBurst(['--max-semi-space-size=4'])).toBeGreaterThan(2);
   });
 
-  it('runs that setting before any other module of the server is loaded', () => {
+  it('runs its first settings (young generation, zod) before any other module of the server is loaded', () => {
     assertBuilt();
     const firstImport = (file: string) =>
       /^import\s+(?:[^'"]*from\s+)?["']([^"']+)["']/m.exec(
         readFileSync(file, 'utf8').replace(/^.*__createRequire.*$/m, ''),
       )?.[1];
-    const settingChunk = firstImport(YOUNG_GENERATION);
+    const settingChunk = firstImport(START_FIRST);
     expect(settingChunk).toMatch(/^\.\/chunk-/);
     expect(firstImport(SERVER_ENTRY)).toBe(settingChunk);
+    // That chunk depends on nothing of the server's: it is evaluated before any of it.
+    expect(firstImport(path.join(path.dirname(SERVER_ENTRY), settingChunk!))).toMatch(/^(node:)?v8$/);
+  });
+
+  it('makes zod parse without compiling schemas from its first chunk on', () => {
+    assertBuilt();
+    // zod loaded after that chunk (as every schema of the bundle is) reads the setting.
+    const script = `
+      await import(${JSON.stringify(pathToFileURL(START_FIRST).href)});
+      const { z } = await import('zod');
+      process.stdout.write(String(z.config().jitless));`;
+    expect(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd() }).toString(),
+    ).toBe('true');
   });
 
   it('loads the Docker client without ssh2 and gRPC for a local engine', () => {
