@@ -110,4 +110,33 @@ describe('a lean start (no flags needed)', () => {
       await server.close();
     }
   });
+
+  it('logs when each start-up step was reached, at debug level, with the first tools/list', async () => {
+    const server = await spawnServer({
+      SANDBOX_STATE_DIR: tempStateDir(),
+      SANDBOX_LOG_LEVEL: 'debug',
+      DOCKER_HOST: 'unix:///nonexistent/docker.sock',
+    });
+    try {
+      const line = server
+        .stderr()
+        .split('\n')
+        .find((l) => l.includes('"start-up timings"'));
+      const { ms } = JSON.parse(line!) as { ms: Record<string, number> };
+      expect(Object.keys(ms)).toEqual([
+        'node bootstrapped',
+        'modules evaluated',
+        'configuration',
+        'logger and backend import',
+        'server (tool listing included)',
+        'stdio connected',
+        'first tools/list',
+      ]);
+      const values = Object.values(ms);
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+      expect(values[0]).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+  });
 });
