@@ -8,9 +8,9 @@ const DEFAULT_INSTANCE = /^function createDefaultAjvInstance\(\) \{\r?\n/m;
 
 /**
  * Makes the MCP SDK load Ajv (and ajv-formats) when its first default Ajv instance is made, not when its server
- * module is imported: `server/index.js` imports `ajv-provider.js`, which imports both at its top, and evaluating
- * them cost 15 to 25 ms of every start-up, where this server never validates a JSON Schema with Ajv (the SDK uses
- * it for elicitation answers only). The provider's code is otherwise the SDK's own: the imports become `require`s
+ * module is imported: `server/index.js` imports `ajv-provider.js`, which imports both at its top, so every
+ * start-up evaluated them, where this server never validates a JSON Schema with Ajv (the SDK uses it for
+ * elicitation answers only, and this server gives it its own validator). Measured: docs/benchmarks.md, "Start-up". The provider's code is otherwise the SDK's own: the imports become `require`s
  * at the start of `createDefaultAjvInstance`, which esbuild bundles as CommonJS wrappers evaluated where they are
  * called. `Ajv` and `ajv-formats` are CommonJS whose `module.exports` is the default export the imports took.
  * The build fails if the SDK's file no longer has this shape, rather than silently keeping the eager imports.
