@@ -5,7 +5,10 @@ import { lazyAjv } from './scripts/build/lazy-ajv.js';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
-/** pino and the packages it loads when the server makes its logger (its transports, unused here, need workers). */
+/**
+ * pino and the packages it loads when the server makes its logger. A pino transport (a worker thread loading its
+ * files by path) would not work from the bundle; the server writes to stderr or a file through pino.destination.
+ */
 const PINO = [
   /^pino/,
   '@pinojs/redact',
