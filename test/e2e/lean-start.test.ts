@@ -76,6 +76,9 @@ describe('a lean start (no flags needed)', () => {
       .filter((f) => f.endsWith('.js'))
       .map((f) => readFileSync(path.join(dist, f), 'utf8'))
       .join('\n');
+    // pino, CommonJS, is required (src/logger.ts), not imported as an ES module that Node would scan first.
+    expect(bundle).not.toMatch(/^import\s[^;]*from\s*["']pino["']/m);
+    expect(bundle).toMatch(/createRequire\(import\.meta\.url\)\("pino"\)/);
     // zod's English messages only (scripts/build/english-zod-locale.ts).
     expect(bundle).toMatch(/^\/\/ .*node_modules\/zod\/v4\/locales\/en\.js$/m);
     expect(bundle).not.toMatch(/^\/\/ .*node_modules\/zod\/v4\/locales\/fr\.js$/m);
