@@ -17,8 +17,6 @@ const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const IMAGE = process.env.SANDBOX_IMAGE ?? 'sandbox-mcp/debian-base:bookworm';
 const N = Number(process.env.BENCH_N ?? 40);
-/** BENCH_STARTUP_RUNS: how many raw start-ups to time (7 by default), and as many for the steps' breakdown. */
-const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 7);
 /** BENCH_ONLY=create,exec,... runs only those sections (startup, exec, transfer, create, live, pool, gvisor, e2b). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').filter(Boolean));
 const want = (...sections) => !ONLY.size || sections.some((s) => ONLY.has(s));
@@ -123,15 +121,12 @@ async function importCost(specifier) {
 }
 
 /** Spawn to the tools/list answer, speaking JSON-RPC lines directly: the server's start-up without a client SDK's. */
-async function rawStartup({ steps = false } = {}) {
+async function rawStartup() {
   const started = performance.now();
   const child = spawn(process.execPath, [SERVER], {
-    stdio: ['pipe', 'pipe', steps ? 'pipe' : 'inherit'],
-    // At debug level the server logs when it reached each start-up step ("start-up timings", src/startup-timings.ts).
-    env: serverEnv(steps ? { SANDBOX_LOG_LEVEL: 'debug' } : {}),
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: serverEnv(),
   });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr += chunk));
   const send = (message) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
   const elapsed = await new Promise((resolve) => {
     let buffered = '';
@@ -154,9 +149,7 @@ async function rawStartup({ steps = false } = {}) {
   });
   child.kill();
   await new Promise((r) => child.once('exit', r));
-  if (!steps) return elapsed;
-  const line = stderr.split('\n').find((l) => l.includes('"start-up timings"'));
-  return line ? JSON.parse(line).ms : undefined; // a build from before the timings has none
+  return elapsed;
 }
 
 /** The sandbox's first run, print(1), whose output must come back. */
@@ -248,23 +241,8 @@ async function main() {
     }
     report('server start-up to tools/list (SDK client)', startups);
     const raw = [];
-    for (let i = 0; i < STARTUP_RUNS; i++) raw.push(await rawStartup());
+    for (let i = 0; i < 7; i++) raw.push(await rawStartup());
     report('server start-up to tools/list (raw JSON-RPC lines)', raw);
-    // Where it went: each step's median time since the process started, from runs of their own.
-    const steps = [];
-    for (let i = 0; i < STARTUP_RUNS; i++) steps.push(await rawStartup({ steps: true }));
-    if (steps.every(Boolean)) {
-      const names = Object.keys(steps[0]);
-      process.stderr.write(
-        `  start-up steps, median ms since the process started (n=${steps.length}): ${names
-          .map((n) => `${n} ${median(steps.map((s) => s[n])).toFixed(1)}`)
-          .join(', ')}\n`,
-      );
-      rows.push({
-        name: 'start-up steps (median ms since the process started)',
-        steps: Object.fromEntries(names.map((n) => [n, median(steps.map((s) => s[n]))])),
-      });
-    }
     process.stderr.write(
       `  tools/list, the part a model reads (name, description, inputSchema as JSON): ${modelFacing} characters\n`,
     );

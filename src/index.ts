@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import './start-first.js'; // first: heap and zod settings, before anything else is loaded
+import './young-generation.js'; // first: it sizes the heap before anything else is loaded
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -7,7 +7,6 @@ import { DeferredProvider } from './providers/deferred-provider.js';
 import { capabilitiesOf, createProvider } from './providers/index.js';
 import { applyExitPolicy } from './sandbox/background/on-exit.js';
 import { createServer } from './server.js';
-import { markStartup } from './startup-timings.js';
 import { maxMessageBytes } from './transport/message-limits.js';
 import { StdioServerTransport } from './transport/stdio-transport.js';
 
@@ -29,14 +28,10 @@ function fail(err: unknown): never {
  * it answers PROVIDER_UNAVAILABLE with the fix, and works as soon as the backend is there.
  */
 async function main(): Promise<void> {
-  markStartup('modules evaluated');
   const config = loadConfig();
-  markStartup('configuration');
   const log = createLogger(config.log);
   const provider = new DeferredProvider(config.provider, capabilitiesOf(config.provider), createProvider(config, log));
-  markStartup('logger and backend import');
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
-  markStartup('server (tool listing included)');
 
   let closing = false;
   let exitStatus = 0;
@@ -66,7 +61,6 @@ async function main(): Promise<void> {
     },
   });
   await server.connect(transport);
-  markStartup('stdio connected');
   await provider.ready.catch(fail);
   sandboxes.startBackgroundWork(); // expiry sweep and warm pool; each retries while the backend is away
   log.info({ provider: provider.name, stateDir: config.stateDir }, 'sandbox MCP server ready on stdio');

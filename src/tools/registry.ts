@@ -11,7 +11,6 @@ import {
 import { z } from 'zod';
 import { ErrorCode, SandboxError, isSandboxError } from '../errors.js';
 import type { RateLimiter } from '../rate-limiter.js';
-import { markStartup, startupTimings } from '../startup-timings.js';
 import { resolveSpilledArguments } from './spilled-arguments.js';
 import type { CallContext, ToolDefinition, ToolDeps } from './tool.js';
 
@@ -92,10 +91,7 @@ export function registerTools(server: Server, tools: ToolDefinition[], deps: Too
     annotations: { title: t.title, ...t.annotations },
   }));
 
-  server.setRequestHandler(ListToolsRequestSchema, async () => {
-    if (markStartup('first tools/list')) deps.log.debug({ ms: startupTimings() }, 'start-up timings');
-    return { tools: listing };
-  });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listing }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const tool = byName.get(request.params.name);
