@@ -1,4 +1,4 @@
-import { isSpillMarker, takeSpill } from '../transport/spilled-strings.js';
+import { isSpillMarker, pendingSpills, takeSpill } from '../transport/spilled-strings.js';
 import type { SpillFile } from '../util/spill-file.js';
 
 /** A call's arguments with every spilled string resolved, and the spill files the tool takes as they are. */
@@ -16,6 +16,8 @@ export interface ResolvedArguments {
  */
 export function resolveSpilledArguments(args: unknown, streamedNames: readonly string[] = []): ResolvedArguments {
   const streamed = new Map<string, SpillFile>();
+  // Nothing spilled (every call but a long upload's): nothing to resolve, and the arguments are not walked.
+  if (pendingSpills() === 0) return { args, streamed };
   const readBack = (value: unknown): unknown => {
     if (typeof value === 'string') {
       if (!isSpillMarker(value)) return value;

@@ -49,11 +49,19 @@ describeDocker('the run agent started with the container', () => {
         return { pid: Number(pid), ppid: Number(ppid), cmd: cmd.join(' ') };
       });
   };
-  /** The agents: processes running agent.py, less their forks (the supervisors and launchers it makes ahead). */
-  const agentsOf = async (id: string) => {
-    const running = (await processes(id)).filter(
+  /** Processes running agent.py: the agents, and their forks (the supervisors and launchers made ahead). */
+  const agentProcesses = async (id: string) =>
+    (await processes(id)).filter(
       (p) => p.cmd.startsWith('python3 -I -u -c') && p.cmd.includes('sandbox-mcp run agent'),
     );
+  /** The forks of an agent: agent.py processes whose parent runs agent.py too. */
+  const forksOfAgent = async (id: string) => {
+    const running = await agentProcesses(id);
+    return running.filter((p) => running.some((other) => other.pid === p.ppid));
+  };
+  /** The agents themselves, without their forks. */
+  const agentsOf = async (id: string) => {
+    const running = await agentProcesses(id);
     return running.filter((p) => !running.some((other) => other.pid === p.ppid));
   };
   const print1 = async (p: DockerProvider, id: string) => {
@@ -80,13 +88,6 @@ describeDocker('the run agent started with the container', () => {
     const cold = baseSpec({ sources: { docker: { image: TEST_IMAGE } } });
     await Promise.all([p.create(warm), p.create(cold)]);
     made.push([p, warm.id], [p, cold.id]);
-    /** Processes running agent.py forked by the agent: its spare supervisor and the launcher under it. */
-    const forksOfAgent = async (id: string) => {
-      const running = (await processes(id)).filter(
-        (q) => q.cmd.startsWith('python3 -I -u -c') && q.cmd.includes('sandbox-mcp run agent'),
-      );
-      return running.filter((q) => running.some((other) => other.pid === q.ppid));
-    };
     await expect.poll(async () => (await forksOfAgent(warm.id)).length, { timeout: 15_000 }).toBe(2);
     // The cold one's agent is ready (it serves a run) and made nothing ahead before that run.
     await expect.poll(() => p.knownRunning(cold.id), { timeout: 15_000 }).toBe(true);

@@ -6,34 +6,20 @@ import { describe, expect, it } from 'vitest';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { EncodedBytes } from '../../src/transport/encoded-bytes.js';
 import { pendingSpills } from '../../src/transport/spilled-strings.js';
-import { StdioServerTransport } from '../../src/transport/stdio-transport.js';
 import { resolveSpilledArguments } from '../../src/tools/spilled-arguments.js';
+import { StdioServerTransport } from '../../src/transport/stdio-transport.js';
 import { SpillFile } from '../../src/util/spill-file.js';
+import { transportWire } from '../helpers/transport-wire.js';
 
 // A long line is read as it arrives: its long strings go to disk behind markers (no ~11 MB line, string or parsed
 // argument in memory for an 8 MiB upload), and the tools see what JSON.parse of the whole line would have given.
 
 type Call = { id: number; params: { arguments: Record<string, unknown> } };
 
+/** The transport on in-memory streams, its messages read as tool calls. */
 function wire(maxMessageBytes = 64 * 1024 * 1024) {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const received: Call[] = [];
-  const transport = new StdioServerTransport({ maxMessageBytes, onFatal: () => undefined }, stdin, stdout);
-  transport.onmessage = (m) => received.push(m as unknown as Call);
-  let out = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const replies = () =>
-    out
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { id?: unknown; error?: { code: number; message: string } });
-  /** Writes `bytes` in pieces of `size`, as a pipe delivers them, then lets the transport handle them. */
-  const deliver = async (bytes: Buffer, size = 4093) => {
-    for (let i = 0; i < bytes.length; i += size) stdin.write(bytes.subarray(i, i + size));
-    await new Promise((r) => setImmediate(r));
-  };
-  return { transport, received, replies, deliver };
+  const t = transportWire(maxMessageBytes);
+  return { ...t, received: t.received as unknown as Call[] };
 }
 
 const line = (id: number, args: Record<string, unknown>) =>
@@ -127,12 +113,17 @@ describe('the stdio transport, for lines longer than 256 KiB', () => {
     expect(namedSpillFiles()).toEqual([]);
   });
 
-  it('keeps an argument named "__proto__" an own property, as JSON.parse does', () => {
-    const args = JSON.parse('{"__proto__":{"polluted":true},"code":"x"}') as Record<string, unknown>;
-    const resolved = resolveSpilledArguments(args, []).args as Record<string, unknown>;
+  it('keeps an argument named "__proto__" an own property, as JSON.parse does, beside a spilled one', async () => {
+    const t = wire();
+    await t.transport.start();
+    const args = JSON.parse(`{"__proto__":{"polluted":true},"code":"${'c'.repeat(300_000)}"}`) as object;
+    await t.deliver(Buffer.from(line(15, args as Record<string, unknown>)));
+    const resolved = resolveSpilledArguments(t.received[0]!.params.arguments).args as Record<string, unknown>;
+    expect(resolved.code).toBe('c'.repeat(300_000));
     expect(Object.getPrototypeOf(resolved)).toBe(Object.prototype);
     expect(Object.hasOwn(resolved, '__proto__')).toBe(true);
     expect((resolved as { polluted?: boolean }).polluted).toBeUndefined();
+    await t.transport.close();
   });
 
   it('does not take a string that looks like a marker for one', async () => {

@@ -1,25 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { extractRequestId, maxMessageBytes } from '../../src/transport/message-limits.js';
-import { StdioServerTransport } from '../../src/transport/stdio-transport.js';
+import { transportWire } from '../helpers/transport-wire.js';
 
-function wire(maxMessageBytes: number) {
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const fatal: Error[] = [];
-  const received: JSONRPCMessage[] = [];
-  const transport = new StdioServerTransport({ maxMessageBytes, onFatal: (e) => fatal.push(e) }, stdin, stdout);
-  transport.onmessage = (m) => received.push(m);
-  let out = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const replies = () =>
-    out
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { id?: unknown; error?: { code: number; message: string } });
-  return { stdin, stdout, transport, fatal, received, replies };
-}
+const wire = transportWire;
 
 const request = (id: number, padding = '') =>
   JSON.stringify({ method: 'tools/call', params: { name: 'x', arguments: { content: padding } }, jsonrpc: '2.0', id }) +
