@@ -11,6 +11,9 @@ import { baseSpec } from '../contract/provider-contract.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 
 const PROCESS_LIST = "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done";
+/** "pid ppid command line" of every process. */
+const PROCESS_TABLE =
+  "for p in /proc/[0-9]*; do s=$(cut -d' ' -f4 $p/stat 2>/dev/null) || continue; echo \"${p#/proc/} $s $(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\"; done";
 
 describeDocker('the in-sandbox run agent', () => {
   const docker = connectDocker(process.env.DOCKER_HOST);
@@ -181,9 +184,19 @@ describeDocker('the in-sandbox run agent', () => {
   it("leaves no supervisor behind once a run's background processes are gone", async () => {
     const p = provider();
     const id = await create(p);
-    const agents = async () =>
-      (await run(p, id, PROCESS_LIST)).stdout.split('\n').filter((l) => l.includes('sandbox-mcp run agent')).length;
-    const idle = await agents(); // the agent and the supervisor of the run that counts
+    // Supervisors holding a run's processes: agent.py processes with a child that is not agent.py (the agent's own
+    // children are supervisors, and a spare supervisor's only child is its launcher, agent.py too).
+    const agents = async () => {
+      const table = (await run(p, id, PROCESS_TABLE)).stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [pid, ppid, ...cmd] = l.split(' ');
+          return { pid, ppid, agent: cmd.join(' ').includes('sandbox-mcp run agent') };
+        });
+      return table.filter((q) => q.agent && table.some((c) => c.ppid === q.pid && !c.agent)).length;
+    };
+    const idle = await agents(); // the supervisor of the run that counts
     await run(p, id, 'sleep 3 &');
     expect(await agents()).toBe(idle + 1); // the background sleep's supervisor stays with it
     let left = idle + 1;
