@@ -291,7 +291,8 @@ def supervisor(fds):
         return  # the agent is gone: the launcher ends when its pipe closes with us
     req = json.loads(req)
     if pid is None:
-        status({"ev": "spawn_failed", "code": 126, "msg": "%s: the sandbox has no process left\n" % req["argv"][0]})
+        status({"ev": "spawn_failed", "code": 126,
+                "msg": "the sandbox has no process left to start this run (pids limit reached)\n"})
         return
     tag = None if subreaper or os.getuid() != 0 else RUN_GROUP_BASE + random.SystemRandom().randrange(RUN_GROUP_SPAN)
     uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
