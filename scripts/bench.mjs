@@ -272,6 +272,18 @@ async function main() {
         await firstOutput(s, sandbox_id);
       });
       report('create → first output of print(1), no pool', coldFirst, cliFirst);
+      // The same without network slots (each bridge sandbox sets up its own namespace on the network).
+      const unslotted = await startServer({ SANDBOX_MAX_SANDBOXES: '1000', SANDBOX_NETWORK_SLOTS: '0' });
+      await sleep(2000);
+      const plainIds = [];
+      const plainFirst = await timeEach(10, async () => {
+        const { sandbox_id } = await unslotted.call('sandbox_create', { template: 'python' });
+        plainIds.push(sandbox_id);
+        await firstOutput(unslotted, sandbox_id);
+      });
+      report('create → first output of print(1), no pool, network slots off', plainFirst, cliFirst);
+      for (const sid of plainIds) await unslotted.call('sandbox_delete', { sandbox_id: sid });
+      await unslotted.close();
     }
     const id = made.pop() ?? (await s.call('sandbox_create', { template: 'python' })).sandbox_id;
     for (const other of made.splice(0)) await s.call('sandbox_delete', { sandbox_id: other });
@@ -304,6 +316,10 @@ async function main() {
 
     if (want('live')) {
       const LIVE = Number(process.env.BENCH_LIVE ?? 100);
+      // The host's memory per sandbox, everything included (the engine's shims, network namespaces, network slots):
+      // what MemAvailable lost, on an engine on this machine.
+      const available = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+      const availableBefore = available();
       const live = [];
       let liveFailures = 0;
       let firstFailure = '';
@@ -319,6 +335,7 @@ async function main() {
       live.push(id);
       s.phase(`${LIVE} live sandboxes`);
       await sleep(3000);
+      const hostMiB = (availableBefore - available()) / 1024 / LIVE;
       // Only this run's containers: other sandboxes on a shared engine are not counted.
       const { stdout: mem } = await docker(
         'stats',
@@ -343,7 +360,7 @@ async function main() {
         ),
       );
       process.stderr.write(
-        `${LIVE} live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB, p95 ${p95(mib).toFixed(1)} MiB (docker stats)\n`,
+        `${LIVE} live sandboxes: ${liveFailures} create failures, ${liveRun.filter((ok) => !ok).length} run failures, memory per idle sandbox median ${median(mib).toFixed(1)} MiB, p95 ${p95(mib).toFixed(1)} MiB (docker stats); the host's memory per sandbox, shims and network slots included, ${hostMiB.toFixed(1)} MiB (MemAvailable)\n`,
       );
       s.phase(`${LIVE} concurrent runs`);
       for (const sid of live) await s.call('sandbox_delete', { sandbox_id: sid });

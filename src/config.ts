@@ -69,6 +69,7 @@ const EnvSchema = z.object({
     }),
   ),
   SANDBOX_NETWORK_FILTER: z.preprocess((v) => (v === '' || v === undefined ? 'on' : v), z.enum(['on', 'off'])),
+  SANDBOX_NETWORK_SLOTS: int(1, 0, 16),
   SANDBOX_REAP_INTERVAL: int(30, 1, 3600),
   SANDBOX_POOL_SIZE: int(0, 0, 100),
   SANDBOX_ON_EXIT: z.preprocess((v) => (v === '' || v === undefined ? 'keep' : v), z.enum(['keep', 'stop', 'delete'])),
@@ -102,7 +103,8 @@ export type ExitPolicy = 'keep' | 'stop' | 'delete';
 export interface Config {
   provider: ProviderName;
   e2b: { apiKey?: string; domain?: string };
-  docker: { host?: string; runtime?: string };
+  /** `slots`: network namespaces a Docker server keeps ready for `bridge` sandboxes (network-slots.ts); 0: none. */
+  docker: { host?: string; runtime?: string; slots: number };
   lifetime: { defaultSeconds: number; maxSeconds: number };
   exec: {
     defaultTimeoutSeconds: number;
@@ -205,7 +207,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     provider,
     e2b: { apiKey: e.E2B_API_KEY, domain: e.E2B_DOMAIN },
-    docker: { host: e.DOCKER_HOST, runtime: e.SANDBOX_DOCKER_RUNTIME },
+    docker: { host: e.DOCKER_HOST, runtime: e.SANDBOX_DOCKER_RUNTIME, slots: e.SANDBOX_NETWORK_SLOTS },
     lifetime: { defaultSeconds: e.SANDBOX_DEFAULT_TIMEOUT, maxSeconds: e.SANDBOX_MAX_TIMEOUT },
     exec: {
       defaultTimeoutSeconds: e.SANDBOX_EXEC_TIMEOUT,

@@ -20,6 +20,7 @@ export const dockerOptions = (config: Config): DockerProviderOptions => ({
   diskCheckIntervalSeconds: config.limits.diskCheckIntervalSeconds,
   portHost: config.portHost,
   network: config.networkPolicy,
+  networkSlots: config.docker.slots,
 });
 
 /**

@@ -3,6 +3,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { BLOCKED_IPV4 } from '../../src/providers/docker/network-policy.js';
+import { holderOf } from '../../src/providers/docker/network-slots.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -42,10 +43,13 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
     docker
       .getNetwork((session.provider as unknown as { network: { names: { network: string } } }).network.names.network)
       .inspect();
-  const ipOf = async (id: string) => {
+  /** The container that is on the network for a sandbox: the sandbox, or the network slot it joined. */
+  const onNetwork = async (id: string) => {
     const info = await docker.getContainer(`sandbox-mcp-${id}`).inspect();
-    return Object.values(info.NetworkSettings.Networks)[0]!.IPAddress;
+    const holder = holderOf(info.HostConfig.NetworkMode);
+    return holder ? docker.getContainer(holder).inspect() : info;
   };
+  const ipOf = async (id: string) => Object.values((await onNetwork(id)).NetworkSettings.Networks)[0]!.IPAddress;
 
   beforeAll(async () => {
     hostService = net.createServer((socket) => socket.end('hello from the host\n'));
@@ -73,15 +77,19 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
     expect(network.Labels?.['dev.sandbox-mcp.managed']).toBe('true');
     expect(network.Options?.['com.docker.network.bridge.enable_icc']).toBe('false');
     // Both sandboxes are on it (other test files' sandboxes may share it: the network is per policy, not per server).
-    const attached = await Promise.all(
-      [a, b].map(async (id) => (await docker.getContainer(`sandbox-mcp-${id}`).inspect()).Id),
-    );
+    const attached = await Promise.all([a, b].map(async (id) => (await onNetwork(id)).Id));
     expect(Object.keys(network.Containers ?? {})).toEqual(expect.arrayContaining(attached));
   });
 
   it('does not let a sandbox connect to a service on the engine host', async () => {
     const gateway = (await networkOf(s)).IPAM!.Config![0]!.Gateway!;
-    expect(await connectFrom(s, a, gateway, ALLOWED_PORT)).toMatch(/^failed/);
+    // The second sandbox started in a network slot made when the first was created (network-slots.ts): the block
+    // holds for both ways onto the network.
+    const modes = await Promise.all(
+      [a, b].map(async (id) => (await docker.getContainer(`sandbox-mcp-${id}`).inspect()).HostConfig.NetworkMode),
+    );
+    expect(modes.map((m) => (holderOf(m) ? 'slot' : 'network'))).toEqual(['network', 'slot']);
+    for (const id of [a, b]) expect(await connectFrom(s, id, gateway, ALLOWED_PORT)).toMatch(/^failed/);
   });
 
   it('lets a sandbox reach a host service the operator allowed (SANDBOX_NETWORK_ALLOW)', async () => {
@@ -119,7 +127,9 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
   });
 
   it('still resolves names and installs packages from Debian and npm', async () => {
-    expect(await run(s, a, 'getent hosts deb.debian.org >/dev/null && echo resolved')).toBe('resolved\n');
+    // Both ways onto the network resolve names (b's namespace, and its resolver, are its network slot's).
+    for (const id of [a, b])
+      expect(await run(s, id, 'getent hosts deb.debian.org >/dev/null && echo resolved')).toBe('resolved\n');
     expect(await run(s, a, 'npm view left-pad version 2>&1 | tail -1')).toMatch(/^\d+\.\d+\.\d+\n$/);
     await s.ok('sandbox_configure', { sandbox_id: a, install_packages: ['apt:jq'] });
     expect(await run(s, a, 'echo \'{"x":1}\' | jq .x')).toBe('1\n');

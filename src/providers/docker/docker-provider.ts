@@ -29,7 +29,8 @@ import { readFile, readFileInto, writeFile } from './files.js';
 import { outOfProcesses } from '../shared/file-errors.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import { ImageCache } from './images.js';
-import { PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
+import { NetworkSlotUnusable, PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
+import { NetworkSlots, holderOf } from './network-slots.js';
 import { ExpiryVolumes } from './expiry-volumes.js';
 import { defaultNamespace } from '../../config.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
@@ -69,6 +70,8 @@ export interface DockerProviderOptions {
   diskWatchLeaseFile?: string;
   /** What `bridge` sandboxes may reach beyond the internet; default: nothing on the host or in private ranges. */
   network?: SandboxNetworkOptions;
+  /** Network namespaces kept ready for `bridge` sandboxes (network-slots.ts); default 1, 0: none. */
+  networkSlots?: number;
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
@@ -83,6 +86,7 @@ export class DockerProvider implements SandboxProvider {
   private warming?: Promise<void>;
   private readonly forwards: PortForwards;
   readonly network: SandboxNetwork;
+  private readonly slots: NetworkSlots;
   /** Agent sessions by sandbox: null where the image cannot run one. */
   private readonly agents = new Map<string, Promise<AgentSession | null>>();
   /** The sessions of `agents` that are ready, for answers that must not wait (knownRunning). */
@@ -106,6 +110,7 @@ export class DockerProvider implements SandboxProvider {
     this.images = new ImageCache(docker, log);
     this.forwards = new PortForwards(options.portHost ?? '127.0.0.1', log, options.portForward);
     this.network = new SandboxNetwork(docker, options.network ?? { allow: [], filter: true }, log);
+    this.slots = new NetworkSlots(docker, this.namespace, log, options.networkSlots ?? 1);
   }
 
   async ping(): Promise<void> {
@@ -131,14 +136,31 @@ export class DockerProvider implements SandboxProvider {
         : async (c: Docker.Container) => {
             attached = (await AgentSession.attach(c, this.log.child({ sandboxId: spec.id }))).ready;
           };
-    const options = { ...this.options, image, networkName, attachAgent };
-    const container = await createContainer(this.docker, spec, options).catch((err) => {
-      // The image (or our network) may have been removed since we last saw it; the next create makes it again.
-      if ((err as { cause?: { statusCode?: number } }).cause?.statusCode === 404) {
-        this.images.invalidate(image);
-        this.network.forget();
-      }
-      throw err;
+    const make = (networkSlot?: string) =>
+      createContainer(this.docker, spec, { ...this.options, image, networkName, networkSlot, attachAgent }).catch(
+        (err) => {
+          // The image (or our network) may have been removed since we last saw it; the next create makes it again.
+          if (
+            !(err instanceof NetworkSlotUnusable) &&
+            (err as { cause?: { statusCode?: number } }).cause?.statusCode === 404
+          ) {
+            this.images.invalidate(image);
+            this.network.forget();
+          }
+          throw err;
+        },
+      );
+    // A bridge sandbox joins a network namespace made ahead when one is ready (network-slots.ts).
+    const slot = networkName && !spec.ports?.length ? await this.slots.take(networkName, image) : undefined;
+    const container = await make(slot).catch(async (err) => {
+      // Refused (the quota) or failed: the holder taken for it is joined by nothing; it goes too.
+      if (slot) await this.slots.release(slot);
+      if (!(err instanceof NetworkSlotUnusable)) throw err;
+      this.log.info(
+        { sandboxId: spec.id, holder: slot, err: err.cause },
+        'network slot unusable; the sandbox joins the network itself',
+      );
+      return make(undefined);
     });
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
     this.creationLeases.set(spec.id, spec.expiresAt);
@@ -167,7 +189,9 @@ export class DockerProvider implements SandboxProvider {
     const images = [...new Set(hint.sources.flatMap((s) => (s.docker?.image ? [s.docker.image] : [])))];
     const present = await Promise.all(images.map((image) => this.images.isPresent(image)));
     const helperImage = images.find((_, i) => present[i]);
-    if (hint.network === 'bridge' && helperImage) await this.network.ensure(helperImage).catch(() => undefined);
+    if (hint.network !== 'bridge' || !helperImage) return;
+    const network = await this.network.ensure(helperImage).catch(() => undefined);
+    if (network) this.slots.fill(network, helperImage);
   }
 
   /**
@@ -201,6 +225,7 @@ export class DockerProvider implements SandboxProvider {
       const live = new Set(sandboxes.map((s) => s.id));
       for (const id of this.creationLeases.keys()) if (!live.has(id)) this.creationLeases.delete(id); // removed elsewhere
       if ([...extensions.keys()].some((id) => !live.has(id))) void this.expiries.prune(live).catch(() => undefined);
+      void this.slots.sweep().catch((err: unknown) => this.log.debug({ err }, 'network slot sweep failed'));
       for (const [id, write] of this.expiryWrites) extensions.set(id, write.expiresAt);
       return sandboxes.map((s) => (extensions.has(s.id) ? { ...s, expiresAt: extensions.get(s.id)! } : s));
     } catch (err) {
@@ -276,7 +301,9 @@ export class DockerProvider implements SandboxProvider {
   }
 
   async start(id: string): Promise<void> {
+    const holder = holderOf((await this.owned.inspect(id)).HostConfig?.NetworkMode);
     await this.withContainer(id, async (c) => {
+      if (holder) await this.slots.wake(holder);
       await c.start().catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already running
       });
@@ -358,22 +385,26 @@ export class DockerProvider implements SandboxProvider {
 
   async stop(id: string): Promise<void> {
     this.dropAgent(id);
+    const holder = holderOf((await this.owned.inspect(id)).HostConfig?.NetworkMode);
     await this.withContainer(id, async (c) => {
       await c.stop({ t: 5 }).catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already stopped
       });
       endExecStreams(c.id);
     });
+    if (holder) await this.slots.rest(holder); // started again with the sandbox (start)
   }
 
   /** A stop and a start: the engine kills every process (SIGKILL after a second) and keeps the container's files. */
   async restart(id: string): Promise<void> {
     this.dropAgent(id);
+    const holder = holderOf((await this.owned.inspect(id)).HostConfig?.NetworkMode);
     await this.withContainer(id, async (c) => {
       await c.stop({ t: 1 }).catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err;
       });
       endExecStreams(c.id);
+      if (holder) await this.slots.wake(holder);
       await c.start();
     });
   }
@@ -391,7 +422,16 @@ export class DockerProvider implements SandboxProvider {
         (await this.forwards.ensure(id, port, {
           address: async () => {
             const now = await this.owned.inspect(id).catch(() => undefined);
-            return now?.State.Running ? bridgeAddress(now) : undefined;
+            if (!now?.State.Running) return undefined;
+            // A sandbox that joined a network slot has its holder's address.
+            const holder = holderOf(now.HostConfig?.NetworkMode);
+            const owner = holder
+              ? await this.docker
+                  .getContainer(holder)
+                  .inspect()
+                  .catch(() => undefined)
+              : now;
+            return owner ? bridgeAddress(owner) : undefined;
           },
           relay: async (client) => relayThroughExec(await this.owned.container(id), port, client),
         }));
@@ -403,10 +443,12 @@ export class DockerProvider implements SandboxProvider {
   async remove(id: string): Promise<Removal> {
     this.dropAgent(id);
     this.forwards.close(id);
+    const holder = holderOf((await this.owned.inspect(id).catch(() => undefined))?.HostConfig?.NetworkMode);
     await this.withContainer(id, async (c) => {
       await c.remove({ force: true, v: true });
       endExecStreams(c.id);
     });
+    if (holder) await this.slots.release(holder); // its namespace served this sandbox only
     this.owned.forget(id);
     this.creationLeases.delete(id);
     await this.expiryWrites.get(id)?.done.catch(() => undefined);
@@ -439,6 +481,7 @@ export class DockerProvider implements SandboxProvider {
   async close(): Promise<void> {
     this.watchdog?.stop();
     await this.settleWarmUp();
+    await this.slots.close();
     this.forwards.close();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { NetworkMode } from '../provider.js';
+import { joinedNetworkMode } from './network-slots.js';
 
 /**
  * Capabilities kept for root-run setup steps (package installs): file ownership and permission changes, and
@@ -15,6 +16,8 @@ export interface IsolationOptions {
   network: NetworkMode;
   /** The Docker network `bridge` sandboxes join (the server's own, see sandbox-network.ts). */
   networkName?: string;
+  /** A network slot's holder (network-slots.ts) whose namespace a `bridge` sandbox joins instead. */
+  networkSlot?: string;
   /** Another OCI runtime, such as gVisor's `runsc`. */
   runtime?: string;
   /** Largest file any process may write (RLIMIT_FSIZE), the disk quota; 0 for none. */
@@ -48,7 +51,12 @@ export function hostConfig(options: IsolationOptions): Docker.HostConfig {
     MemorySwap: memory, // no swap beyond the memory limit
     NanoCpus: Math.round(options.cpus * 1e9),
     PidsLimit: hostPidsLimit(options.pidsLimit, options.runtime),
-    NetworkMode: options.network === 'none' ? 'none' : (options.networkName ?? 'bridge'),
+    NetworkMode:
+      options.network === 'none'
+        ? 'none'
+        : options.networkSlot
+          ? joinedNetworkMode(options.networkSlot)
+          : (options.networkName ?? 'bridge'),
     Binds: [],
     Mounts: [],
     RestartPolicy: { Name: 'no' },

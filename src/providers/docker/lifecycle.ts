@@ -37,9 +37,14 @@ export interface CreateOptions {
   diskLimitMb?: number;
   /** The network `bridge` sandboxes join. */
   networkName?: string;
+  /** A network slot's holder whose namespace the sandbox joins (network-slots.ts); it then publishes no ports. */
+  networkSlot?: string;
   /** Run the agent as the container's command (agentEntrypoint) and call this between create and start. */
   attachAgent?: (container: Docker.Container) => Promise<void>;
 }
+
+/** The network slot a create joined could not be used (gone, or stopped): the create may go on without one. */
+export class NetworkSlotUnusable extends Error {}
 
 /** Creates and starts the container (prepared later, see PREPARE_SCRIPT); on any failure nothing is left behind. */
 export async function createContainer(
@@ -48,8 +53,10 @@ export async function createContainer(
   options: CreateOptions,
 ): Promise<Docker.Container> {
   const env = { ...DOCKER_ENV, ...spec.env };
+  const slot = spec.network === 'bridge' && !spec.ports?.length ? options.networkSlot : undefined;
   const published = spec.network === 'none' ? [] : (spec.ports ?? []);
   let container: Docker.Container | undefined;
+  let step: 'create' | 'admission' | 'start' = 'create';
   try {
     container = await docker.createContainer({
       name: containerName(spec.id),
@@ -62,7 +69,7 @@ export async function createContainer(
       // derives an exec's capabilities from the container's user. User code execs run as 1000:1000 with none.
       User: '0:0',
       WorkingDir: HOME,
-      Hostname: 'sandbox',
+      ...(slot ? {} : { Hostname: 'sandbox' }), // a joined sandbox has its holder's
       ...(published.length ? { ExposedPorts: Object.fromEntries(published.map((p) => [`${p}/tcp`, {}])) } : {}),
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
       Labels: labelsFor(spec),
@@ -74,6 +81,7 @@ export async function createContainer(
           pidsLimit: options.pidsLimit,
           network: spec.network,
           networkName: options.networkName,
+          networkSlot: slot,
           runtime: options.runtime,
           maxFileBytes: (options.diskLimitMb ?? 0) * 1024 * 1024,
         }),
@@ -81,12 +89,16 @@ export async function createContainer(
         options.portHost ?? '127.0.0.1',
       ),
     });
+    step = 'admission';
     await spec.admission; // a refused container is removed below, never started
     await options.attachAgent?.(container);
+    step = 'start';
     await container.start();
     return container;
   } catch (err) {
     if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
+    if (slot && step !== 'admission')
+      throw new NetworkSlotUnusable('the network slot could not be joined', { cause: err });
     throw mapDockerError(err);
   }
 }

@@ -6,6 +6,7 @@ import { infoFromLabels } from '../shared/sandbox-labels.js';
 import type { SandboxInfo } from '../provider.js';
 import { mapDockerError } from './docker-errors.js';
 import { isolationMismatch } from './trusted-isolation.js';
+import { holderOf, slotHolderMismatch } from './network-slots.js';
 import type { Logger } from '../../logger.js';
 
 export const containerName = (sandboxId: string): string => `sandbox-mcp-${sandboxId}`;
@@ -17,6 +18,8 @@ export const containerName = (sandboxId: string): string => `sandbox-mcp-${sandb
  */
 export class OwnedContainers {
   private readonly verified = new Map<string, string>();
+  /** Network slot holders found to be this namespace's (by container ID). */
+  private readonly trustedHolders = new Set<string>();
 
   constructor(
     private readonly docker: Docker,
@@ -37,7 +40,8 @@ export class OwnedContainers {
     // Another namespace's sandbox (another OS user's server) is as good as absent.
     if (!isManaged(labels) || labels[Labels.id] !== sandboxId || namespaceOf(labels) !== this.namespace)
       throw notFound(sandboxId);
-    const mismatch = isolationMismatch(info);
+    const holder = holderOf(info.HostConfig?.NetworkMode);
+    const mismatch = isolationMismatch(info, holder !== undefined) ?? (holder && (await this.holderMismatch(holder)));
     if (mismatch) {
       this.log?.warn(
         { sandboxId, container: info.Id, reason: mismatch },
@@ -47,6 +51,24 @@ export class OwnedContainers {
     }
     this.verified.set(sandboxId, info.Id);
     return info;
+  }
+
+  /**
+   * Why the container whose network namespace a sandbox joins is not a network slot of this namespace, if it is
+   * not. One that is gone shares nothing (the sandbox has no network until it is removed).
+   */
+  private async holderMismatch(holderId: string): Promise<string | undefined> {
+    if (this.trustedHolders.has(holderId)) return undefined; // a container's labels and settings never change
+    const holder = await this.docker
+      .getContainer(holderId)
+      .inspect()
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode === 404) return undefined;
+        throw mapDockerError(err);
+      });
+    const mismatch = holder && slotHolderMismatch(holder, this.namespace);
+    if (holder && !mismatch) this.trustedHolders.add(holderId);
+    return mismatch;
   }
 
   /** A handle on the sandbox's container, inspecting only the first time. */

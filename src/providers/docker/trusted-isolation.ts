@@ -9,7 +9,11 @@ const KEPT = new Set(KEPT_CAPABILITIES.map((c) => c.replace(/^CAP_/, '')));
  * isolated as ours are (see isolation.ts). Anything else is treated as absent: never executed in, never
  * touched, whatever it calls itself.
  */
-export function isolationMismatch(info: Docker.ContainerInspectInfo): string | undefined {
+export function isolationMismatch(
+  info: Docker.ContainerInspectInfo,
+  /** The network namespace it joins is a network slot checked apart (slotHolderMismatch): `container:` is allowed. */
+  joinsCheckedSlot = false,
+): string | undefined {
   const hc: Docker.HostConfig = info.HostConfig ?? {};
   if (hc.Privileged) return 'privileged';
   const dropped = (hc.CapDrop ?? []).map((c: string) => c.toUpperCase().replace(/^CAP_/, ''));
@@ -24,7 +28,8 @@ export function isolationMismatch(info: Docker.ContainerInspectInfo): string | u
   if ((hc.Binds ?? []).length) return 'host bind mounts';
   if ((info.Mounts ?? []).some((m) => m.Type === 'bind')) return 'host bind mounts';
   if ((hc.Devices ?? []).length) return 'host devices';
-  for (const mode of [hc.NetworkMode, hc.PidMode, hc.IpcMode, hc.UTSMode, hc.UsernsMode]) {
+  const network = joinsCheckedSlot && hc.NetworkMode?.startsWith('container:') ? undefined : hc.NetworkMode;
+  for (const mode of [network, hc.PidMode, hc.IpcMode, hc.UTSMode, hc.UsernsMode]) {
     if (mode === 'host' || (typeof mode === 'string' && mode.startsWith('container:')))
       return `shares a namespace (${mode})`;
   }
