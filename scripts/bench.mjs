@@ -33,8 +33,9 @@ async function timeEach(n, fn) {
   const times = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    await fn(i);
-    times.push(performance.now() - t);
+    const own = await fn(i);
+    // A function that returns { ms } has timed itself (what came before its clock is not measured).
+    times.push(typeof own?.ms === 'number' ? own.ms : performance.now() - t);
   }
   return times;
 }
@@ -212,7 +213,7 @@ async function main() {
   await docker('rm', '-f', container);
 
   const made = [];
-  let cliRun, cliFirst;
+  let cliRun, cliFirst, cliSpaced;
   if (want('create', 'pool')) {
     cliRun = await timeEach(10, async () =>
       made.push((await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity')).stdout.trim()),
@@ -226,6 +227,17 @@ async function main() {
       await docker('exec', cid, 'python3', '-c', 'print(1)');
     });
     report("docker run -d + docker exec python3 -c 'print(1)' (CLI)", cliFirst);
+    await docker('rm', '-f', ...made.splice(0));
+    // The same a second apart, as an agent makes its sandboxes (between two, it reads and writes).
+    cliSpaced = await timeEach(10, async () => {
+      await sleep(1000);
+      const t = performance.now();
+      const cid = (await docker('run', '-d', '--init', IMAGE, 'sleep', 'infinity')).stdout.trim();
+      made.push(cid);
+      await docker('exec', cid, 'python3', '-c', 'print(1)');
+      return { ms: performance.now() - t };
+    });
+    report("docker run -d + docker exec python3 -c 'print(1)', 1 s apart (CLI)", cliSpaced);
     await docker('rm', '-f', ...made.splice(0));
   }
 
@@ -272,16 +284,27 @@ async function main() {
         await firstOutput(s, sandbox_id);
       });
       report('create → first output of print(1), no pool', coldFirst, cliFirst);
+      // A second apart, as an agent makes them: each create finds a network slot ready (back to back, the next
+      // one is still being made: see docs/benchmarks.md).
+      const spacedFirst = async (server, ids) =>
+        timeEach(10, async () => {
+          await sleep(1000);
+          const t = performance.now();
+          const { sandbox_id } = await server.call('sandbox_create', { template: 'python' });
+          ids.push(sandbox_id);
+          await firstOutput(server, sandbox_id);
+          return { ms: performance.now() - t };
+        });
+      report('create → first output of print(1), no pool, 1 s apart', await spacedFirst(s, made), cliSpaced);
       // The same without network slots (each bridge sandbox sets up its own namespace on the network).
       const unslotted = await startServer({ SANDBOX_MAX_SANDBOXES: '1000', SANDBOX_NETWORK_SLOTS: '0' });
       await sleep(2000);
       const plainIds = [];
-      const plainFirst = await timeEach(10, async () => {
-        const { sandbox_id } = await unslotted.call('sandbox_create', { template: 'python' });
-        plainIds.push(sandbox_id);
-        await firstOutput(unslotted, sandbox_id);
-      });
-      report('create → first output of print(1), no pool, network slots off', plainFirst, cliFirst);
+      report(
+        'create → first output of print(1), no pool, 1 s apart, network slots off',
+        await spacedFirst(unslotted, plainIds),
+        cliSpaced,
+      );
       for (const sid of plainIds) await unslotted.call('sandbox_delete', { sandbox_id: sid });
       await unslotted.close();
     }

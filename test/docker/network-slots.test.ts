@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import type Docker from 'dockerode';
 import { afterEach, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
@@ -10,6 +12,7 @@ import { NetworkSlots, SLOT_LABEL, joinedNetworkMode } from '../../src/providers
 import { containerName } from '../../src/providers/docker/owned-containers.js';
 import type { RunSpec } from '../../src/providers/provider.js';
 import { labelsFor } from '../../src/providers/shared/sandbox-labels.js';
+import { THIS_SERVER, type ServerIdentity } from '../../src/util/server-identity.js';
 import { baseSpec } from '../contract/provider-contract.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 
@@ -126,6 +129,8 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
     const modes = await Promise.all([first, second].map(async (s) => (await inspect(containerName(s.id))).HostConfig));
     expect(modes[0]!.NetworkMode).toMatch(/^container:/);
     expect(modes[1]!.NetworkMode).toBe(p.network.names.network);
+    // And the pool is refilled after it: the first one's holder and a new spare.
+    await until('the refill', async () => (await holders()).filter((h) => h.State === 'running').length === 2);
   });
 
   it('a sandbox that publishes ports at create joins the network itself, as does every sandbox with slots off', async () => {
@@ -164,19 +169,32 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
   });
 
   it(
-    'a stopped sandbox stops its holder, and starts again with it (as after an engine restart, which stops both)',
+    'a sandbox restarts in its holder, starts again with it after an engine restart, and says so when it is gone',
     { timeout: 60_000 },
     async () => {
       const p = await warmed();
       const spec = bridgeSpec();
       await p.create(spec);
       const holder = (await inspect(containerName(spec.id))).HostConfig.NetworkMode!.slice('container:'.length);
+      const address = async () => (await run(p, spec.id, 'hostname -i')).out;
+      const before = await address();
+      // A restart keeps the sandbox in its holder, address and all.
+      await p.restart(spec.id);
+      expect(await address()).toBe(before);
+      // An engine restart stops both: the start wakes the holder first.
       await p.stop(spec.id);
-      expect((await inspect(holder)).State.Running).toBe(false); // a stopped sandbox's holder rests too
+      await docker.getContainer(holder).stop({ t: 0 });
       await p.start(spec.id);
       expect((await inspect(holder)).State.Running).toBe(true);
       const { out } = await run(p, spec.id, 'python3 -c "import socket; print(socket.gethostname())"');
       expect(out).toBe('sandbox\n');
+      // A holder removed behind the server's back: the sandbox cannot start again, and says so.
+      await p.stop(spec.id);
+      await docker.getContainer(holder).remove({ force: true });
+      await expect(p.start(spec.id)).rejects.toMatchObject({
+        code: ErrorCode.SANDBOX_NOT_RUNNING,
+        hint: expect.stringMatching(/sandbox_delete/),
+      });
       await p.remove(spec.id);
     },
   );
@@ -225,32 +243,56 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
     }
   });
 
-  it('sweeps the holders no sandbox joins once they are old, leaving spares and joined ones', async () => {
-    const now = { spareIdleMs: 60_000, orphanAgeMs: 0, sweepEveryMs: 0 };
+  it("sweeps the holders nobody joins: a dead server's at once, a live one's never, the rest once old", async () => {
     const p = await warmed();
     const spec = bridgeSpec();
     await p.create(spec);
     const joined = (await inspect(containerName(spec.id))).HostConfig.NetworkMode!.slice('container:'.length);
-    // A killed server's spare: made, never joined, never removed by it.
-    const killed = new NetworkSlots(docker, namespace, silentLogger());
-    killed.fill(p.network.names.network, TEST_IMAGE);
-    let left: string | undefined;
-    await until('the left-over spare', async () => {
-      left = await killed.take(p.network.names.network, TEST_IMAGE);
-      return left !== undefined;
+    const network = p.network.names.network;
+    /** A holder made by `owner` and handed out, whose sandbox never came (or went behind the servers' backs). */
+    const leftBy = async (owner: ServerIdentity) => {
+      const slots = new NetworkSlots(docker, namespace, silentLogger(), 1, { orphanAgeMs: 0, sweepEveryMs: 0, owner });
+      slots.fill(network, TEST_IMAGE);
+      let id: string | undefined;
+      await until('a spare', async () => (id = await slots.take(network, TEST_IMAGE)) !== undefined);
+      await slots.close(); // removes its refill, not the one taken
+      return id!;
+    };
+    const exited = spawnSync('true').pid!; // a pid whose process is gone
+    const dead = await leftBy({ host: os.hostname(), pid: exited, instance: 'killed-server' });
+    const liveHere = await leftBy({ ...THIS_SERVER, instance: 'another-live-server' });
+    const elsewhere = await leftBy({ host: 'another-machine', pid: 1, instance: 'far-away' });
+    const own = await leftBy(THIS_SERVER);
+    const present = async () => new Set((await holders()).map((h) => h.Id));
+
+    // Default ages: only the dead server's goes.
+    const sweeper = new NetworkSlots(docker, namespace, silentLogger(), 1, {
+      orphanAgeMs: 15 * 60_000,
+      sweepEveryMs: 0,
+      owner: THIS_SERVER,
     });
-    await killed.close(); // removes its refill, not the one taken
-    const sweeper = new NetworkSlots(docker, namespace, silentLogger(), 1, now);
-    sweeper.fill(p.network.names.network, TEST_IMAGE);
-    await until('the sweeper spare', async () => (await holders()).filter((h) => h.State === 'running').length >= 4);
     await sweeper.sweep();
-    // Made "long ago" for this sweeper (its age limit is 0): the left-over and p's refill go; its own spare and
-    // the joined holder stay.
-    const after = new Set((await holders()).map((h) => h.Id));
-    expect(after.has(left!)).toBe(false);
-    expect(after.has(joined)).toBe(true);
+    let after = await present();
+    expect([dead, liveHere, elsewhere, own, joined].map((id) => after.has(id))).toEqual([
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]);
+
+    // Once old enough, those whose server this machine cannot see alive or dead (another machine's, this server's
+    // own) go too; the live server's and the joined one stay.
+    const later = new NetworkSlots(docker, namespace, silentLogger(), 1, {
+      orphanAgeMs: 0,
+      sweepEveryMs: 0,
+      owner: THIS_SERVER,
+    });
+    await later.sweep();
+    after = await present();
+    expect([liveHere, elsewhere, own, joined].map((id) => after.has(id))).toEqual([true, false, false, true]);
+    // p's refill went too: p's server is this process, whose one sweeper (in a server, its only one) is `later`.
     expect(after.size).toBe(2);
-    await sweeper.close();
     await p.remove(spec.id);
   });
 

@@ -7,7 +7,7 @@ import { newExecutionId, newRunId, newSandboxId } from '../../src/ids.js';
 import { silentLogger } from '../../src/logger.js';
 import { BackgroundRuns } from '../../src/sandbox/background/background-runs.js';
 import { END_GRACE_MS, stateFromHistory } from '../../src/sandbox/background/history-state.js';
-import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../src/sandbox/background/server-identity.js';
+import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../src/util/server-identity.js';
 import { endEntry, startEntry } from '../../src/sandbox/execute.js';
 import type { PreparedRun } from '../../src/sandbox/shapes.js';
 import { HistoryStore, type HistoryEntry } from '../../src/store/history-store.js';

@@ -30,7 +30,7 @@ import { outOfProcesses } from '../shared/file-errors.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import { ImageCache } from './images.js';
 import { NetworkSlotUnusable, PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
-import { NetworkSlots, holderOf } from './network-slots.js';
+import { NetworkSlots, holderOf, slotsSuit } from './network-slots.js';
 import { ExpiryVolumes } from './expiry-volumes.js';
 import { defaultNamespace } from '../../config.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
@@ -110,7 +110,12 @@ export class DockerProvider implements SandboxProvider {
     this.images = new ImageCache(docker, log);
     this.forwards = new PortForwards(options.portHost ?? '127.0.0.1', log, options.portForward);
     this.network = new SandboxNetwork(docker, options.network ?? { allow: [], filter: true }, log);
-    this.slots = new NetworkSlots(docker, this.namespace, log, options.networkSlots ?? 1);
+    this.slots = new NetworkSlots(
+      docker,
+      this.namespace,
+      log,
+      slotsSuit(options.runtime) ? (options.networkSlots ?? 1) : 0,
+    );
   }
 
   async ping(): Promise<void> {
@@ -152,16 +157,18 @@ export class DockerProvider implements SandboxProvider {
       );
     // A bridge sandbox joins a network namespace made ahead when one is ready (network-slots.ts).
     const slot = networkName && !spec.ports?.length ? await this.slots.take(networkName, image) : undefined;
-    const container = await make(slot).catch(async (err) => {
-      // Refused (the quota) or failed: the holder taken for it is joined by nothing; it goes too.
-      if (slot) await this.slots.release(slot);
-      if (!(err instanceof NetworkSlotUnusable)) throw err;
-      this.log.info(
-        { sandboxId: spec.id, holder: slot, err: err.cause },
-        'network slot unusable; the sandbox joins the network itself',
-      );
-      return make(undefined);
-    });
+    const container = await make(slot)
+      .catch(async (err) => {
+        // Refused (the quota) or failed: the holder taken for it is joined by nothing; it goes too.
+        if (slot) await this.slots.release(slot);
+        if (!(err instanceof NetworkSlotUnusable)) throw err;
+        this.log.info(
+          { sandboxId: spec.id, holder: slot, err: err.cause },
+          'network slot unusable; the sandbox joins the network itself',
+        );
+        return make(undefined);
+      })
+      .finally(() => slot && this.slots.handedBack(slot));
     this.log.debug({ sandboxId: spec.id, container: container.id }, 'container started');
     this.creationLeases.set(spec.id, spec.expiresAt);
     if (attached) this.adoptAttached(spec.id, attached);
@@ -385,14 +392,12 @@ export class DockerProvider implements SandboxProvider {
 
   async stop(id: string): Promise<void> {
     this.dropAgent(id);
-    const holder = holderOf((await this.owned.inspect(id)).HostConfig?.NetworkMode);
     await this.withContainer(id, async (c) => {
       await c.stop({ t: 5 }).catch((err) => {
         if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already stopped
       });
       endExecStreams(c.id);
     });
-    if (holder) await this.slots.rest(holder); // started again with the sandbox (start)
   }
 
   /** A stop and a start: the engine kills every process (SIGKILL after a second) and keeps the container's files. */
@@ -481,7 +486,8 @@ export class DockerProvider implements SandboxProvider {
   async close(): Promise<void> {
     this.watchdog?.stop();
     await this.settleWarmUp();
-    await this.slots.close();
+    // Its spares removed, within 10 s (an engine that does not answer leaves them to another server's sweep).
+    await Promise.race([this.slots.close(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     this.forwards.close();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;

@@ -4,7 +4,7 @@ import { isManaged, namespaceOf } from '../../labels.js';
 import { BASE_ENV, SANDBOX_HOME } from '../shared/base-env.js';
 import { infoFromLabels, labelsFor } from '../shared/sandbox-labels.js';
 import type { SandboxInfo, SandboxSpec } from '../provider.js';
-import { mapDockerError } from './docker-errors.js';
+import { engineMessage, mapDockerError } from './docker-errors.js';
 import { hostConfig } from './isolation.js';
 import { MANAGED_FILTER, namespaceFilter } from './label-filters.js';
 import { containerName } from './owned-containers.js';
@@ -97,10 +97,19 @@ export async function createContainer(
     return container;
   } catch (err) {
     if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
-    if (slot && step !== 'admission')
+    if (slot && step !== 'admission' && joinFailed(err, slot))
       throw new NetworkSlotUnusable('the network slot could not be joined', { cause: err });
     throw mapDockerError(err);
   }
+}
+
+/**
+ * Whether a create or start failed on its network slot: the holder gone (the engine names it, or answers "no such
+ * container" at the create), or not running. Anything else (the image, the runtime) would fail again without it.
+ */
+function joinFailed(err: unknown, holderId: string): boolean {
+  const message = engineMessage(err);
+  return message.includes(holderId) || /no such container|non[- ]running container|is not running/i.test(message);
 }
 
 /** Publishes each port on a random host port of the port host (the engine picks it at every start). */

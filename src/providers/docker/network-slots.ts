@@ -1,33 +1,58 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
+import { ErrorCode, SandboxError } from '../../errors.js';
 import { LABEL_PREFIX } from '../../labels.js';
 import type { Logger } from '../../logger.js';
+import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
 import { MANAGED_FILTER } from './label-filters.js';
 
 /** Marks a network slot's holder container, with the namespace whose sandboxes may join it. */
 export const SLOT_LABEL = `${LABEL_PREFIX}.network-slot`;
-export interface SlotTimings {
-  /** A spare nobody took in this long is removed; the next create makes another. */
-  spareIdleMs: number;
+/** The server that made a holder (a ServerIdentity as JSON): one left by a killed server goes at once. */
+export const SLOT_OWNER_LABEL = `${LABEL_PREFIX}.network-slot-owner`;
+
+export interface SlotOptions {
   /**
-   * A holder no container joins, this long after it was made, is left over (its sandbox was removed behind the
-   * servers' backs, or its server was killed with a spare): any server of the namespace removes it. Longer than a
-   * spare lives, so a live server's spare is never taken from under it.
+   * A holder no container joins, not a spare, whose maker this machine cannot see alive or dead (another host, or
+   * this server), this long after it was made, is left over: its sandbox was removed behind the servers' backs.
    */
   orphanAgeMs: number;
   /** The sweep for left-over holders runs at most this often (it lists the engine's sandboxes). */
   sweepEveryMs: number;
+  /** This server, as holders it makes are labelled (tests give another). */
+  owner: ServerIdentity;
 }
 
-const TIMINGS: SlotTimings = { spareIdleMs: 10 * 60_000, orphanAgeMs: 15 * 60_000, sweepEveryMs: 60_000 };
+/** How long after a failed holder no other is tried. */
+const FAILURE_QUIET_MS = 60_000;
+
+const DEFAULTS: SlotOptions = { orphanAgeMs: 15 * 60_000, sweepEveryMs: 60_000, owner: THIS_SERVER };
 
 /** The network mode of a sandbox that joins a holder, and the holder it joins (undefined for any other mode). */
 export const joinedNetworkMode = (holderId: string): string => `container:${holderId}`;
-export const holderOf = (networkMode: string | undefined): string | undefined =>
-  networkMode?.startsWith('container:') ? networkMode.slice('container:'.length) : undefined;
+/**
+ * Only a full container ID counts: a name or a prefix is looked up again at every start, and could by then name
+ * another container. Any other `container:` mode is another namespace shared, and not trusted (trusted-isolation.ts).
+ */
+export const holderOf = (networkMode: string | undefined): string | undefined => {
+  const id = networkMode?.startsWith('container:') ? networkMode.slice('container:'.length) : undefined;
+  return id && /^[0-9a-f]{64}$/.test(id) ? id : undefined;
+};
+
+/**
+ * gVisor takes the address off the namespace's interface when its sandbox boots (runsc/sandbox/network.go, "Steal
+ * IP address from NIC") and finds none at the next boot in the same namespace: under it, a sandbox that restarts
+ * inside its holder would come back without a network. Sandboxes under gVisor take no slot.
+ */
+export const slotsSuit = (runtime: string | undefined): boolean => !runtime || !/runsc|gvisor/i.test(runtime);
 
 /** Why a container is not a holder a sandbox of this namespace may join, or undefined when it is one. */
-export function slotHolderMismatch(info: Docker.ContainerInspectInfo, namespace: string): string | undefined {
+export function slotHolderMismatch(
+  info: Docker.ContainerInspectInfo,
+  namespace: string,
+  holderId: string,
+): string | undefined {
+  if (info.Id !== holderId) return 'not the network slot named';
   const labels = info.Config?.Labels ?? {};
   if (labels[SLOT_LABEL] !== namespace) return 'not a network slot of this namespace';
   const hc: Docker.HostConfig = info.HostConfig ?? {};
@@ -38,7 +63,8 @@ export function slotHolderMismatch(info: Docker.ContainerInspectInfo, namespace:
   )
     return 'network slot holder with privileges';
   const mode = hc.NetworkMode ?? '';
-  if (mode === 'host' || mode === 'none' || mode.startsWith('container:')) return `network slot in ${mode} mode`;
+  // On a sandbox network (sandbox-network.ts names them), behind its filter.
+  if (!/^sandbox-mcp-[0-9a-f]{8}$/.test(mode)) return `network slot on ${mode || 'no network'}`;
   if ((hc.Binds ?? []).length || (info.Mounts ?? []).some((m) => m.Type === 'bind')) return 'host bind mounts';
   return undefined;
 }
@@ -46,7 +72,6 @@ export function slotHolderMismatch(info: Docker.ContainerInspectInfo, namespace:
 interface Spare {
   id: string;
   network: string;
-  timer: NodeJS.Timeout;
 }
 
 /**
@@ -61,17 +86,21 @@ interface Spare {
  * (e2b-dev/infra, packages/orchestrator/internal/sandbox/network/pool.go, `Populate` and `Get`).
  *
  * One spare per server by default (its cost is a container's: a shim and a namespace, about 10 MB of the host's
- * memory), made when the server warms up and after each take, dropped after ten idle minutes. A sandbox that
+ * memory), made when the server warms up and after each take, kept while the server runs. A sandbox that
  * publishes ports at create cannot join another's namespace (the engine publishes on the namespace's owner): it
  * takes no slot.
  */
 export class NetworkSlots {
   private readonly spares: Spare[] = [];
-  /** The holder being made (created, not yet a spare). */
+  /** The name of the holder being made (named before the engine is asked: a sweep must not take it meanwhile). */
   private making?: string;
+  /** Holders handed to creates under way, until their sandbox exists (handedBack). */
+  private readonly handedOut = new Set<string>();
   /** Its making, for the one create that may wait for it. */
   private pending?: { network: string; made: Promise<string>; awaited: boolean };
   private filling?: Promise<void>;
+  /** After a holder could not be made (an image without `sleep`, say), none is tried until then. */
+  private quietUntil = 0;
   private closed = false;
   private lastSweep = 0;
 
@@ -81,7 +110,7 @@ export class NetworkSlots {
     private readonly log: Logger,
     /** Spares kept ready (SANDBOX_NETWORK_SLOTS); 0 turns slots off. */
     private readonly size = 1,
-    private readonly timings: SlotTimings = TIMINGS,
+    private readonly options: SlotOptions = DEFAULTS,
   ) {}
 
   /**
@@ -97,44 +126,59 @@ export class NetworkSlots {
       await pending.made.catch(() => undefined);
       spare = this.takeReady(network); // made and a spare by now (fill's own await on it runs first)
     }
+    if (spare) this.handedOut.add(spare.id);
     this.fill(network, image);
     return spare?.id;
   }
 
+  /** The create that took `holderId` is over: its sandbox joined the holder, or it was released. */
+  handedBack(holderId: string): void {
+    this.handedOut.delete(holderId);
+  }
+
   private takeReady(network: string): Spare | undefined {
     const index = this.spares.findIndex((s) => s.network === network);
-    const spare = index >= 0 ? this.spares.splice(index, 1)[0] : undefined;
-    if (spare) clearTimeout(spare.timer);
-    return spare;
+    return index >= 0 ? this.spares.splice(index, 1)[0] : undefined;
   }
 
   /** Makes spares on `network` up to the pool's size, one at a time, in the background. */
   fill(network: string, image: string): void {
-    if (this.closed || this.size <= 0 || this.filling) return;
+    if (this.closed || this.size <= 0 || this.filling || Date.now() < this.quietUntil) return;
     const run = async () => {
-      while (!this.closed && this.spares.filter((s) => s.network === network).length < this.size) {
-        const made = this.makeHolder(network, image);
-        this.pending = { network, made, awaited: false };
-        let id: string;
-        try {
-          id = await made;
-        } finally {
-          this.pending = undefined;
-        }
-        if (this.closed) {
-          await this.release(id);
-          return;
-        }
-        const timer = setTimeout(() => this.dropIdle(id), this.timings.spareIdleMs);
-        timer.unref();
-        this.spares.push({ id, network, timer });
+      try {
+        await this.fillUp(network, image);
+      } catch (err) {
+        this.quietUntil = Date.now() + FAILURE_QUIET_MS;
+        this.log.warn({ err, network }, 'could not make a network slot; creates join the network for a minute');
+      } finally {
+        this.filling = undefined;
       }
+      // A create that took the last spare while this ended found the fill still running: go on for it.
+      if (this.short(network)) this.fill(network, image);
     };
-    this.filling = run()
-      .catch((err: unknown) =>
-        this.log.debug({ err, network }, 'could not make a network slot; creates join the network'),
-      )
-      .finally(() => (this.filling = undefined));
+    this.filling = run();
+  }
+
+  private short(network: string): boolean {
+    return !this.closed && this.spares.filter((s) => s.network === network).length < this.size;
+  }
+
+  private async fillUp(network: string, image: string): Promise<void> {
+    while (this.short(network)) {
+      const made = this.makeHolder(network, image);
+      this.pending = { network, made, awaited: false };
+      let id: string;
+      try {
+        id = await made;
+      } finally {
+        this.pending = undefined;
+      }
+      if (this.closed) {
+        await this.release(id);
+        return;
+      }
+      this.spares.push({ id, network });
+    }
   }
 
   /** Removes a holder (its sandbox is gone, or it was never joined). */
@@ -156,38 +200,44 @@ export class NetworkSlots {
       .getContainer(holderId)
       .start()
       .catch((err: { statusCode?: number }) => {
-        if (err.statusCode !== 304) throw err; // 304: already running
-      });
-  }
-
-  /** Stops the holder of a stopped sandbox, so that it costs nothing until the sandbox starts again (wake). */
-  async rest(holderId: string): Promise<void> {
-    await this.docker
-      .getContainer(holderId)
-      .stop({ t: 0 })
-      .catch((err: { statusCode?: number }) => {
-        // 304: stopped already; 404: gone. Otherwise it idles on until the sandbox is removed: nothing breaks.
-        if (err.statusCode !== 304 && err.statusCode !== 404)
-          this.log.debug({ err, holder: holderId }, 'could not stop a network slot');
+        if (err.statusCode === 304) return; // already running
+        if (err.statusCode === 404)
+          throw new SandboxError(
+            ErrorCode.SANDBOX_NOT_RUNNING,
+            'This sandbox cannot start again: the container that holds its network (its network slot) was removed.',
+            'Delete it with sandbox_delete and create a new one; its files are gone with it.',
+            { cause: err },
+          );
+        throw err;
       });
   }
 
   /**
-   * Removes the namespace's left-over holders: those no container joins, made over 15 minutes ago. At most once a
+   * Removes the namespace's left-over holders, those no container joins that are not a spare or a create's: at
+   * once when their server is dead (this machine can tell), never while it lives on this machine (its own sweep
+   * sees to them), else (this server's, another machine's) 15 minutes after they were made. At most once a
    * minute, whoever asks.
    */
   async sweep(): Promise<void> {
-    if (this.closed || Date.now() - this.lastSweep < this.timings.sweepEveryMs) return;
+    if (this.closed || Date.now() - this.lastSweep < this.options.sweepEveryMs) return;
     this.lastSweep = Date.now();
+    // What is ours is noted before the engine lists and after: a holder handed out, or made, in between is kept.
+    const ours = () => [...this.spares.map((s) => s.id), ...this.handedOut, this.making];
+    const before = ours();
     const [holders, sandboxes] = await Promise.all([
       this.docker.listContainers({ all: true, filters: { label: [`${SLOT_LABEL}=${this.namespace}`] } }),
       this.docker.listContainers({ all: true, filters: MANAGED_FILTER }),
     ]);
-    const joined = new Set(sandboxes.map((c) => holderOf(c.HostConfig?.NetworkMode)).filter(Boolean));
-    const mine = new Set([...this.spares.map((s) => s.id), this.making]);
+    const kept = new Set([...before, ...ours()]);
+    for (const c of sandboxes) kept.add(holderOf(c.HostConfig?.NetworkMode));
     for (const h of holders) {
-      if (joined.has(h.Id) || mine.has(h.Id) || h.Created * 1000 > Date.now() - this.timings.orphanAgeMs) continue;
-      this.log.info({ holder: h.Id }, 'removing a network slot no sandbox joins');
+      if (kept.has(h.Id) || h.Names.some((n) => kept.has(n.replace(/^\//, '')))) continue;
+      const owner = parseOwner(h.Labels[SLOT_OWNER_LABEL]);
+      const mine = owner?.instance === this.options.owner.instance;
+      const alive = owner && !mine ? serverAlive(owner, this.options.owner) : undefined;
+      if (alive === true) continue;
+      if (alive === undefined && h.Created * 1000 > Date.now() - this.options.orphanAgeMs) continue;
+      this.log.info({ holder: h.Id, ownerAlive: alive }, 'removing a network slot no sandbox joins');
       await this.release(h.Id);
     }
   }
@@ -196,20 +246,22 @@ export class NetworkSlots {
   async close(): Promise<void> {
     this.closed = true;
     const spares = this.spares.splice(0);
-    for (const s of spares) clearTimeout(s.timer);
     await Promise.all([...spares.map((s) => this.release(s.id)), this.filling]);
   }
 
-  private dropIdle(id: string): void {
-    const index = this.spares.findIndex((s) => s.id === id);
-    if (index < 0) return;
-    this.spares.splice(index, 1);
-    void this.release(id);
+  private async makeHolder(network: string, image: string): Promise<string> {
+    const name = `sandbox-mcp-slot-${randomBytes(6).toString('hex')}`;
+    this.making = name;
+    try {
+      return await this.createHolder(name, network, image);
+    } finally {
+      this.making = undefined; // a spare from here on (the fill loop pushes it before any other event runs)
+    }
   }
 
-  private async makeHolder(network: string, image: string): Promise<string> {
+  private async createHolder(name: string, network: string, image: string): Promise<string> {
     const container = await this.docker.createContainer({
-      name: `sandbox-mcp-slot-${randomBytes(6).toString('hex')}`,
+      name,
       Image: image,
       Entrypoint: ['sleep'],
       Cmd: ['infinity'],
@@ -218,8 +270,9 @@ export class NetworkSlots {
       // hostname of its own on a container that joins another's network).
       Hostname: 'sandbox',
       // Not the sandbox labels (not even the namespace's): nothing that lists sandboxes sees a holder.
-      Labels: { [SLOT_LABEL]: this.namespace },
+      Labels: { [SLOT_LABEL]: this.namespace, [SLOT_OWNER_LABEL]: JSON.stringify(this.options.owner) },
       StopTimeout: 1,
+      Healthcheck: { Test: ['NONE'] }, // whatever the image declares: the holder only sleeps
       HostConfig: {
         NetworkMode: network,
         CapDrop: ['ALL'],
@@ -233,15 +286,24 @@ export class NetworkSlots {
         RestartPolicy: { Name: 'no' },
       },
     });
-    this.making = container.id;
     try {
       await container.start();
     } catch (err) {
       await container.remove({ force: true }).catch(() => undefined);
       throw err;
-    } finally {
-      this.making = undefined;
     }
     return container.id;
   }
+}
+
+/** The maker a holder's label names, if it is well formed. */
+function parseOwner(label: string | undefined): ServerIdentity | undefined {
+  try {
+    const owner = JSON.parse(label ?? '') as Partial<ServerIdentity>;
+    if (typeof owner.host === 'string' && typeof owner.pid === 'number' && typeof owner.instance === 'string')
+      return owner as ServerIdentity;
+  } catch {
+    // no label, or not ours to read: the age decides
+  }
+  return undefined;
 }

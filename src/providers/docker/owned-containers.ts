@@ -66,7 +66,7 @@ export class OwnedContainers {
         if (err.statusCode === 404) return undefined;
         throw mapDockerError(err);
       });
-    const mismatch = holder && slotHolderMismatch(holder, this.namespace);
+    const mismatch = holder && slotHolderMismatch(holder, this.namespace, holderId);
     if (holder && !mismatch) this.trustedHolders.add(holderId);
     return mismatch;
   }

@@ -9,7 +9,7 @@ import type { ExecutionState, PreparedRun } from '../shapes.js';
 import { HistoryLines } from '../history-lines.js';
 import { stateFromHistory, stopWasRequested } from './history-state.js';
 import { stopForeignExecution, type ForeignStopOptions } from './foreign-stop.js';
-import { serverAlive, THIS_SERVER, type ServerIdentity } from './server-identity.js';
+import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
 
 /** Where an execution stands, as sandbox_logs and sandbox_stop report it. */
 

@@ -5,7 +5,7 @@ import type { SandboxProvider } from '../../providers/provider.js';
 import type { HistoryStore } from '../../store/history-store.js';
 import type { ExecutionState } from '../shapes.js';
 import { backgroundStartOf, stateFromHistory, stopRequestEntry } from './history-state.js';
-import { serverAlive, type ServerIdentity } from './server-identity.js';
+import { serverAlive, type ServerIdentity } from '../../util/server-identity.js';
 
 export interface ForeignStopOptions {
   /** How long to wait for the owner to record the end once its run is killed. */

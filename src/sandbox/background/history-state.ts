@@ -1,6 +1,6 @@
 import type { HistoryEntry } from '../../store/history-store.js';
 import type { ExecutionState } from '../shapes.js';
-import { serverAlive, THIS_SERVER, type ServerIdentity } from './server-identity.js';
+import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
 
 /**
  * Past its deadline, the owner still needs a moment to kill the run (the backends' sweeps, the in-sandbox

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /**
- * Which server process runs a background execution, as its start entry records it, so that another server of the
- * namespace (sharing the history) can tell a run still going from one whose server died without recording its end.
+ * Which server process made something another server may find: a background execution (its start entry), so that
+ * another server of the namespace (sharing the history) can tell a run still going from one whose server died
+ * without recording its end; a network slot (its label), so that one left by a killed server is removed at once.
  */
 export interface ServerIdentity {
   host: string;
