@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { BLOCKED_IPV4 } from '../../src/providers/docker/network-policy.js';
-import { holderOf } from '../../src/providers/docker/network-slots.js';
+import { holderOf, SLOT_LABEL } from '../../src/providers/docker/network-slots.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
@@ -15,6 +15,8 @@ type Language = ToolInput<'sandbox_execute'>['language'];
 const ALLOWED_PORT = 47123;
 /** SANDBOX_DOCKER_RUNTIME=runsc runs this file with sandboxes under gVisor: the filter must hold there too. */
 const runtime = { SANDBOX_DOCKER_RUNTIME: process.env.SANDBOX_DOCKER_RUNTIME ?? '' };
+/** Under gVisor no sandbox takes a network slot (network-slots.ts, slotsSuit). */
+const gvisor = /runsc/.test(runtime.SANDBOX_DOCKER_RUNTIME);
 
 /**
  * The sandbox network policy on the real engine. Traffic goes only to the test's own host service (at the sandbox
@@ -43,6 +45,14 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
     docker
       .getNetwork((session.provider as unknown as { network: { names: { network: string } } }).network.names.network)
       .inspect();
+  /** Running network slots of the namespace that no sandbox joins yet. */
+  const spareSlots = async (namespace: string) => {
+    const joined = new Set(
+      (await docker.listContainers({ all: true })).map((c) => holderOf(c.HostConfig?.NetworkMode)),
+    );
+    const slots = await docker.listContainers({ filters: { label: [`${SLOT_LABEL}=${namespace}`] } });
+    return slots.filter((h) => !joined.has(h.Id)).length;
+  };
   /** The container that is on the network for a sandbox: the sandbox, or the network slot it joined. */
   const onNetwork = async (id: string) => {
     const info = await docker.getContainer(`sandbox-mcp-${id}`).inspect();
@@ -54,8 +64,11 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
   beforeAll(async () => {
     hostService = net.createServer((socket) => socket.end('hello from the host\n'));
     await new Promise<void>((resolve) => hostService.listen(ALLOWED_PORT, '0.0.0.0', resolve));
-    s = await dockerSession(testConfig(runtime));
+    const config = testConfig(runtime);
+    s = await dockerSession(config);
     a = (await s.ok('sandbox_create', { template: 'python' })).sandbox_id;
+    // The pool makes a network slot once creates pause (network-slots.ts): b takes it, a joined the network itself.
+    if (!gvisor) await vi.waitFor(async () => expect(await spareSlots(config.namespace)).toBe(1), { timeout: 30_000 });
     b = (await s.ok('sandbox_create', { template: 'python' })).sandbox_id;
   });
 
@@ -88,8 +101,6 @@ describeDocker('sandbox network: the internet yes, the host, private ranges and 
     const modes = await Promise.all(
       [a, b].map(async (id) => (await docker.getContainer(`sandbox-mcp-${id}`).inspect()).HostConfig.NetworkMode),
     );
-    // Under gVisor no sandbox takes a slot (network-slots.ts, slotsSuit).
-    const gvisor = /runsc/.test(process.env.SANDBOX_DOCKER_RUNTIME ?? '');
     expect(modes.map((m) => (holderOf(m) ? 'slot' : 'network'))).toEqual(['network', gvisor ? 'network' : 'slot']);
     for (const id of [a, b]) expect(await connectFrom(s, id, gateway, ALLOWED_PORT)).toMatch(/^failed/);
   });

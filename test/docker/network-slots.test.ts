@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/logger.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { DockerProvider } from '../../src/providers/docker/docker-provider.js';
 import { hostConfig } from '../../src/providers/docker/isolation.js';
-import { NetworkSlots, SLOT_LABEL, joinedNetworkMode } from '../../src/providers/docker/network-slots.js';
+import { NetworkSlots, SLOT_LABEL, holderOf, joinedNetworkMode } from '../../src/providers/docker/network-slots.js';
 import { containerName } from '../../src/providers/docker/owned-containers.js';
 import type { RunSpec } from '../../src/providers/provider.js';
 import { labelsFor } from '../../src/providers/shared/sandbox-labels.js';
@@ -131,6 +131,20 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
     expect(modes[1]!.NetworkMode).toBe(p.network.names.network);
     // And the pool is refilled after it: the first one's holder and a new spare.
     await until('the refill', async () => (await holders()).filter((h) => h.State === 'running').length === 2);
+  });
+
+  it('in a burst of creates only the first takes the spare; the next one is made once creates pause', async () => {
+    const p = await warmed();
+    const burst = [bridgeSpec(), bridgeSpec(), bridgeSpec()];
+    for (const spec of burst) await p.create(spec);
+    const joined = await Promise.all(
+      burst.map(async (spec) => holderOf((await inspect(containerName(spec.id))).HostConfig.NetworkMode) !== undefined),
+    );
+    expect(joined).toEqual([true, false, false]); // no holder was started behind each create to slow the next
+    await until('the refill', async () => (await holders()).filter((h) => h.State === 'running').length === 2);
+    const after = bridgeSpec();
+    await p.create(after);
+    expect(holderOf((await inspect(containerName(after.id))).HostConfig.NetworkMode)).toBeDefined();
   });
 
   it('a sandbox that publishes ports at create joins the network itself, as does every sandbox with slots off', async () => {
