@@ -23,7 +23,7 @@ export interface HistoryEntry {
    */
   background?: {
     run_id: string;
-    owner: { host: string; pid: number; instance: string; proc_start?: string };
+    owner: { host: string; pid: number; instance: string; proc_start?: string; pid_ns?: string };
     deadline: string;
   };
   /** Another server ended this execution (sandbox_stop): its owner records the end it sees as cancelled. */

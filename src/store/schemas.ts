@@ -44,6 +44,7 @@ export const HistoryEntrySchema = z.object({
         pid: z.number().int(),
         instance: z.string(),
         proc_start: z.string().optional(),
+        pid_ns: z.string().optional(),
       }),
       deadline: isoDate,
     })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 
 /**
@@ -14,6 +14,11 @@ export interface ServerIdentity {
   instance: string;
   /** The process's start time as /proc/<pid>/stat gives it (Linux): tells a reused PID from the recorded one. */
   proc_start?: string;
+  /**
+   * Its PID namespace (/proc/self/ns/pid, Linux): two servers in containers may share a host name (host
+   * networking) and not their PIDs, and one must not take the other for dead.
+   */
+  pid_ns?: string;
 }
 
 /**
@@ -31,13 +36,23 @@ function processStart(pid: number | 'self'): string | undefined {
   }
 }
 
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
 function ownIdentity(): ServerIdentity {
   const since = processStart('self');
+  const pidNs = pidNamespace();
   return {
     host: os.hostname(),
     pid: process.pid,
     instance: randomBytes(8).toString('hex'),
     ...(since ? { proc_start: since } : {}),
+    ...(pidNs ? { pid_ns: pidNs } : {}),
   };
 }
 
@@ -51,6 +66,7 @@ export const THIS_SERVER: ServerIdentity = ownIdentity();
 export function serverAlive(owner: ServerIdentity, self: ServerIdentity = THIS_SERVER): boolean | undefined {
   if (owner.instance === self.instance) return true;
   if (owner.host !== self.host) return undefined;
+  if (owner.pid_ns && self.pid_ns && owner.pid_ns !== self.pid_ns) return undefined; // its PIDs are not ours to see
   try {
     process.kill(owner.pid, 0);
   } catch (err) {

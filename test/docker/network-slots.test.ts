@@ -22,10 +22,17 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
   const providers: DockerProvider[] = [];
   const strays: string[] = [];
 
+  // Creates a test makes one after the other count as a burst however slow the machine (the refill waits 5 s).
   const provider = (slots = 1) => {
     const p = new DockerProvider(
       docker,
-      { pidsLimit: 256, namespace, network: { allow: [], filter: true }, networkSlots: slots },
+      {
+        pidsLimit: 256,
+        namespace,
+        network: { allow: [], filter: true },
+        networkSlots: slots,
+        networkSlotOptions: { refillAfterQuietMs: 5000 },
+      },
       silentLogger(),
     );
     providers.push(p);
@@ -142,7 +149,7 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
     );
     expect(joined).toEqual([true, false, false]); // no holder was started behind each create to slow the next
     await until('the refill', async () => (await holders()).filter((h) => h.State === 'running').length === 2);
-    const after = bridgeSpec();
+    const after = bridgeSpec(); // after a pause: it takes the new spare
     await p.create(after);
     expect(holderOf((await inspect(containerName(after.id))).HostConfig.NetworkMode)).toBeDefined();
   });
@@ -263,6 +270,7 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
     await p.create(spec);
     const joined = (await inspect(containerName(spec.id))).HostConfig.NetworkMode!.slice('container:'.length);
     const network = p.network.names.network;
+    await until("p's refill", async () => (await holders()).filter((h) => h.State === 'running').length === 2);
     /** A holder made by `owner` and handed out, whose sandbox never came (or went behind the servers' backs). */
     const leftBy = async (owner: ServerIdentity) => {
       const slots = new NetworkSlots(docker, namespace, silentLogger(), 1, { orphanAgeMs: 0, sweepEveryMs: 0, owner });

@@ -85,6 +85,17 @@ describe('serverAlive', () => {
     expect(serverAlive({ ...me, host: 'elsewhere' })).toBeUndefined();
   });
 
+  it.runIf(existsSync('/proc/self/ns/pid'))(
+    "cannot tell about a server in another PID namespace that shares this host's name (a container on host networking)",
+    () => {
+      expect(THIS_SERVER.pid_ns).toMatch(/^pid:\[\d+\]$/);
+      const exited = spawnSync(process.execPath, ['-e', '0']).pid!;
+      const elsewhere = { ...THIS_SERVER, instance: 'in-a-container', pid: exited, pid_ns: 'pid:[1]' };
+      expect(serverAlive(elsewhere)).toBeUndefined(); // its PID is not this namespace's to look up
+      expect(serverAlive({ ...elsewhere, pid_ns: THIS_SERVER.pid_ns })).toBe(false);
+    },
+  );
+
   it.runIf(existsSync('/proc/self/stat'))(
     'reads a server that exited but is not reaped yet (a zombie) as gone',
     async () => {

@@ -30,7 +30,7 @@ import { outOfProcesses } from '../shared/file-errors.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import { ImageCache } from './images.js';
 import { NetworkSlotUnusable, PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
-import { NetworkSlots, holderOf, slotsSuit } from './network-slots.js';
+import { NetworkSlots, holderOf, slotsSuit, type SlotOptions } from './network-slots.js';
 import { ExpiryVolumes } from './expiry-volumes.js';
 import { defaultNamespace } from '../../config.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
@@ -72,6 +72,8 @@ export interface DockerProviderOptions {
   network?: SandboxNetworkOptions;
   /** Network namespaces kept ready for `bridge` sandboxes (network-slots.ts); default 1, 0: none. */
   networkSlots?: number;
+  /** Their timings, for tests. */
+  networkSlotOptions?: Partial<SlotOptions>;
 }
 
 /** Sandboxes as containers on a Docker Engine, spoken to through its HTTP API. */
@@ -115,6 +117,7 @@ export class DockerProvider implements SandboxProvider {
       this.namespace,
       log,
       slotsSuit(options.runtime) ? (options.networkSlots ?? 1) : 0,
+      options.networkSlotOptions,
     );
   }
 
@@ -162,6 +165,7 @@ export class DockerProvider implements SandboxProvider {
         // Refused (the quota) or failed: the holder taken for it is joined by nothing; it goes too.
         if (slot) await this.slots.release(slot);
         if (!(err instanceof NetworkSlotUnusable)) throw err;
+        this.slots.joinFailed();
         this.log.info(
           { sandboxId: spec.id, holder: slot, err: err.cause },
           'network slot unusable; the sandbox joins the network itself',
@@ -198,7 +202,7 @@ export class DockerProvider implements SandboxProvider {
     const helperImage = images.find((_, i) => present[i]);
     if (hint.network !== 'bridge' || !helperImage) return;
     const network = await this.network.ensure(helperImage).catch(() => undefined);
-    if (network) this.slots.fill(network, helperImage);
+    if (network && (await this.slots.checkEngine())) this.slots.fill(network, helperImage);
   }
 
   /**

@@ -21,18 +21,29 @@ export interface SlotOptions {
   sweepEveryMs: number;
   /** This server, as holders it makes are labelled (tests give another). */
   owner: ServerIdentity;
+  /**
+   * A take's refill waits until creates have paused this long: in a burst each create would wait for a holder
+   * started behind the one before, and the two starts share the engine (measured back to back: 1.33x `docker run
+   * -d` against 1.09x without slots). A burst's creates after the first join the network themselves, as without
+   * slots.
+   */
+  refillAfterQuietMs: number;
 }
 
-/**
- * A take's refill waits until creates have paused this long: in a burst each create would wait for a holder started
- * behind the one before, and the two starts share the engine (measured back to back: 1.33x `docker run -d` against
- * 1.09x without slots). A burst's creates after the first join the network themselves, as without slots.
- */
-const REFILL_AFTER_QUIET_MS = 500;
-/** How long after a failed holder no other is tried. */
+/** How long after a failed holder, or a failed join, no other is tried. */
 const FAILURE_QUIET_MS = 60_000;
+/**
+ * How long a create waits for a holder being made: a start takes a quarter of this on a calm engine. Past it the
+ * engine is slow for everyone, and the create's own start on the network is no slower than waiting on.
+ */
+const PENDING_WAIT_MS = 1000;
 
-const DEFAULTS: SlotOptions = { orphanAgeMs: 15 * 60_000, sweepEveryMs: 60_000, owner: THIS_SERVER };
+const DEFAULTS: SlotOptions = {
+  orphanAgeMs: 15 * 60_000,
+  sweepEveryMs: 60_000,
+  owner: THIS_SERVER,
+  refillAfterQuietMs: 500,
+};
 
 /** The network mode of a sandbox that joins a holder, and the holder it joins (undefined for any other mode). */
 export const joinedNetworkMode = (holderId: string): string => `container:${holderId}`;
@@ -46,11 +57,13 @@ export const holderOf = (networkMode: string | undefined): string | undefined =>
 };
 
 /**
- * gVisor takes the address off the namespace's interface when its sandbox boots (runsc/sandbox/network.go, "Steal
- * IP address from NIC") and finds none at the next boot in the same namespace: under it, a sandbox that restarts
- * inside its holder would come back without a network. Sandboxes under gVisor take no slot.
+ * Only runtimes that leave the namespace as they found it: gVisor takes the address off the namespace's interface
+ * when its sandbox boots (runsc/sandbox/network.go, "Steal IP address from NIC") and finds none at the next boot in
+ * the same namespace, so a sandbox that restarted inside its holder would come back without a network; VM runtimes
+ * (Kata) do their own plumbing. Sandboxes under any other runtime take no slot.
  */
-export const slotsSuit = (runtime: string | undefined): boolean => !runtime || !/runsc|gvisor/i.test(runtime);
+export const slotsSuit = (runtime: string | undefined): boolean =>
+  !runtime || /^(runc|crun|io\.containerd\.runc\.v\d)$/.test(runtime);
 
 /** Why a container is not a holder a sandbox of this namespace may join, or undefined when it is one. */
 export function slotHolderMismatch(
@@ -92,7 +105,8 @@ interface Spare {
  * (e2b-dev/infra, packages/orchestrator/internal/sandbox/network/pool.go, `Populate` and `Get`).
  *
  * One spare per server by default (its cost is a container's: a shim and a namespace, about 10 MB of the host's
- * memory), made when the server warms up and once creates pause after a take, kept while the server runs. A
+ * memory), made when the server warms up and once creates pause after a take, kept while the server runs (a server
+ * on another machine, which cannot see this one alive, may sweep it once 15 minutes old: see sweep). A
  * sandbox that publishes ports at create cannot join another's namespace (the engine publishes on the namespace's
  * owner), and one under gVisor should not (slotsSuit): they take no slot.
  */
@@ -106,6 +120,9 @@ export class NetworkSlots {
   private pending?: { network: string; made: Promise<string>; awaited: boolean };
   private filling?: Promise<void>;
   private refill?: NodeJS.Timeout;
+  private lastTake = 0;
+  /** Whether the engine's default runtime suits slots (asked once: checkEngine). */
+  private engineSuits?: boolean;
   /** After a holder could not be made (an image without `sleep`, say), none is tried until then. */
   private quietUntil = 0;
   private closed = false;
@@ -117,8 +134,12 @@ export class NetworkSlots {
     private readonly log: Logger,
     /** Spares kept ready (SANDBOX_NETWORK_SLOTS); 0 turns slots off. */
     private readonly size = 1,
-    private readonly options: SlotOptions = DEFAULTS,
-  ) {}
+    options: Partial<SlotOptions> = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
+
+  private readonly options: SlotOptions;
 
   /**
    * A holder on `network` for a sandbox to join, or undefined (the create joins the network itself); refills once
@@ -130,9 +151,13 @@ export class NetworkSlots {
     const pending = this.pending;
     if (!spare && pending?.network === network && !pending.awaited) {
       pending.awaited = true;
-      await pending.made.catch(() => undefined);
-      spare = this.takeReady(network); // made and a spare by now (fill's own await on it runs first)
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise((resolve) => (timer = setTimeout(resolve, PENDING_WAIT_MS)));
+      await Promise.race([pending.made.catch(() => undefined), waited]);
+      clearTimeout(timer);
+      spare = this.takeReady(network); // a spare if it was made in time (fill's own await on it runs first)
     }
+    this.lastTake = Date.now();
     if (spare) this.handedOut.add(spare.id);
     this.refillWhenQuiet(network, image);
     return spare?.id;
@@ -140,8 +165,17 @@ export class NetworkSlots {
 
   private refillWhenQuiet(network: string, image: string): void {
     clearTimeout(this.refill);
-    this.refill = setTimeout(() => this.fill(network, image), REFILL_AFTER_QUIET_MS);
+    this.refill = setTimeout(() => this.fill(network, image), this.options.refillAfterQuietMs);
     this.refill.unref();
+  }
+
+  /**
+   * A create could not join the holder it took (stopped by an engine restart, or its image's `sleep` exits at
+   * once): the other spares are likely no better. They go, and none is made for a minute.
+   */
+  joinFailed(): void {
+    this.quietUntil = Date.now() + FAILURE_QUIET_MS;
+    for (const spare of this.spares.splice(0)) void this.release(spare.id);
   }
 
   /** The create that took `holderId` is over: its sandbox joined the holder, or it was released. */
@@ -177,6 +211,8 @@ export class NetworkSlots {
   }
 
   private async fillUp(network: string, image: string): Promise<void> {
+    // Known once asked: then the first holder's making (and `pending`) starts in this same turn.
+    if (!(this.engineSuits ?? (await this.checkEngine()))) return;
     while (this.short(network)) {
       const made = this.makeHolder(network, image);
       this.pending = { network, made, awaited: false };
@@ -191,7 +227,21 @@ export class NetworkSlots {
         return;
       }
       this.spares.push({ id, network });
+      // Creates came again meanwhile (a pool of two or more): the next waits for them to pause.
+      if (this.short(network) && Date.now() - this.lastTake < this.options.refillAfterQuietMs)
+        return this.refillWhenQuiet(network, image);
     }
+  }
+
+  /**
+   * Sandboxes without SANDBOX_DOCKER_RUNTIME run under the engine's default, which may be gVisor: asked once, at
+   * warm-up or the first fill (a failure to ask is asked again next time).
+   */
+  async checkEngine(): Promise<boolean> {
+    if (this.engineSuits !== undefined) return this.engineSuits;
+    const info = (await this.docker.info().catch(() => undefined)) as { DefaultRuntime?: string } | undefined;
+    if (info) this.engineSuits = slotsSuit(info.DefaultRuntime);
+    return this.engineSuits ?? false;
   }
 
   /** Removes a holder (its sandbox is gone, or it was never joined). */
@@ -209,20 +259,22 @@ export class NetworkSlots {
    * start: a sandbox cannot start in the namespace of a stopped container.
    */
   async wake(holderId: string): Promise<void> {
-    await this.docker
-      .getContainer(holderId)
-      .start()
-      .catch((err: { statusCode?: number }) => {
-        if (err.statusCode === 304) return; // already running
-        if (err.statusCode === 404)
-          throw new SandboxError(
-            ErrorCode.SANDBOX_NOT_RUNNING,
-            'This sandbox cannot start again: the container that holds its network (its network slot) was removed.',
-            'Delete it with sandbox_delete and create a new one; its files are gone with it.',
-            { cause: err },
-          );
-        throw err;
-      });
+    const holder = this.docker.getContainer(holderId);
+    // The engine looks a missing ID up as a name too: the holder must be the very container, or it is gone.
+    const info = await holder.inspect().catch((err: { statusCode?: number }) => {
+      if (err.statusCode === 404) return undefined;
+      throw err;
+    });
+    if (info?.Id !== holderId)
+      throw new SandboxError(
+        ErrorCode.SANDBOX_NOT_RUNNING,
+        'This sandbox cannot start again: the container that holds its network (its network slot) was removed.',
+        'Delete it with sandbox_delete and create a new one; its files are gone with it.',
+      );
+    if (info.State.Running) return;
+    await holder.start().catch((err: { statusCode?: number }) => {
+      if (err.statusCode !== 304) throw err; // 304: started meanwhile
+    });
   }
 
   /**
@@ -237,10 +289,13 @@ export class NetworkSlots {
     // What is ours is noted before the engine lists and after: a holder handed out, or made, in between is kept.
     const ours = () => [...this.spares.map((s) => s.id), ...this.handedOut, this.making];
     const before = ours();
-    const [holders, sandboxes] = await Promise.all([
-      this.docker.listContainers({ all: true, filters: { label: [`${SLOT_LABEL}=${this.namespace}`] } }),
-      this.docker.listContainers({ all: true, filters: MANAGED_FILTER }),
-    ]);
+    // Holders first, then sandboxes: a sandbox that joined a listed holder before the second listing is in it, and
+    // one that joins later finds its holder gone and fails to start (its create then joins the network itself).
+    const holders = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${SLOT_LABEL}=${this.namespace}`] },
+    });
+    const sandboxes = await this.docker.listContainers({ all: true, filters: MANAGED_FILTER });
     const kept = new Set([...before, ...ours()]);
     for (const c of sandboxes) kept.add(holderOf(c.HostConfig?.NetworkMode));
     for (const h of holders) {
