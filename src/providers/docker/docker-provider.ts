@@ -22,7 +22,7 @@ import { AgentSession, AgentUnavailable, PREPARE_FAILED_MESSAGE } from './agent/
 import { DiskWatchdog } from './disk-watchdog.js';
 import { DOCKER_CAPABILITIES } from './docker-capabilities.js';
 import { dockerSource } from './docker-source.js';
-import { engineUnavailable, mapDockerError } from './docker-errors.js';
+import { engineMessage, engineUnavailable, mapDockerError } from './docker-errors.js';
 import { killRun, runInContainer } from './exec.js';
 import { endExecStreams } from './exec-streams.js';
 import { readFile, readFileInto, writeFile } from './files.js';
@@ -30,7 +30,7 @@ import { outOfProcesses } from '../shared/file-errors.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import { ImageCache } from './images.js';
 import { NetworkSlotUnusable, PREPARE_SCRIPT, createContainer, listManaged } from './lifecycle.js';
-import { NetworkSlots, holderOf, slotsSuit, type SlotOptions } from './network-slots.js';
+import { NetworkSlots, holderOf, slotGone, slotsSuit, type SlotOptions } from './network-slots.js';
 import { ExpiryVolumes } from './expiry-volumes.js';
 import { defaultNamespace } from '../../config.js';
 import { OwnedContainers, infoFromInspect } from './owned-containers.js';
@@ -316,7 +316,8 @@ export class DockerProvider implements SandboxProvider {
     await this.withContainer(id, async (c) => {
       if (holder) await this.slots.wake(holder);
       await c.start().catch((err) => {
-        if ((err as { statusCode?: number }).statusCode !== 304) throw err; // 304: already running
+        if ((err as { statusCode?: number }).statusCode === 304) return; // already running
+        throw holder ? holderFailure(err, holder) : err;
       });
     });
   }
@@ -414,7 +415,7 @@ export class DockerProvider implements SandboxProvider {
       });
       endExecStreams(c.id);
       if (holder) await this.slots.wake(holder);
-      await c.start();
+      await c.start().catch((err) => Promise.reject(holder ? holderFailure(err, holder) : err));
     });
   }
 
@@ -579,6 +580,10 @@ export class DockerProvider implements SandboxProvider {
 /** The host part of a URL: the wildcard address is reached at loopback, IPv6 addresses go in brackets. */
 const urlHost = (host: string): string =>
   host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+
+/** A start that failed on the holder it joins (removed between its wake and the start) says so, not "not found". */
+const holderFailure = (err: unknown, holder: string): unknown =>
+  engineMessage(err).includes(holder) ? slotGone(err) : err; // the engine names the container it could not join
 
 /** Without the agent, the preparation is an exec of its own. */
 async function prepareOnly(container: Docker.Container): Promise<null> {

@@ -6,6 +6,15 @@ import type { Logger } from '../../logger.js';
 import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
 import { MANAGED_FILTER } from './label-filters.js';
 
+/** What a sandbox whose holder was removed says when asked to start: it never can again. */
+export const slotGone = (cause?: unknown): SandboxError =>
+  new SandboxError(
+    ErrorCode.SANDBOX_NOT_RUNNING,
+    'This sandbox cannot start again: the container that holds its network (its network slot) was removed.',
+    'Delete it with sandbox_delete and create a new one; its files are gone with it.',
+    cause === undefined ? undefined : { cause },
+  );
+
 /** Marks a network slot's holder container, with the namespace whose sandboxes may join it. */
 export const SLOT_LABEL = `${LABEL_PREFIX}.network-slot`;
 /** The server that made a holder (a ServerIdentity as JSON): one left by a killed server goes at once. */
@@ -265,12 +274,7 @@ export class NetworkSlots {
       if (err.statusCode === 404) return undefined;
       throw err;
     });
-    if (info?.Id !== holderId)
-      throw new SandboxError(
-        ErrorCode.SANDBOX_NOT_RUNNING,
-        'This sandbox cannot start again: the container that holds its network (its network slot) was removed.',
-        'Delete it with sandbox_delete and create a new one; its files are gone with it.',
-      );
+    if (info?.Id !== holderId) throw slotGone();
     if (info.State.Running) return;
     await holder.start().catch((err: { statusCode?: number }) => {
       if (err.statusCode !== 304) throw err; // 304: started meanwhile
