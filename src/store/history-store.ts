@@ -2,6 +2,7 @@ import { appendFileSync, mkdirSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import type { ServerIdentity } from '../util/server-identity.js';
 import { sandboxDir } from './sandbox-dir.js';
 import type { z } from 'zod';
 import { HistoryEntrySchema, type SameType } from './schemas.js';
@@ -23,7 +24,7 @@ export interface HistoryEntry {
    */
   background?: {
     run_id: string;
-    owner: { host: string; pid: number; instance: string; proc_start?: string; pid_ns?: string };
+    owner: ServerIdentity;
     deadline: string;
   };
   /** Another server ended this execution (sandbox_stop): its owner records the end it sees as cancelled. */

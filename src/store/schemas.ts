@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../providers/provider.js';
+import { ServerIdentitySchema } from '../util/server-identity.js';
 
 /**
  * What a state file must hold to be used. Files on disk are input like any other (another version of the server, a
@@ -39,13 +40,7 @@ export const HistoryEntrySchema = z.object({
   background: z
     .object({
       run_id: z.string(),
-      owner: z.object({
-        host: z.string(),
-        pid: z.number().int(),
-        instance: z.string(),
-        proc_start: z.string().optional(),
-        pid_ns: z.string().optional(),
-      }),
+      owner: ServerIdentitySchema,
       deadline: isoDate,
     })
     .optional(),

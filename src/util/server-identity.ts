@@ -1,12 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
+import { z } from 'zod';
 
 /**
  * Which server process made something another server may find: a background execution (its start entry), so that
  * another server of the namespace (sharing the history) can tell a run still going from one whose server died
  * without recording its end; a network slot (its label), so that one left by a killed server is removed at once.
  */
+/** A recorded identity as read back (a history entry, a network slot's label): checked, never trusted as is. */
+export const ServerIdentitySchema = z.object({
+  host: z.string(),
+  pid: z.number().int(),
+  instance: z.string(),
+  proc_start: z.string().optional(),
+  pid_ns: z.string().optional(),
+});
+
 export interface ServerIdentity {
   host: string;
   pid: number;

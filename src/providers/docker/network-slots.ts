@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { ErrorCode, SandboxError } from '../../errors.js';
 import { LABEL_PREFIX } from '../../labels.js';
 import type { Logger } from '../../logger.js';
-import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
+import { ServerIdentitySchema, serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
 import { MANAGED_FILTER } from './label-filters.js';
 
 /** What a sandbox whose holder was removed says when asked to start: it never can again. */
@@ -121,12 +121,13 @@ interface Spare {
  */
 export class NetworkSlots {
   private readonly spares: Spare[] = [];
-  /** The name of the holder being made (named before the engine is asked: a sweep must not take it meanwhile). */
-  private making?: string;
   /** Holders handed to creates under way, until their sandbox exists (handedBack). */
   private readonly handedOut = new Set<string>();
-  /** Its making, for the one create that may wait for it. */
-  private pending?: { network: string; made: Promise<string>; awaited: boolean };
+  /**
+   * The holder being made: its name (given before the engine is asked, so that a sweep meanwhile keeps it) and its
+   * making, which one create may wait for. Cleared as it becomes a spare, before any other event runs.
+   */
+  private pending?: { network: string; name: string; made: Promise<string>; awaited: boolean };
   private filling?: Promise<void>;
   private refill?: NodeJS.Timeout;
   private lastTake = 0;
@@ -223,8 +224,9 @@ export class NetworkSlots {
     // Known once asked: then the first holder's making (and `pending`) starts in this same turn.
     if (!(this.engineSuits ?? (await this.checkEngine()))) return;
     while (this.short(network)) {
-      const made = this.makeHolder(network, image);
-      this.pending = { network, made, awaited: false };
+      const name = `sandbox-mcp-slot-${randomBytes(6).toString('hex')}`;
+      const made = this.makeHolder(name, network, image);
+      this.pending = { network, name, made, awaited: false };
       let id: string;
       try {
         id = await made;
@@ -291,7 +293,7 @@ export class NetworkSlots {
     if (this.closed || Date.now() - this.lastSweep < this.options.sweepEveryMs) return;
     this.lastSweep = Date.now();
     // What is ours is noted before the engine lists and after: a holder handed out, or made, in between is kept.
-    const ours = () => [...this.spares.map((s) => s.id), ...this.handedOut, this.making];
+    const ours = () => [...this.spares.map((s) => s.id), ...this.handedOut, this.pending?.name];
     const before = ours();
     // Holders first, then sandboxes: a sandbox that joined a listed holder before the second listing is in it, and
     // one that joins later finds its holder gone and fails to start (its create then joins the network itself).
@@ -322,17 +324,7 @@ export class NetworkSlots {
     await Promise.all([...spares.map((s) => this.release(s.id)), this.filling]);
   }
 
-  private async makeHolder(network: string, image: string): Promise<string> {
-    const name = `sandbox-mcp-slot-${randomBytes(6).toString('hex')}`;
-    this.making = name;
-    try {
-      return await this.createHolder(name, network, image);
-    } finally {
-      this.making = undefined; // a spare from here on (the fill loop pushes it before any other event runs)
-    }
-  }
-
-  private async createHolder(name: string, network: string, image: string): Promise<string> {
+  private async makeHolder(name: string, network: string, image: string): Promise<string> {
     const container = await this.docker.createContainer({
       name,
       Image: image,
@@ -369,14 +361,11 @@ export class NetworkSlots {
   }
 }
 
-/** The maker a holder's label names, if it is well formed. */
+/** The maker a holder's label names, if it is well formed (else the age decides). */
 function parseOwner(label: string | undefined): ServerIdentity | undefined {
   try {
-    const owner = JSON.parse(label ?? '') as Partial<ServerIdentity>;
-    if (typeof owner.host === 'string' && typeof owner.pid === 'number' && typeof owner.instance === 'string')
-      return owner as ServerIdentity;
+    return ServerIdentitySchema.safeParse(JSON.parse(label ?? '')).data;
   } catch {
-    // no label, or not ours to read: the age decides
+    return undefined; // no label, or not JSON
   }
-  return undefined;
 }
