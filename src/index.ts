@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import './young-generation.js'; // first: it sizes the heap before anything else is loaded
+import './heap-sizing.js'; // first: it sizes the heap before anything else is loaded
 import { ConfigError, loadConfig } from './config.js';
 import { isSandboxError } from './errors.js';
 import { createLogger } from './logger.js';

@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DeferredProvider } from '../providers/deferred-provider.js';
@@ -40,7 +41,11 @@ export async function openCliSession(env: NodeJS.ProcessEnv = process.env): Prom
   const provider = new DeferredProvider(config.provider, capabilitiesOf(config.provider), createProvider(config, log));
   await provider.ready;
   const { server, sandboxes, cleanup } = createServer({ config, provider, log });
-  const client = new Client({ name: 'sandbox-mcp-cli', version: '1.0.0' });
+  // Ajv, named here: the build keeps the SDK's default validator (and Ajv) out of the server's own chunk.
+  const client = new Client(
+    { name: 'sandbox-mcp-cli', version: '1.0.0' },
+    { jsonSchemaValidator: new AjvJsonSchemaValidator() },
+  );
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
   await client.listTools(); // so the client checks every result against the tool's output schema
