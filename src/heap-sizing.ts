@@ -15,8 +15,9 @@ const userChose = (pattern: RegExp): boolean =>
  * - The old generation grows by 30% of what survived its last full collection, not by V8's dynamic factor (up to
  *   4x for small heaps, from the collector's speed against the program's). A smaller start-up heap otherwise made
  *   V8 grow it further under load, and the resident peak rose (docs/benchmarks.md, "Memory, how"). V8 reads
- *   `heap_growing_percent` in `MemoryController::GrowingFactor` (v8/src/heap/heap-controller.cc) at every limit
- *   it computes; the limit is still at least the last size plus V8's minimum step.
+ *   `heap_growing_percent` at every limit it computes (v8/src/heap/heap-controller.cc: in
+ *   `MemoryController::CalculateAllocationLimit` in Node 20's V8 11.3, in `GrowingFactor` in later ones); the limit
+ *   is still at least the last size plus V8's minimum step.
  */
 if (!userChose(/semi[-_]space/)) v8.setFlagsFromString('--semi-space-growth-factor=1');
 if (!userChose(/heap[-_]growing[-_]percent/)) v8.setFlagsFromString('--heap-growing-percent=30');
