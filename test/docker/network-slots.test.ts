@@ -121,10 +121,14 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
       expect(await (await fetch(`${url}/name`, { signal: AbortSignal.timeout(5000) })).text()).toBe('sandbox\n');
 
       await until('a new spare', async () => (await holders()).length === 2);
+      // The server trusts the holder while its sandbox lives, and forgets it with the sandbox.
+      const trusted = () => (p as unknown as { owned: { trustedHolderCount: number } }).owned.trustedHolderCount;
+      expect(trusted()).toBe(1);
       await p.remove(spec.id);
       await served.catch(() => undefined);
       await expect(inspect(spare!.Id)).rejects.toMatchObject({ statusCode: 404 });
       expect((await holders()).map((h) => h.Id)).not.toContain(spare!.Id);
+      expect(trusted()).toBe(0);
     },
   );
 

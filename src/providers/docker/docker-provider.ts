@@ -459,7 +459,7 @@ export class DockerProvider implements SandboxProvider {
       endExecStreams(c.id);
     });
     if (holder) await this.slots.release(holder); // its namespace served this sandbox only
-    this.owned.forget(id);
+    this.owned.forget(id, holder);
     this.creationLeases.delete(id);
     await this.expiryWrites.get(id)?.done.catch(() => undefined);
     await this.expiries.remove(id).catch(() => undefined);

@@ -79,8 +79,15 @@ export class OwnedContainers {
     return this.docker.getContainer(info.Id);
   }
 
-  forget(sandboxId: string): void {
+  /** Forgets a removed sandbox, and the network slot holder removed with it. */
+  forget(sandboxId: string, holderId?: string): void {
     this.verified.delete(sandboxId);
+    if (holderId) this.trustedHolders.delete(holderId);
+  }
+
+  /** How many holders are trusted (for tests: the set follows the live sandboxes, it does not only grow). */
+  get trustedHolderCount(): number {
+    return this.trustedHolders.size;
   }
 }
 
