@@ -24,7 +24,7 @@ export default defineConfig({
   // (ajv) needs a `require`, which the banner provides.
   noExternal: [/^@modelcontextprotocol\/sdk/, /^zod/, 'ajv', 'ajv-formats'],
   // Source the server does not need is not in its chunks: every byte of a loaded chunk stays in the heap as its
-  // source text. zod's other 47 languages are not bundled; Ajv is in the command line's chunk only.
+  // source text. zod's other 62 languages are not bundled; Ajv is in the command line's chunk only.
   esbuildPlugins: [englishZodLocale(), sdkWithoutDefaultAjv()],
   // Loaded source is held one byte per character only if all of it is Latin-1 (scripts/build/ascii-output.ts).
   esbuildOptions(options) {

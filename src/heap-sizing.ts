@@ -1,6 +1,9 @@
 import v8 from 'node:v8';
 
-/** Whether the user set a V8 flag matching `pattern` themselves (node --flag, NODE_OPTIONS): theirs wins. */
+/**
+ * Whether the user set a V8 flag matching `pattern` themselves: theirs wins. On node's command line; Node allows only
+ * `--max-semi-space-size` of these in NODE_OPTIONS (it refuses the other two there and does not start).
+ */
 const userChose = (pattern: RegExp): boolean =>
   [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((flag) => pattern.test(flag));
 
