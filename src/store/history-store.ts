@@ -1,4 +1,14 @@
-import { appendFileSync, mkdirSync, promises as fs, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  promises as fs,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.js';
@@ -58,6 +68,23 @@ export function scrub(text: string, secrets: string[]): string {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
   return out;
+}
+
+/** The bytes of `file` from `start` to `end` (what was appended after a read that ended at `start`). */
+function bytesOf(file: string, start: number, end: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(end - start);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, start + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -131,9 +158,25 @@ export class HistoryStore {
     return run;
   }
 
+  /**
+   * Rewrites the file with its newest entries. Entries appended while it reads and writes (this server's runs go
+   * on meanwhile, and another server's may append too) are carried over: the rewrite ends synchronously, so none
+   * of this server's appends can come between its last look at the file and the rename. Another process's append
+   * can still fall in those few microseconds. If the file was replaced meanwhile (another server compacted it),
+   * that rewrite stands and this one is dropped.
+   */
   private async compact(sandboxId: string, size: number): Promise<void> {
     const file = this.file(sandboxId);
-    const lines = (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean);
+    const handle = await fs.open(file, 'r');
+    let read: Buffer;
+    let inode: number;
+    try {
+      inode = (await handle.stat()).ino;
+      read = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+    const lines = read.toString('utf8').split('\n').filter(Boolean);
     if (size <= this.maxBytes && lines.length <= this.maxLines) return;
     // Keep the newest three quarters of each limit, so that trimming is rare rather than on every append.
     const keepBytes = Math.floor(this.maxBytes * 0.75);
@@ -148,7 +191,14 @@ export class HistoryStore {
     kept.unshift(...unfinishedStarts(lines.slice(0, lines.length - kept.length), lines));
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
     await fs.writeFile(tmp, '\n' + kept.join('\n'), { mode: 0o600 });
-    await fs.rename(tmp, file);
+    // From here on, synchronous: no append of this server comes in between.
+    const now = statSync(file, { throwIfNoEntry: false });
+    if (!now || now.ino !== inode || now.size < read.length) {
+      rmSync(tmp, { force: true });
+      return;
+    }
+    if (now.size > read.length) appendFileSync(tmp, bytesOf(file, read.length, now.size));
+    renameSync(tmp, file);
     this.options.log?.debug(
       { sandboxId, dropped: lines.length - kept.length },
       'history trimmed: oldest entries dropped',

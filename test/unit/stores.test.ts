@@ -78,6 +78,30 @@ describe('HistoryStore bounds and scrubbing', () => {
     ).toBeLessThanOrEqual(100 + 25);
   });
 
+  it('loses no entry appended while it trims (runs go on during a trim)', async () => {
+    const root = tempStateDir();
+    const id = newSandboxId();
+    const store = new HistoryStore(root, { maxBytes: 64 * 1024 * 1024, maxLines: 100 });
+    // Appends as concurrent runs make them: each on its own turn of the event loop, none waiting for another's
+    // trim, so trims read and rewrite the file while later appends land.
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < 600; i++) {
+      pending.push(store.append(id, [entry(`line ${i}`)]));
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(pending);
+    const lines = readFileSync(path.join(root, id, 'history.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { message: string }).message);
+    // What is kept is the newest entries, every one of them, in order: a trim drops only the oldest.
+    const newest = Number(/\d+/.exec(lines[0]!)![0]);
+    expect(lines).toEqual(Array.from({ length: 600 - newest }, (_, k) => `line ${newest + k}`));
+    // Trimmed, though not to the limit exactly: what lands during a trim is carried over, and the next check comes
+    // a quarter of the limit later.
+    expect(lines.length).toBeLessThan(300);
+  });
+
   it('keeps the start of a background execution that has not ended, however old (it names its owner)', async () => {
     const root = tempStateDir();
     const id = newSandboxId();
