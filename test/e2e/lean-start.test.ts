@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { assertBuilt, SERVER_ENTRY } from '../helpers/stdio-server.js';
@@ -87,6 +88,12 @@ describe('a lean start (no flags needed)', () => {
     const settingChunk = firstImport(HEAP_SIZING);
     expect(settingChunk).toMatch(/^\.\/chunk-/);
     expect(firstImport(SERVER_ENTRY)).toBe(settingChunk);
+  });
+
+  it("makes docker-modem's formatting of each request's options (for its debug log, on or off) a few characters", () => {
+    const docker = connectDocker(undefined);
+    const options = { path: '/_ping', method: 'GET', agent: (docker.modem as unknown as { agent: object }).agent };
+    expect(inspect(options, { showHidden: true, depth: null }).length).toBeLessThan(200);
   });
 
   it('loads the Docker client without ssh2 and gRPC for a local engine', () => {
