@@ -1,6 +1,7 @@
 import {
   appendFileSync,
   closeSync,
+  fstatSync,
   mkdirSync,
   openSync,
   promises as fs,
@@ -70,11 +71,22 @@ export function scrub(text: string, secrets: string[]): string {
   return out;
 }
 
-/** The bytes of `file` from `start` to `end` (what was appended after a read that ended at `start`). */
-function bytesOf(file: string, start: number, end: number): Buffer {
-  const fd = openSync(file, 'r');
+/**
+ * The bytes of `file` from `start` to its end, read from the same open file that is checked to be the one read
+ * before (`identity`: inode and birth time) and not shorter; undefined if it is gone, replaced or shorter.
+ */
+function tailSince(file: string, identity: string, start: number): Buffer | undefined {
+  let fd: number;
   try {
-    const buf = Buffer.alloc(end - start);
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (`${st.ino}:${st.birthtimeMs}` !== identity || st.size < start) return undefined;
+    const buf = Buffer.alloc(st.size - start);
     let got = 0;
     while (got < buf.length) {
       const n = readSync(fd, buf, got, buf.length - got, start + got);
@@ -160,23 +172,27 @@ export class HistoryStore {
 
   /**
    * Rewrites the file with its newest entries. Entries appended while it reads and writes (this server's runs go
-   * on meanwhile, and another server's may append too) are carried over: the rewrite ends synchronously, so none
-   * of this server's appends can come between its last look at the file and the rename. Another process's append
-   * can still fall in those few microseconds. If the file was replaced meanwhile (another server compacted it),
-   * that rewrite stands and this one is dropped.
+   * on meanwhile, and another server's may append too) are carried over: the rewrite works on the file up to the
+   * last newline it read (every append starts with one, so what follows may be an append still being written),
+   * and it ends synchronously, copying everything from that newline on, so that none of this server's appends can
+   * come between its last look at the file and the rename. Another process's append can still fall in those few
+   * microseconds. If the file was replaced meanwhile (another server trimmed it), that rewrite stands.
    */
   private async compact(sandboxId: string, size: number): Promise<void> {
     const file = this.file(sandboxId);
     const handle = await fs.open(file, 'r');
     let read: Buffer;
-    let inode: number;
+    let identity: string;
     try {
-      inode = (await handle.stat()).ino;
+      const st = await handle.stat();
+      identity = `${st.ino}:${st.birthtimeMs}`;
       read = await handle.readFile();
     } finally {
       await handle.close();
     }
-    const lines = read.toString('utf8').split('\n').filter(Boolean);
+    const cut = read.lastIndexOf(0x0a);
+    if (cut <= 0) return;
+    const lines = read.subarray(0, cut).toString('utf8').split('\n').filter(Boolean);
     if (size <= this.maxBytes && lines.length <= this.maxLines) return;
     // Keep the newest three quarters of each limit, so that trimming is rare rather than on every append.
     const keepBytes = Math.floor(this.maxBytes * 0.75);
@@ -190,15 +206,20 @@ export class HistoryStore {
     kept.reverse();
     kept.unshift(...unfinishedStarts(lines.slice(0, lines.length - kept.length), lines));
     const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await fs.writeFile(tmp, '\n' + kept.join('\n'), { mode: 0o600 });
-    // From here on, synchronous: no append of this server comes in between.
-    const now = statSync(file, { throwIfNoEntry: false });
-    if (!now || now.ino !== inode || now.size < read.length) {
+    try {
+      await fs.writeFile(tmp, '\n' + kept.join('\n'), { mode: 0o600 });
+      // From here on, synchronous: no append of this server comes in between.
+      const tail = tailSince(file, identity, cut);
+      if (!tail) {
+        rmSync(tmp, { force: true });
+        return;
+      }
+      appendFileSync(tmp, tail);
+      renameSync(tmp, file);
+    } catch (err) {
       rmSync(tmp, { force: true });
-      return;
+      throw err;
     }
-    if (now.size > read.length) appendFileSync(tmp, bytesOf(file, read.length, now.size));
-    renameSync(tmp, file);
     this.options.log?.debug(
       { sandboxId, dropped: lines.length - kept.length },
       'history trimmed: oldest entries dropped',

@@ -1,7 +1,7 @@
-import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, promises as fsPromises, readFileSync, statSync, writeFileSync } from 'node:fs';
 import pino from 'pino';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { newSandboxId } from '../../src/ids.js';
 import { RateLimiter } from '../../src/rate-limiter.js';
 import { endEntry, startEntry } from '../../src/sandbox/execute.js';
@@ -99,7 +99,34 @@ describe('HistoryStore bounds and scrubbing', () => {
     expect(lines).toEqual(Array.from({ length: 600 - newest }, (_, k) => `line ${newest + k}`));
     // Trimmed, though not to the limit exactly: what lands during a trim is carried over, and the next check comes
     // a quarter of the limit later.
-    expect(lines.length).toBeLessThan(300);
+    expect(lines.length).toBeLessThan(450);
+  });
+
+  it('carries over an append another process had half written when the trim read the file', async () => {
+    const root = tempStateDir();
+    const id = newSandboxId();
+    const store = new HistoryStore(root, { maxBytes: 64 * 1024 * 1024, maxLines: 100 });
+    const file = path.join(root, id, 'history.jsonl');
+    mkdirSync(path.dirname(file), { recursive: true });
+    // 200 entries, then another writer's append of two entries, cut inside its first line (and inside a character).
+    const late = '\n' + [entry('late 1 \u00e9t\u00e9'), entry('late 2')].map((e) => JSON.stringify(e)).join('\n');
+    const half = Buffer.from(late).subarray(0, Buffer.byteLength(late.slice(0, late.indexOf('\u00e9'))) + 1);
+    writeFileSync(file, Array.from({ length: 200 }, (_, i) => '\n' + JSON.stringify(entry(`line ${i}`))).join(''));
+    appendFileSync(file, half);
+    // The other writer finishes while the trim writes its new file.
+    const writeFile = fsPromises.writeFile.bind(fsPromises);
+    const spy = vi.spyOn(fsPromises, 'writeFile').mockImplementationOnce(async (...args) => {
+      appendFileSync(file, Buffer.from(late).subarray(half.length));
+      return writeFile(...args);
+    });
+    try {
+      await (store as unknown as { compact(id: string, size: number): Promise<void> }).compact(id, 0);
+    } finally {
+      spy.mockRestore();
+    }
+    const messages = (await store.read(id)).map((e) => e.message);
+    expect(messages.slice(-3)).toEqual(['line 199', 'late 1 \u00e9t\u00e9', 'late 2']);
+    expect(messages.length).toBeLessThanOrEqual(100);
   });
 
   it('keeps the start of a background execution that has not ended, however old (it names its owner)', async () => {
