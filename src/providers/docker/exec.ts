@@ -4,7 +4,7 @@ import type { OutputStream, RunOutcome, RunSpec, RunUser } from '../provider.js'
 import { StreamDemuxer } from './demux.js';
 import { ExitMarkerScanner } from '../shared/exit-marker.js';
 import { writeBody } from '../shared/file-body.js';
-import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../shared/run-limits.js';
+import { DRAIN_AFTER_KILL_MS, SWEEP_WAIT_MS, armRunLimits } from '../shared/run-limits.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../shared/base-env.js';
 import { RUN_ID_VAR } from '../shared/run-protocol.js';
 import { EXEC_WRAPPER, SUBREAPED } from './exec-scripts.js';
@@ -107,13 +107,18 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
       });
     };
 
-    // After a kill, the run ends once the sweep is done and the stream is over, so that nothing of it is left.
-    let killing: Promise<void> | undefined;
+    // After a kill, the run ends once the sweep is done and the stream is over (or the drain time has passed: a
+    // background process may hold the stream), so that nothing of it is left. The sweep is an exec of its own,
+    // which a busy engine can take seconds to start; it is waited for, up to SWEEP_WAIT_MS.
+    let swept: Promise<unknown> | undefined;
     const limits = armRunLimits(spec, () => {
-      killing = killRun(container, runId, spec.user).catch(() => undefined);
-      drainTimer = setTimeout(() => void finish(), DRAIN_AFTER_KILL_MS);
+      const killing = killRun(container, runId, spec.user).catch(() => undefined);
+      let cap: NodeJS.Timeout | undefined;
+      const capped = new Promise<void>((done) => (cap = setTimeout(done, SWEEP_WAIT_MS)));
+      swept = Promise.race([killing, capped]).finally(() => clearTimeout(cap));
+      drainTimer = setTimeout(() => void swept!.then(finish), DRAIN_AFTER_KILL_MS);
     });
-    const streamEnded = () => void (killing ? killing.then(finish) : finish());
+    const streamEnded = () => void (swept ? swept.then(finish) : finish());
 
     socket.on('data', (chunk: Buffer) => {
       demux.push(chunk);

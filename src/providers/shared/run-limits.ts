@@ -3,6 +3,9 @@ import type { RunSpec } from '../provider.js';
 /** After a kill, how long to wait for the run's output to close before giving up on it. */
 export const DRAIN_AFTER_KILL_MS = 2000;
 
+/** After a kill, how long a run still waits for its kill sweep to be done (a sweep that cannot end does not hold it). */
+export const SWEEP_WAIT_MS = 15_000;
+
 /** The run's time limit and its caller's cancellation, both ending in `kill`. */
 export interface RunLimits {
   readonly timedOut: boolean;
