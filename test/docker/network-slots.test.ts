@@ -122,7 +122,7 @@ describeDocker('network slots: bridge sandboxes join a network namespace made ah
 
       await until('a new spare', async () => (await holders()).length === 2);
       // The server trusts the holder while its sandbox lives, and forgets it with the sandbox.
-      const trusted = () => (p as unknown as { owned: { trustedHolderCount: number } }).owned.trustedHolderCount;
+      const trusted = () => (p as unknown as { owned: { trustedHolders: Set<string> } }).owned.trustedHolders.size;
       expect(trusted()).toBe(1);
       await p.remove(spec.id);
       await served.catch(() => undefined);

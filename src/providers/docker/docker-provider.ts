@@ -39,6 +39,7 @@ import { relayThroughExec } from './port-relay.js';
 import { readUsage } from './stats.js';
 import { SandboxNetwork, type SandboxNetworkOptions } from './sandbox-network.js';
 import { LeaseFile } from '../../util/lease-file.js';
+import { waitAtMost } from '../../util/wait-at-most.js';
 
 /** Process slots a file command takes at once on the exec path: exec, init, shells, relays, the tools. */
 const FILE_COMMAND_PIDS = 16;
@@ -210,11 +211,11 @@ export class DockerProvider implements SandboxProvider {
    * their middle would leave the filter's helper container behind, exited.
    */
   private async settleWarmUp(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
     const warming = (this.warming ?? Promise.resolve()).catch(() => undefined);
-    await Promise.race([warming.then(() => this.network.settled()), limit]);
-    clearTimeout(timer);
+    await waitAtMost(
+      warming.then(() => this.network.settled()),
+      10_000,
+    );
   }
 
   /** Its facts, with the lifetime's latest extension by any server of the namespace. */
@@ -492,7 +493,7 @@ export class DockerProvider implements SandboxProvider {
     this.watchdog?.stop();
     await this.settleWarmUp();
     // Its spares removed, within 10 s (an engine that does not answer leaves them to another server's sweep).
-    await Promise.race([this.slots.close(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    await waitAtMost(this.slots.close(), 10_000, { unref: true });
     this.forwards.close();
     for (const id of [...this.agents.keys()]) this.dropAgent(id);
     const agent = (this.docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;

@@ -10,6 +10,7 @@ import { RUN_ID_VAR } from '../shared/run-protocol.js';
 import { EXEC_WRAPPER, SUBREAPED } from './exec-scripts.js';
 import { killSweepArgv } from '../shared/kill-sweep.js';
 import { trackExecStream } from './exec-streams.js';
+import { waitAtMost } from '../../util/wait-at-most.js';
 
 /** Numeric ids so that images without a `user` account still run code unprivileged. */
 export const EXEC_USERS: Record<RunUser, string> = { user: '1000:1000', root: '0:0' };
@@ -112,10 +113,7 @@ export async function runInContainer(container: Docker.Container, spec: RunSpec)
     // which a busy engine can take seconds to start; it is waited for, up to SWEEP_WAIT_MS.
     let swept: Promise<unknown> | undefined;
     const limits = armRunLimits(spec, () => {
-      const killing = killRun(container, runId, spec.user).catch(() => undefined);
-      let cap: NodeJS.Timeout | undefined;
-      const capped = new Promise<void>((done) => (cap = setTimeout(done, SWEEP_WAIT_MS)));
-      swept = Promise.race([killing, capped]).finally(() => clearTimeout(cap));
+      swept = waitAtMost(killRun(container, runId, spec.user), SWEEP_WAIT_MS);
       drainTimer = setTimeout(() => void swept!.then(finish), DRAIN_AFTER_KILL_MS);
     });
     const streamEnded = () => void (swept ? swept.then(finish) : finish());

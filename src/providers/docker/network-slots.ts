@@ -5,6 +5,7 @@ import { LABEL_PREFIX } from '../../labels.js';
 import type { Logger } from '../../logger.js';
 import { ServerIdentitySchema, serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
 import { MANAGED_FILTER } from './label-filters.js';
+import { waitAtMost } from '../../util/wait-at-most.js';
 
 /** What a sandbox whose holder was removed says when asked to start: it never can again. */
 export const slotGone = (cause?: unknown): SandboxError =>
@@ -161,10 +162,7 @@ export class NetworkSlots {
     const pending = this.pending;
     if (!spare && pending?.network === network && !pending.awaited) {
       pending.awaited = true;
-      let timer: NodeJS.Timeout | undefined;
-      const waited = new Promise((resolve) => (timer = setTimeout(resolve, PENDING_WAIT_MS)));
-      await Promise.race([pending.made.catch(() => undefined), waited]);
-      clearTimeout(timer);
+      await waitAtMost(pending.made, PENDING_WAIT_MS);
       spare = this.takeReady(network); // a spare if it was made in time (fill's own await on it runs first)
     }
     this.lastTake = Date.now();

@@ -84,11 +84,6 @@ export class OwnedContainers {
     this.verified.delete(sandboxId);
     if (holderId) this.trustedHolders.delete(holderId);
   }
-
-  /** How many holders are trusted (for tests: the set follows the live sandboxes, it does not only grow). */
-  get trustedHolderCount(): number {
-    return this.trustedHolders.size;
-  }
 }
 
 export const infoFromInspect = (info: Docker.ContainerInspectInfo): SandboxInfo =>

@@ -5,6 +5,7 @@ import { LABEL_PREFIX, Labels } from '../../labels.js';
 import type { Logger } from '../../logger.js';
 import type { NetworkAllowance } from '../../network-allowances.js';
 import { filterScript, networkNames, showRulesScript, type NetworkNames } from './network-policy.js';
+import { waitAtMost } from '../../util/wait-at-most.js';
 
 export interface SandboxNetworkOptions {
   allow: NetworkAllowance[];
@@ -187,7 +188,7 @@ export class SandboxNetwork {
         },
       },
     )) as [{ StatusCode: number }, Docker.Container];
-    await Promise.race([ended, new Promise((r) => setTimeout(r, 5000).unref())]); // the last output may trail the exit
+    await waitAtMost(ended, 5000, { unref: true }); // the last output may trail the exit
     await container.remove({ force: true }).catch(() => undefined);
     if (result.StatusCode !== 0) throw new Error(`exit ${result.StatusCode}: ${text.slice(-2000)}`);
     return text;

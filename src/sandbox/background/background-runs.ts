@@ -10,6 +10,7 @@ import { HistoryLines } from '../history-lines.js';
 import { stateFromHistory, stopWasRequested } from './history-state.js';
 import { stopForeignExecution, type ForeignStopOptions } from './foreign-stop.js';
 import { serverAlive, THIS_SERVER, type ServerIdentity } from '../../util/server-identity.js';
+import { waitAtMost } from '../../util/wait-at-most.js';
 
 /** Where an execution stands, as sandbox_logs and sandbox_stop report it. */
 
@@ -175,9 +176,6 @@ export class BackgroundRuns implements BackgroundExecutions {
   async stopAll(waitMs = 5000): Promise<void> {
     const running = [...this.runs.values()].filter((r) => r.state.status === 'running');
     for (const r of running) r.controller.abort();
-    await Promise.race([
-      Promise.all(running.map((r) => r.done)),
-      new Promise((resolve) => setTimeout(resolve, waitMs).unref()),
-    ]);
+    await waitAtMost(Promise.all(running.map((r) => r.done)), waitMs, { unref: true });
   }
 }

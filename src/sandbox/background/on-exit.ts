@@ -1,6 +1,7 @@
 import type { ExitPolicy } from '../../config.js';
 import { ErrorCode, isSandboxError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { waitAtMost } from '../../util/wait-at-most.js';
 
 /** What the exit policy needs of the service (SandboxService): this server's sandboxes, and the tools' calls. */
 export interface OwnSandboxes {
@@ -34,15 +35,8 @@ export async function applyExitPolicy(sandboxes: OwnSandboxes, policy: ExitPolic
     }),
   );
   // A backend that does not answer must not keep a departing server alive for ever.
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      log.warn({ policy, sandboxes: ids }, `on exit: gave up after ${EXIT_POLICY_LIMIT_MS / 1000}s`);
-      resolve();
-    }, EXIT_POLICY_LIMIT_MS);
-  });
-  await Promise.race([work, deadline]);
-  clearTimeout(timer);
+  if (!(await waitAtMost(work, EXIT_POLICY_LIMIT_MS)))
+    log.warn({ policy, sandboxes: ids }, `on exit: gave up after ${EXIT_POLICY_LIMIT_MS / 1000}s`);
 }
 
 const EXIT_POLICY_LIMIT_MS = 30_000;
