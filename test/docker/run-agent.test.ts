@@ -24,8 +24,8 @@ describeDocker('the in-sandbox run agent', () => {
   const noUser = `sandbox-mcp-test/no-user:${tag}`;
   const noPython = `sandbox-mcp-test/no-python:${tag}`;
 
-  const provider = (agent = true) => {
-    const p = new DockerProvider(docker, { pidsLimit: 256, agent }, silentLogger());
+  const provider = (agent = true, pidsLimit = 256) => {
+    const p = new DockerProvider(docker, { pidsLimit, agent }, silentLogger());
     providers.push(p);
     return p;
   };
@@ -205,6 +205,29 @@ describeDocker('the in-sandbox run agent', () => {
       left = await agents();
     }
     expect(left).toBe(idle);
+  });
+
+  it('answers a run that finds every process slot taken with the pids limit, at once', async () => {
+    const p = provider(true, 48);
+    const id = await create(p);
+    // The run ends at once, so the agent makes its spare supervisor; then its background fills the pids table and
+    // takes every slot that frees up. The next run gets that spare, but no thread to relay it.
+    const filler = [
+      'import os, time',
+      'time.sleep(0.5)',
+      'while True:',
+      '    try:',
+      '        if os.fork() == 0:',
+      '            time.sleep(600)',
+      '            os._exit(0)',
+      '    except OSError:',
+      '        time.sleep(0.002)',
+    ].join('\n');
+    await run(p, id, `python3 -c '${filler}' >/dev/null 2>&1 &`);
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const full = await run(p, id, 'echo never');
+    expect(full).toMatchObject({ exitCode: 126, stdout: '' });
+    expect(full.stderr).toContain('no process left to start this run (pids limit reached)');
   });
 
   it('takes its runs with it when the server goes away', async () => {

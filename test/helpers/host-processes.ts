@@ -65,7 +65,7 @@ export async function until(check: () => boolean, what: string, ms = 10_000): Pr
 
 export type AgentEvent =
   | { ev: 'ready'; pid: number }
-  | { id: string; ev: 'started' | 'killed' }
+  | { id: string; ev: 'killed' }
   | { id: string; ev: 'out'; s: 1 | 2; n: number; body: Buffer }
   | { id: string; ev: 'exit'; code: number };
 

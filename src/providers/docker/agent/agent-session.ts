@@ -31,7 +31,6 @@ interface PendingRun {
 
 type AgentEvent =
   | { ev: 'ready'; pid: number }
-  | { id: string; ev: 'started' }
   | { id: string; ev: 'out'; s: 1 | 2 }
   | { id: string; ev: 'exit'; code: number }
   | { id: string; ev: 'killed' }

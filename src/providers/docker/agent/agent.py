@@ -4,8 +4,9 @@
 # "n" raw bytes when it has "n" (bytes travel as they are, without base64 or JSON around them). In (stdin):
 # {"op":"run","id","argv","env","cwd","uid","gid","n"?} whose bytes are the run's stdin, {"op":"kill","id"}, and
 # {"op":"spare"} (fork the next run's supervisor now: make_spare).
-# Out (stdout): {"id","ev":"started"}, {"id","ev":"out","s":1|2,"n"} and its bytes, {"id","ev":"exit","code"}, and
-# {"id","ev":"killed"} once a kill has ended every process of the run.
+# Out (stdout): {"id","ev":"out","s":1|2,"n"} and its bytes, {"id","ev":"exit","code"}, and {"id","ev":"killed"}
+# once a kill has ended every process of the run. (No frame says a run started: nobody waited for it, and each
+# frame is a hop through the engine and a wake-up of the server while the run wants the CPU.)
 #
 # It runs as root, isolated from everything the sandbox user can write: started as `python3 -I` (no user site, no
 # PYTHON* variables, no script directory on sys.path) in `/`. Root runs get a fixed environment (the container's
@@ -22,11 +23,13 @@
 # so that nothing dies of SIGPIPE, until the last of them exits (or the sandbox stops).
 # End of stdin (the server went away) kills every run still going.
 #
-# A supervisor is forked ahead of its run (make_spare: after each run, for a minute, and when the server asks with
-# {"op":"spare"}), with the launcher of the run's program forked by it too, both waiting on a pipe: a run then
-# costs a pipe write and an exec, not two forks of a Python process on its way (1.5 to 2 ms of the 6 to 7 ms a
-# `true` took in the agent). Without a spare, a run forks its own the same way.
-import ctypes, json, os, random, selectors, signal, sys, threading, time, warnings
+# A supervisor is forked ahead of its run (make_spare: two after each run, for a minute, and one when the server
+# asks with {"op":"spare"}), with the launcher of the run's program forked by it too, both waiting on a pipe: a
+# run then costs a pipe write and an exec, not two forks of a Python process on its way (1.5 to 2 ms of the 6 to
+# 7 ms a `true` took in the agent). Without a spare, a run forks its own the same way. The pair rehearses the
+# run's decoding while it waits (rehearse), and the run's thread, which relays its output, starts once the program
+# is on its way (start_run).
+import ctypes, json, os, random, select, selectors, signal, sys, threading, time, warnings
 
 # Forking from a threaded process is safe here (the forked supervisor takes no lock of the agent's threads);
 # Python 3.12+ warns about it on stderr.
@@ -220,6 +223,21 @@ def set_ids(uid, gid, tag):
         os.setuid(uid)
 
 
+def rehearse(request_r):
+    """Does, in a supervisor or launcher forked ahead, what its run will do with the agent's objects (copy the
+    environment, encode and decode a request), before the run is asked for, unless it has come already
+    (`request_r` is readable). A forked copy shares the agent's memory until it writes to it, and Python writes to
+    every object it uses (its reference count): the first write to each page is a fault and a copy, 0.3 ms of
+    them on the run's way otherwise."""
+    if select.select([request_r], [], [], 0)[0]:
+        return
+    env = dict(USER_ENV, RUN="1")
+    env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
+    json.loads(json.dumps({"argv": ["true"], "env": env, "cwd": "/", "uid": 1000, "gid": 1000, "tag": None,
+                           "stdin": False}))
+    json.loads(json.dumps(dict(ROOT_ENV)))
+
+
 def launcher(in_r, out_w, err_w, launch_r, failed_w, theirs):
     """The run's program-to-be, forked ahead by its supervisor: its own session (start_new_session), then it waits
     for what to run and does what subprocess.Popen's child does (_posixsubprocess.c child_exec, in its order: the
@@ -227,6 +245,7 @@ def launcher(in_r, out_w, err_w, launch_r, failed_w, theirs):
     written to `failed_w`, which closes on a successful exec. `theirs`: the supervisor's ends of the two pipes."""
     close_all(*theirs)
     os.setsid()
+    rehearse(launch_r)
     data = read_to_end(launch_r)
     if not data:
         return  # the supervisor went away before a run came
@@ -284,6 +303,7 @@ def supervisor(fds):
         finally:
             os._exit(127)
     close_all(in_r, out_w, err_w, launch_r, failed_w)
+    rehearse(req_r)
 
     # Everything above happened before the run was asked for (see fork_supervisor); here it comes.
     req = read_to_end(req_r)
@@ -408,12 +428,17 @@ def kill_run(run_id):
         emit({"id": run_id, "ev": "killed"})
 
 
-# The spare supervisor (fork_supervisor's pipes), whether one is being made, and the timer that drops it.
-SPARE = {"ready": None, "making": False, "timer": None}
+# The spare supervisors (fork_supervisor's pipes, oldest first), how many are being made, when they are dropped
+# (time.monotonic(); None: they stay), and whether the thread that drops them runs.
+SPARE = {"ready": [], "making": 0, "expires": None, "janitor": False}
 spare_lock = threading.Lock()
-# A spare made after a run is dropped after this long without a run: it holds two processes (about 1.6 MiB), worth
-# it while an agent is at work, not in a sandbox left idle. One the server asked for ("spare") stays.
+spare_expiry = threading.Condition(spare_lock)
+# Spares made after a run are dropped after this long without a run: each holds two processes (about 1.6 MiB),
+# worth it while an agent is at work, not in a sandbox left idle. One the server asked for ("spare") stays.
 SPARE_IDLE_SECONDS = 60
+# Spares kept after a run: two, so that a run that follows the last one at once takes a spare made a run earlier,
+# set up by now, instead of the one still being forked and set up after the last run (2 ms on its way).
+SPARES_AFTER_RUN = 2
 
 
 def fork_supervisor():
@@ -445,55 +470,57 @@ def fork_supervisor():
 
 
 def take_supervisor():
-    """The spare supervisor if there is one, else one forked now."""
+    """The oldest spare supervisor if there is one, else one forked now."""
     with spare_lock:
-        ready, SPARE["ready"] = SPARE["ready"], None
+        ready = SPARE["ready"].pop(0) if SPARE["ready"] else None
     return ready or fork_supervisor()
 
 
 def make_spare(expires):
-    """Forks the next spare supervisor, unless there is one or one is being made: after each run has reported its
-    exit (so that the fork is never on a run's way), then dropped after SPARE_IDLE_SECONDS without a run
-    (`expires`); and when the server asks for one that stays (a warm sandbox, whose first run an agent waits for)."""
+    """Forks spare supervisors up to SPARES_AFTER_RUN, counting those ready and those being made: after each run has
+    reported its exit (so that the fork is never on a run's way), then dropped after SPARE_IDLE_SECONDS without a run
+    (`expires`); and up to one when the server asks for one that stays (a warm sandbox, whose first run an agent
+    waits for)."""
     with spare_lock:
-        previous, SPARE["timer"] = SPARE["timer"], None
-        busy = SPARE["ready"] is not None or SPARE["making"]
-        SPARE["making"] = SPARE["making"] or not busy
-    if previous is not None:
-        previous.cancel()
-    made = None if busy else fork_supervisor()
-    with spare_lock:
-        if not busy:
-            SPARE["making"] = False
+        waiting, SPARE["expires"] = SPARE["expires"] is None, time.monotonic() + SPARE_IDLE_SECONDS if expires else None
+        # One thread drops them, started once: a timer thread per run was a thread start and an end on the next
+        # run's way. It wakes at the expiry it knew and waits on if a later run moved it.
+        if expires and waiting:
+            spare_expiry.notify()
+        if expires and not SPARE["janitor"]:
+            SPARE["janitor"] = start_thread(drop_spares)  # no pid left for it: the spares stay
+    while True:
+        with spare_lock:
+            if len(SPARE["ready"]) + SPARE["making"] >= (SPARES_AFTER_RUN if expires else 1):
+                break
+            SPARE["making"] += 1
+        made = fork_supervisor()
+        with spare_lock:
+            SPARE["making"] -= 1
             if isinstance(made, tuple):
-                SPARE["ready"] = made
-        if expires:
-            timer = threading.Timer(SPARE_IDLE_SECONDS, drop_spare)
-            timer.args = (timer,)
-            timer.daemon = True
-            stale, SPARE["timer"] = SPARE["timer"], timer
-            if stale is not None:
-                stale.cancel()
-            try:
-                timer.start()
-            except RuntimeError:
-                SPARE["timer"] = None  # no pid left for the timer's thread: the spare stays
+                SPARE["ready"].append(made)
+        if not isinstance(made, tuple):
+            break  # no pid or descriptor left: the next run says so
 
 
-def drop_spare(timer):
-    """Ends the spare supervisor, if `timer` is still the one that should (a later run's, or a request for a spare
-    that stays, replaced it otherwise): the supervisor reads the end of its request pipe and exits, its launcher
-    with it."""
-    with spare_lock:
-        if SPARE["timer"] is not timer:
-            return
-        ready, SPARE["ready"] = SPARE["ready"], None
-        SPARE["timer"] = None
-    if ready:
-        close_all(*ready)
+def drop_spares():
+    """Ends the spare supervisors once their time is up without a run (each reads the end of its request pipe and
+    exits, its launcher with it)."""
+    while True:
+        with spare_lock:
+            while True:
+                left = None if SPARE["expires"] is None else SPARE["expires"] - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                spare_expiry.wait(left)
+            ready, SPARE["ready"], SPARE["expires"] = SPARE["ready"], [], None
+        for spare in ready:
+            close_all(*spare)
 
 
-def supervise(req, stdin_data):
+def start_run(req, stdin_data):
+    """Hands the run to its supervisor, then relays it from a thread of its own: the thread starts (0.2 ms) while
+    the program is on its way, not before it."""
     run_id = req["id"]
     uid = int(req.get("uid", 1000))
     cwd = "/" if uid == 0 else req.get("cwd") or "/"
@@ -522,9 +549,23 @@ def supervise(req, stdin_data):
         runs[run_id] = run
         killed_early = run_id in early_kills
         early_kills.discard(run_id)
-    emit({"id": run_id, "ev": "started"})
     if killed_early:
         kill_run(run_id)
+    if not start_thread(relay_run, run_id, run, (out_r, err_r, ctl_w, st_r, in_w), stdin_data):
+        # No thread to relay it (the pids limit): the run is ended now rather than left without a reader.
+        with runs_lock:
+            runs.pop(run_id, None)
+        try:
+            os.write(ctl_w, b"k")
+        except OSError:
+            pass
+        close_all(out_r, err_r, ctl_w, st_r, in_w)
+        emit_failure(run_id, "the sandbox has no process left to start this run (pids limit reached)\n", 126)
+
+
+def relay_run(run_id, run, fds, stdin_data):
+    """Relays a started run's output and exit to the server, and feeds its stdin."""
+    out_r, err_r, ctl_w, st_r, in_w = fds
     if in_w is not None and not start_thread(feed_stdin, in_w, stdin_data):
         os.close(in_w)
 
@@ -577,15 +618,16 @@ def supervise(req, stdin_data):
             status_buf += chunk
             gone = not chunk
             killed = killed or b'"killed"' in status_buf
+        emit({"id": run_id, "ev": "exit", "code": code})
+        emit({"id": run_id, "ev": "killed"})
     else:
+        # The exit first: the supervisor's wake-up is not on the way of the answer.
+        emit({"id": run_id, "ev": "exit", "code": code})
         try:
             os.write(ctl_w, b"d")  # the supervisor keeps the background processes' output flowing
         except OSError:
             pass
     close_all(out_r, err_r, st_r, ctl_w)
-    emit({"id": run_id, "ev": "exit", "code": code})
-    if killing:
-        emit({"id": run_id, "ev": "killed"})
     make_spare(expires=True)
 
 
@@ -608,8 +650,7 @@ def main():
             if len(body) < n:
                 break  # the server went away mid-frame
         if req.get("op") == "run":
-            if not start_thread(supervise, req, body):
-                emit_failure(req["id"], "the sandbox has no process left to start this run (pids limit reached)\n", 126)
+            start_run(req, body)
         elif req.get("op") == "kill":
             kill_run(req["id"])
         elif req.get("op") == "spare":
