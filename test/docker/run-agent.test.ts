@@ -207,6 +207,29 @@ describeDocker('the in-sandbox run agent', () => {
     expect(left).toBe(idle);
   });
 
+  it.each([
+    [256, 2],
+    [48, 1],
+  ])('keeps, under a pids limit of %i, %i spare supervisor(s) after a run', async (pidsLimit, spares) => {
+    const p = provider(true, pidsLimit);
+    const id = await create(p);
+    await run(p, id, 'true');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the spares are forked after the run's exit
+    const table = (await run(p, id, PROCESS_TABLE)).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [pid, ppid, ...cmd] = l.split(' ');
+        return { pid, ppid, python: cmd.join(' ').startsWith('python3 -I') };
+      });
+    // The agent is the python3 whose parent is not one; its children are supervisors: the spares, and the one of
+    // the run that lists them (it took the oldest spare).
+    const python = table.filter((q) => q.python);
+    const agent = python.filter((q) => !python.some((o) => o.pid === q.ppid));
+    expect(agent).toHaveLength(1);
+    expect(python.filter((q) => q.ppid === agent[0]!.pid)).toHaveLength(spares);
+  });
+
   it('answers a run that finds every process slot taken with the pids limit, at once', async () => {
     const p = provider(true, 48);
     const id = await create(p);
@@ -227,7 +250,7 @@ describeDocker('the in-sandbox run agent', () => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
     const full = await run(p, id, 'echo never');
     expect(full).toMatchObject({ exitCode: 126, stdout: '' });
-    expect(full.stderr).toContain('no process left to start this run (pids limit reached)');
+    expect(full.stderr).toContain('no process left to relay this run (pids limit reached)');
   });
 
   it('takes its runs with it when the server goes away', async () => {

@@ -208,6 +208,16 @@ describe.skipIf(!hasPython)(
       await until(() => childrenOf(agent.child.pid!).length === 0, 'the idle spares end again', 5_000);
     });
 
+    it('fails a malformed run request alone and goes on serving', async () => {
+      const agent = startAgent();
+      await agent.next((e) => e.ev === 'ready');
+      const bad = `r${++runs}`;
+      agent.send({ op: 'run', id: bad, argv: ['true'], env: {}, cwd: '/tmp', uid: 'nobody', gid });
+      expect(await exitOf(agent, bad)).toMatchObject({ code: 126 });
+      expect(eventsOf(agent, bad)).toEqual([[2, expect.stringMatching(/^the run could not be started: /)], 'exit']);
+      expect(await exitOf(agent, run(agent, 'exit 4'))).toMatchObject({ code: 4 });
+    });
+
     it('kills every run still going when its stdin closes (the server went away)', async () => {
       const agent = startAgent();
       const [a, b] = [marker(5), marker(6)];

@@ -57,8 +57,6 @@ os.chdir("/")
 out_lock = threading.Lock()
 runs = {}
 runs_lock = threading.Lock()
-# Kills that arrived before their run was registered (a cancel right after the start).
-early_kills = set()
 
 
 def write_all(data):
@@ -229,13 +227,18 @@ def rehearse(request_r):
     (`request_r` is readable). A forked copy shares the agent's memory until it writes to it, and Python writes to
     every object it uses (its reference count): the first write to each page is a fault and a copy, 0.3 ms of
     them on the run's way otherwise."""
-    if select.select([request_r], [], [], 0)[0]:
-        return
-    env = dict(USER_ENV, RUN="1")
-    env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
-    json.loads(json.dumps({"argv": ["true"], "env": env, "cwd": "/", "uid": 1000, "gid": 1000, "tag": None,
-                           "stdin": False}))
-    json.loads(json.dumps(dict(ROOT_ENV)))
+    try:
+        pending = select.poll()  # not select.select: the descriptor may be numbered above 1023
+        pending.register(request_r, select.POLLIN)
+        if pending.poll(0):
+            return
+        env = dict(USER_ENV, RUN="1")
+        env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
+        json.loads(json.dumps({"argv": ["true"], "env": env, "cwd": "/", "uid": 1000, "gid": 1000, "tag": None,
+                               "stdin": False}))
+        json.loads(json.dumps(dict(ROOT_ENV)))
+    except Exception:
+        pass  # only ever a head start: never a reason for a run to fail
 
 
 def launcher(in_r, out_w, err_w, launch_r, failed_w, theirs):
@@ -411,14 +414,11 @@ def close_all(*fds):
 
 def kill_run(run_id):
     """Asks the run's supervisor to end its tree: a write to a pipe, which works even when a fork bomb has taken
-    every pid. A run that is not (or no longer) going is reported killed at once."""
+    every pid. A run that is not (or no longer) going is reported killed at once: a run is registered by the thread
+    that reads frames before it reads the next one (start_run), so a kill never comes before its run."""
     with runs_lock:
         run = runs.get(run_id)
-        if run is None:
-            if len(early_kills) > 1000:
-                early_kills.clear()  # kills of runs long finished
-            early_kills.add(run_id)
-        else:
+        if run is not None:
             run["killing"] = True
             try:
                 os.write(run["ctl"], b"k")
@@ -434,11 +434,26 @@ SPARE = {"ready": [], "making": 0, "expires": None, "janitor": False}
 spare_lock = threading.Lock()
 spare_expiry = threading.Condition(spare_lock)
 # Spares made after a run are dropped after this long without a run: each holds two processes (about 1.6 MiB),
-# worth it while an agent is at work, not in a sandbox left idle. One the server asked for ("spare") stays.
+# worth it while an agent is at work, not in a sandbox left idle. A request for one ("spare", a warm sandbox) keeps
+# them until the next run.
 SPARE_IDLE_SECONDS = 60
-# Spares kept after a run: two, so that a run that follows the last one at once takes a spare made a run earlier,
-# set up by now, instead of the one still being forked and set up after the last run (2 ms on its way).
-SPARES_AFTER_RUN = 2
+
+
+def spares_after_run():
+    """Two spares after a run, so that a run that follows the last one at once takes a spare made a run earlier, set
+    up by now, instead of the one still being forked and set up after the last run (2 ms on its way); one where the
+    sandbox's pids limit is small, as each holds two of its pids."""
+    for path in ("/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"):
+        try:
+            with open(path) as f:
+                limit = f.read().strip()
+            return 2 if limit == "max" or int(limit) >= 64 else 1
+        except (OSError, ValueError):
+            continue
+    return 2
+
+
+SPARES_AFTER_RUN = spares_after_run()
 
 
 def fork_supervisor():
@@ -478,9 +493,9 @@ def take_supervisor():
 
 def make_spare(expires):
     """Forks spare supervisors up to SPARES_AFTER_RUN, counting those ready and those being made: after each run has
-    reported its exit (so that the fork is never on a run's way), then dropped after SPARE_IDLE_SECONDS without a run
-    (`expires`); and up to one when the server asks for one that stays (a warm sandbox, whose first run an agent
-    waits for)."""
+    reported its exit (so that the fork is not on that run's way; the next run takes the older spare), then dropped
+    after SPARE_IDLE_SECONDS without a run (`expires`); and up to one when the server asks for one that stays (a warm
+    sandbox, whose first run an agent waits for)."""
     with spare_lock:
         waiting, SPARE["expires"] = SPARE["expires"] is None, time.monotonic() + SPARE_IDLE_SECONDS if expires else None
         # One thread drops them, started once: a timer thread per run was a thread start and an end on the next
@@ -547,12 +562,9 @@ def start_run(req, stdin_data):
     run = {"ctl": ctl_w, "killing": False}
     with runs_lock:
         runs[run_id] = run
-        killed_early = run_id in early_kills
-        early_kills.discard(run_id)
-    if killed_early:
-        kill_run(run_id)
     if not start_thread(relay_run, run_id, run, (out_r, err_r, ctl_w, st_r, in_w), stdin_data):
-        # No thread to relay it (the pids limit): the run is ended now rather than left without a reader.
+        # No thread to relay it (the pids limit): the program, already on its way, is killed rather than left
+        # without a reader.
         with runs_lock:
             runs.pop(run_id, None)
         try:
@@ -560,7 +572,8 @@ def start_run(req, stdin_data):
         except OSError:
             pass
         close_all(out_r, err_r, ctl_w, st_r, in_w)
-        emit_failure(run_id, "the sandbox has no process left to start this run (pids limit reached)\n", 126)
+        emit_failure(run_id, "the sandbox has no process left to relay this run (pids limit reached); it was "
+                     "killed\n", 126)
 
 
 def relay_run(run_id, run, fds, stdin_data):
@@ -611,28 +624,31 @@ def relay_run(run_id, run, fds, stdin_data):
     with runs_lock:
         runs.pop(run_id, None)
         killing = run["killing"]
-    if killing:
-        # Wait for the supervisor to say the whole tree is gone.
-        while not killed and not gone:
-            chunk = os.read(st_r, 65536)
-            status_buf += chunk
-            gone = not chunk
-            killed = killed or b'"killed"' in status_buf
-        emit({"id": run_id, "ev": "exit", "code": code})
-        emit({"id": run_id, "ev": "killed"})
-    else:
-        # The exit first: the supervisor's wake-up is not on the way of the answer.
-        emit({"id": run_id, "ev": "exit", "code": code})
-        try:
-            os.write(ctl_w, b"d")  # the supervisor keeps the background processes' output flowing
-        except OSError:
-            pass
-    close_all(out_r, err_r, st_r, ctl_w)
+    try:
+        if killing:
+            # Wait for the supervisor to say the whole tree is gone.
+            while not killed and not gone:
+                chunk = os.read(st_r, 65536)
+                status_buf += chunk
+                gone = not chunk
+                killed = killed or b'"killed"' in status_buf
+            emit({"id": run_id, "ev": "exit", "code": code})
+            emit({"id": run_id, "ev": "killed"})
+        else:
+            # The exit first: the supervisor's wake-up is not on the way of the answer.
+            emit({"id": run_id, "ev": "exit", "code": code})
+    finally:
+        if not killing:
+            try:
+                os.write(ctl_w, b"d")  # the supervisor keeps the background processes' output flowing
+            except OSError:
+                pass
+        close_all(out_r, err_r, st_r, ctl_w)
     make_spare(expires=True)
 
 
 def main():
-    # Supervisors are reaped by the kernel (see supervise); they set SIGCHLD back before starting anything.
+    # Supervisors are reaped by the kernel (see fork_supervisor); they set SIGCHLD back before starting anything.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     emit({"ev": "ready", "pid": os.getpid()})
     stdin = sys.stdin.buffer
@@ -650,7 +666,11 @@ def main():
             if len(body) < n:
                 break  # the server went away mid-frame
         if req.get("op") == "run":
-            start_run(req, body)
+            try:
+                start_run(req, body)
+            except Exception as e:  # a malformed request fails its run, not the agent and its other runs
+                if isinstance(req.get("id"), str):
+                    emit_failure(req["id"], "the run could not be started: %s\n" % e, 126)
         elif req.get("op") == "kill":
             kill_run(req["id"])
         elif req.get("op") == "spare":
