@@ -52,7 +52,7 @@ describeDocker('the run agent started with the container', () => {
   /** Processes running agent.py: the agents, and their forks (the supervisors and launchers made ahead). */
   const agentProcesses = async (id: string) =>
     (await processes(id)).filter(
-      (p) => p.cmd.startsWith('python3 -I -u -c') && p.cmd.includes('sandbox-mcp run agent'),
+      (p) => p.cmd.startsWith('python3 -I -S -u -c') && p.cmd.includes('sandbox-mcp run agent'),
     );
   /** The forks of an agent: agent.py processes whose parent runs agent.py too. */
   const forksOfAgent = async (id: string) => {

@@ -253,6 +253,20 @@ describeDocker('the in-sandbox run agent', () => {
     expect(full.stderr).toContain('no process left to relay this run (pids limit reached)');
   });
 
+  it("keeps the agent's source out of every command line in the sandbox", async () => {
+    const first = provider();
+    const id = await create(first); // its agent is the container's command
+    await run(first, id, 'true');
+    const second = provider(); // another server: its agent starts in an exec
+    await run(second, id, 'true');
+    // Both agents, their spare supervisors and launchers (forks of them) are listed, none with the source in it: a
+    // `ps` in the sandbox stays readable, and within a run's output limit.
+    const listing = (await run(second, id, PROCESS_LIST)).stdout;
+    expect(listing.match(/sandbox-mcp run agent/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(listing).not.toContain('def supervisor(');
+    expect(listing.length).toBeLessThan(16_384);
+  });
+
   it('takes its runs with it when the server goes away', async () => {
     const first = provider();
     const id = await create(first);

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import AGENT_SOURCE from '../../src/providers/docker/agent/agent.py';
+import { AGENT_STDIN_LOADER } from '../../src/providers/docker/agent/agent-entrypoint.js';
 import { FrameReader, frameHeader } from '../../src/providers/docker/agent/agent-frames.js';
 
 // Processes on this host, for tests that run sandbox-side code (agent.py, the kill sweep) without a sandbox.
@@ -91,11 +92,14 @@ export const PATH_SUFFIX = '/nonexistent/node_modules/.bin';
 
 /**
  * agent.py under this host's python3, started the way agent-session.ts starts it in a sandbox
- * (`python3 -I -u -c <source> <root env json> <path suffix>`), spoken to in its frames with the server's own
- * agent-frames.ts. `source` replaces the agent's own.
+ * (`python3 -I -S -u -c <loader> <root env json> <path suffix>`, the source as the first line on stdin), spoken to
+ * in its frames with the server's own agent-frames.ts. `source` replaces the agent's own.
  */
 export function startHostAgent(source: string = AGENT_SOURCE): HostAgent {
-  const child = spawn('python3', ['-I', '-u', '-c', source, ROOT_ENV_JSON, PATH_SUFFIX], { stdio: 'pipe' });
+  const child = spawn('python3', ['-I', '-S', '-u', '-c', AGENT_STDIN_LOADER, ROOT_ENV_JSON, PATH_SUFFIX], {
+    stdio: 'pipe',
+  });
+  child.stdin.write(`${JSON.stringify(source)}\n`);
   const events: AgentEvent[] = [];
   const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
   let stderr = '';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hasPython, hostProcesses, startHostAgent, until, type HostAgent } from '../helpers/host-processes.js';
 
 // The in-sandbox run agent (agent.py) spoken to directly, under this host's python3, without Docker: started the
-// way agent-session.ts starts it in a sandbox (`python3 -I -u -c <source> <root env json> <path suffix>`), over its
+// way agent-session.ts starts it in a sandbox (`python3 -I -S -u -c <source> <root env json> <path suffix>`), over its
 // frames (a JSON line, then raw bytes when it says `n`), read and written with the server's own agent-frames.ts
 // (test/helpers/host-processes.ts).
 

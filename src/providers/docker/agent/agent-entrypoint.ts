@@ -35,14 +35,26 @@ const AGENT_LOADER = [
   'exec(compile(json.loads(sys.stdin.buffer.readline()), "agent.py", "exec"))',
 ].join('\n');
 
-/** The first line the server writes on the attached stdin (see AGENT_LOADER). */
+/** The first line the server writes on the agent's stdin (see AGENT_LOADER and AGENT_STDIN_LOADER). */
 export const AGENT_SOURCE_LINE = `${JSON.stringify(AGENT_SOURCE)}\n`;
+
+/**
+ * python3's program for an agent started in an exec (AgentSession.start): its source, too, comes as the first line
+ * on stdin, so that no process of the sandbox carries 25 KB of it in its command line (the agent, its spare
+ * supervisors and their launchers are forks of one python3): a `ps` in the sandbox, or a listing of /proc, stays
+ * readable and within a run's output limit.
+ */
+export const AGENT_STDIN_LOADER = [
+  '# sandbox-mcp run agent: its source is the first line of stdin',
+  'import json, sys',
+  'exec(compile(json.loads(sys.stdin.buffer.readline()), "agent.py", "exec"))',
+].join('\n');
 
 /**
  * The container's own command when the server attaches to it before its start (AgentSession.attach): on the first
  * start, the run agent as the main process, preparing the sandbox first (AGENT_LOADER), talking over the
  * container's stdin and stdout, so that the agent starts with the container instead of in an exec after it
- * (create → first output). It runs exactly as the exec'd agent does: root, `python3 -I` in `/`, with the same
+ * (create → first output). It runs exactly as the exec'd agent does: root, `python3 -I -S` in `/`, with the same
  * arguments (its source comes on stdin). When the agent exits (its stdin closed: the server went away) or could
  * not start (no python3, the preparation failed: the exec path then prepares and says why), the container idles as
  * before. Restarts only idle: the marker is in `/`, which only root can write.
@@ -51,7 +63,7 @@ export function agentEntrypoint(): string[] {
   const script = [
     'cd / || exit 1;',
     `if [ ! -e ${STARTED_MARKER} ] && : >${STARTED_MARKER} 2>/dev/null && command -v python3 >/dev/null 2>&1;`,
-    'then python3 -I -u -c "$1" "$2" "$3"; fi;',
+    'then python3 -I -S -u -c "$1" "$2" "$3"; fi;',
     `echo '${AGENT_GONE_LINE}'; exec sleep infinity`,
   ].join(' ');
   return ['sh', '-c', script, 'sandbox-agent', AGENT_LOADER, JSON.stringify(ROOT_RUN_ENV), USER_PATH_SUFFIX];

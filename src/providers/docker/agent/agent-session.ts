@@ -9,8 +9,7 @@ import { EXEC_USERS } from '../exec.js';
 import { ROOT_RUN_ENV, USER_PATH_SUFFIX } from '../../shared/base-env.js';
 import { DRAIN_AFTER_KILL_MS, armRunLimits } from '../../shared/run-limits.js';
 import { RUN_ID_VAR } from '../../shared/run-protocol.js';
-import AGENT_SOURCE from './agent.py';
-import { AGENT_SOURCE_LINE } from './agent-entrypoint.js';
+import { AGENT_SOURCE_LINE, AGENT_STDIN_LOADER } from './agent-entrypoint.js';
 import { FrameReader, frameHeader, type Frame } from './agent-frames.js';
 
 const READY_TIMEOUT_MS = 15_000;
@@ -69,10 +68,11 @@ export class AgentSession {
    */
   static async start(container: Docker.Container, log: Logger, prepare: string): Promise<AgentSession> {
     // Root, so isolated from everything uid 1000 can write: `python3 -I` (no user site, no PYTHON* variables, no
-    // script directory on sys.path), started in `/`; its root runs get ROOT_RUN_ENV.
-    const script = `{ ${prepare}; } || exit ${PREPARE_FAILED}; command -v python3 >/dev/null 2>&1 || exit ${NO_PYTHON}; exec python3 -I -u -c "$1" "$2" "$3"`;
+    // script directory on sys.path), started in `/`; its root runs get ROOT_RUN_ENV. `-S`: no `site` either (no
+    // site-packages and their `.pth` files; 2.5 ms less of python3's start: the agent uses the standard library only).
+    const script = `{ ${prepare}; } || exit ${PREPARE_FAILED}; command -v python3 >/dev/null 2>&1 || exit ${NO_PYTHON}; exec python3 -I -S -u -c "$1" "$2" "$3"`;
     const exec = await container.exec({
-      Cmd: ['sh', '-c', script, 'sandbox-agent', AGENT_SOURCE, JSON.stringify(ROOT_RUN_ENV), USER_PATH_SUFFIX],
+      Cmd: ['sh', '-c', script, 'sandbox-agent', AGENT_STDIN_LOADER, JSON.stringify(ROOT_RUN_ENV), USER_PATH_SUFFIX],
       AttachStdin: true,
       AttachStdout: true,
       AttachStderr: true,
@@ -82,6 +82,7 @@ export class AgentSession {
     });
     const socket = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
     const session = new AgentSession(socket, log);
+    socket.write(AGENT_SOURCE_LINE);
     try {
       await session.waitReady();
     } catch (err) {

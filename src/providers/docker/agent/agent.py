@@ -8,9 +8,9 @@
 # once a kill has ended every process of the run. (No frame says a run started: nobody waited for it, and each
 # frame is a hop through the engine and a wake-up of the server while the run wants the CPU.)
 #
-# It runs as root, isolated from everything the sandbox user can write: started as `python3 -I` (no user site, no
-# PYTHON* variables, no script directory on sys.path) in `/`. Root runs get a fixed environment (the container's
-# with HOME=/root and a fixed PATH, none of the run's variables) in `/`.
+# It runs as root, isolated from everything the sandbox user can write: started as `python3 -I -S` (no user site,
+# no PYTHON* variables, no script directory on sys.path, no `site` at all) in `/`. Root runs get a fixed
+# environment (the container's with HOME=/root and a fixed PATH, none of the run's variables) in `/`.
 #
 # Each run has a supervisor: a forked child of the agent, root, made the child subreaper of the run's tree, so
 # that every process the run starts stays its descendant whatever it does (setsid, double fork, `env -i`,
@@ -29,7 +29,7 @@
 # 7 ms a `true` took in the agent). Without a spare, a run forks its own the same way. The pair rehearses the
 # run's decoding while it waits (rehearse), and the run's thread, which relays its output, starts once the program
 # is on its way (start_run).
-import ctypes, json, os, random, select, selectors, signal, sys, threading, time, warnings
+import ctypes, json, os, select, selectors, signal, sys, threading, time, warnings
 
 # Forking from a threaded process is safe here (the forked supervisor takes no lock of the agent's threads);
 # Python 3.12+ warns about it on stderr.
@@ -317,7 +317,9 @@ def supervisor(fds):
         status({"ev": "spawn_failed", "code": 126,
                 "msg": "the sandbox has no process left to start this run (pids limit reached)\n"})
         return
-    tag = None if subreaper or os.getuid() != 0 else RUN_GROUP_BASE + random.SystemRandom().randrange(RUN_GROUP_SPAN)
+    tag = None
+    if not subreaper and os.getuid() == 0:
+        tag = RUN_GROUP_BASE + int.from_bytes(os.urandom(4), "big") % RUN_GROUP_SPAN
     uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
     root = uid == 0
     env = dict(ROOT_ENV) if root else dict(USER_ENV, **(req.get("env") or {}))
