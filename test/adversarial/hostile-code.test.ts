@@ -1,6 +1,6 @@
 import { statfsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeDocker } from '../helpers/docker-env.js';
+import { describeDocker, NOT_AGENT_PROCESS_COUNT } from '../helpers/docker-env.js';
 import { testConfig } from '../helpers/test-config.js';
 import { hostileSession, PROCESS_LIST } from './hostile-session.js';
 import { failure } from '../helpers/tool-call.js';
@@ -53,12 +53,10 @@ describeDocker('hostile code cannot hurt the host, starve the server or outlive 
       timeout: 5,
     });
     expect(r.status).toBe('timeout');
-    // The sandbox's processes but the agent's own (the agent and its spare supervisors and launchers); `[r]` keeps
-    // the count's own command line from matching.
-    const notAgent =
-      'n=0; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "sandbox-mcp [r]un agent" || n=$((n+1)); done; echo $n';
     const count = async () =>
-      Number((await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: notAgent })).output);
+      Number(
+        (await s.ok('sandbox_execute', { sandbox_id: id, language: 'bash', code: NOT_AGENT_PROCESS_COUNT })).output,
+      );
     let left = await count();
     for (let i = 0; i < 20 && left > 3; i++) {
       await new Promise((done) => setTimeout(done, 250));

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Labels } from '../../src/labels.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { describeDocker, TEST_IMAGE } from '../helpers/docker-env.js';
-import { testConfig } from '../helpers/test-config.js';
+import { TEST_NAMESPACE, testConfig } from '../helpers/test-config.js';
 import { hostileSession } from './hostile-session.js';
 import { errorCode, failure, invalidArgs, ok, type ToolInput, type ToolName } from '../helpers/tool-call.js';
 
@@ -125,11 +126,15 @@ describeDocker('hostile input: paths, identifiers and arguments stay inside or a
       ['sandbox_list', { limit: 10_000 }],
       ['sandbox_configure', { sandbox_id: id, run_commands: 'rm -rf /' }],
     ];
-    const before = (await docker.listContainers({ all: true })).length;
+    // This file's containers only: other test files create theirs on the same engine meanwhile.
+    const ours = async () =>
+      (await docker.listContainers({ all: true, filters: { label: [`${Labels.namespace}=${TEST_NAMESPACE}`] } }))
+        .length;
+    const before = await ours();
     for (const [tool, args] of cases) {
       const r = await s.call(tool, invalidArgs(args));
       expect(errorCode(r), `${tool} ${JSON.stringify(args).slice(0, 80)}`).toBe('INVALID_ARGUMENT');
     }
-    expect((await docker.listContainers({ all: true })).length).toBeLessThanOrEqual(before);
+    expect(await ours()).toBeLessThanOrEqual(before);
   });
 });

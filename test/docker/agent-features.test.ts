@@ -4,7 +4,7 @@ import { Labels } from '../../src/labels.js';
 import { MANAGED_FILTER } from '../../src/providers/docker/label-filters.js';
 import { connectDocker } from '../../src/providers/docker/connect.js';
 import { SpillFile } from '../../src/util/spill-file.js';
-import { describeDocker } from '../helpers/docker-env.js';
+import { describeDocker, NOT_AGENT_PROCESS_COUNT } from '../helpers/docker-env.js';
 import { dockerSession } from '../helpers/docker-session.js';
 import { testConfig } from '../helpers/test-config.js';
 import { failure, ok, type ToolInput } from '../helpers/tool-call.js';
@@ -283,11 +283,8 @@ describeDocker('agent features on a real engine', () => {
       expect(ok(wedged).hint, JSON.stringify(wedged.structuredContent)).toMatch(/restart: true/);
       const restarted = await s.ok('sandbox_configure', { sandbox_id: id, restart: true });
       expect(restarted).toMatchObject({ restarted: true, status: 'running' });
-      // Then the sandbox's processes but the agent's own (the agent, its spare supervisors and launchers; `[r]`
-      // keeps the count's own command line from matching): the bomb's are gone.
-      const notAgent =
-        'n=0; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "sandbox-mcp [r]un agent" || n=$((n+1)); done; echo $n';
-      const after = await run({ language: 'bash', code: `cat keep.txt; echo "$KEPT"; ${notAgent}` });
+      // Then the sandbox's processes but the agent's own: the bomb's are gone.
+      const after = await run({ language: 'bash', code: `cat keep.txt; echo "$KEPT"; ${NOT_AGENT_PROCESS_COUNT}` });
       const [kept, variable, count] = after.output.trim().split('\n');
       expect([kept, variable], after.output).toEqual(['kept', 'yes']);
       expect(Number(count), after.output).toBeLessThan(6); // the container's idle sleep, this run's bash

@@ -50,6 +50,16 @@ describeDocker('the in-sandbox run agent', () => {
     return { ...outcome, stdout, stderr };
   };
 
+  /** Every process of the sandbox: pid, parent pid and command line. */
+  const processTable = async (p: DockerProvider, id: string) =>
+    (await run(p, id, PROCESS_TABLE)).stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [pid, ppid, ...cmd] = l.split(' ');
+        return { pid, ppid, cmd: cmd.join(' ') };
+      });
+
   const build = async (image: string, dockerfile: string) => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'image-'));
     writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
@@ -187,13 +197,7 @@ describeDocker('the in-sandbox run agent', () => {
     // Supervisors holding a run's processes: agent.py processes with a child that is not agent.py (the agent's own
     // children are supervisors, and a spare supervisor's only child is its launcher, agent.py too).
     const agents = async () => {
-      const table = (await run(p, id, PROCESS_TABLE)).stdout
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => {
-          const [pid, ppid, ...cmd] = l.split(' ');
-          return { pid, ppid, agent: cmd.join(' ').includes('sandbox-mcp run agent') };
-        });
+      const table = (await processTable(p, id)).map((q) => ({ ...q, agent: q.cmd.includes('sandbox-mcp run agent') }));
       return table.filter((q) => q.agent && table.some((c) => c.ppid === q.pid && !c.agent)).length;
     };
     const idle = await agents(); // the supervisor of the run that counts
@@ -215,16 +219,9 @@ describeDocker('the in-sandbox run agent', () => {
     const id = await create(p);
     await run(p, id, 'true');
     await new Promise((resolve) => setTimeout(resolve, 500)); // the spares are forked after the run's exit
-    const table = (await run(p, id, PROCESS_TABLE)).stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => {
-        const [pid, ppid, ...cmd] = l.split(' ');
-        return { pid, ppid, python: cmd.join(' ').startsWith('python3 -I') };
-      });
     // The agent is the python3 whose parent is not one; its children are supervisors: the spares, and the one of
     // the run that lists them (it took the oldest spare).
-    const python = table.filter((q) => q.python);
+    const python = (await processTable(p, id)).filter((q) => q.cmd.startsWith('python3 -I'));
     const agent = python.filter((q) => !python.some((o) => o.pid === q.ppid));
     expect(agent).toHaveLength(1);
     expect(python.filter((q) => q.ppid === agent[0]!.pid)).toHaveLength(spares);

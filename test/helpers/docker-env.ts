@@ -5,6 +5,14 @@ import { connectDocker } from '../../src/providers/docker/connect.js';
 export const TEST_IMAGE =
   process.env.SANDBOX_TEST_IMAGE ?? process.env.SANDBOX_IMAGE ?? 'sandbox-mcp/debian-base:bookworm';
 
+/**
+ * A bash script printing how many processes of the sandbox are not the run agent's (the agent, its spare supervisors
+ * and launchers, and the init whose command it is carry the loader's mark; `[r]` keeps this script's own command line
+ * from matching): what a run and the processes it left behind hold.
+ */
+export const NOT_AGENT_PROCESS_COUNT =
+  'n=0; for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "sandbox-mcp [r]un agent" || n=$((n+1)); done; echo $n';
+
 /** With SANDBOX_REQUIRE_DOCKER=1 (CI), a missing engine or image fails the run instead of skipping. */
 const required = process.env.SANDBOX_REQUIRE_DOCKER === '1';
 

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import AGENT_SOURCE from '../../src/providers/docker/agent/agent.py';
-import { AGENT_STDIN_LOADER } from '../../src/providers/docker/agent/agent-entrypoint.js';
+import { AGENT_STDIN_LOADER, sourceLine } from '../../src/providers/docker/agent/agent-entrypoint.js';
 import { FrameReader, frameHeader } from '../../src/providers/docker/agent/agent-frames.js';
 
 // Processes on this host, for tests that run sandbox-side code (agent.py, the kill sweep) without a sandbox.
@@ -99,7 +99,7 @@ export function startHostAgent(source: string = AGENT_SOURCE): HostAgent {
   const child = spawn('python3', ['-I', '-S', '-u', '-c', AGENT_STDIN_LOADER, ROOT_ENV_JSON, PATH_SUFFIX], {
     stdio: 'pipe',
   });
-  child.stdin.write(`${JSON.stringify(source)}\n`);
+  child.stdin.write(sourceLine(source));
   const events: AgentEvent[] = [];
   const waiters: { match: (e: AgentEvent) => boolean; resolve: (e: AgentEvent) => void }[] = [];
   let stderr = '';

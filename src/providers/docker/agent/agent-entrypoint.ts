@@ -7,6 +7,10 @@ const STARTED_MARKER = '/.sandbox-agent-started';
 /** The line the entrypoint prints when no agent runs (or it has exited): the attached session stops waiting. */
 export const AGENT_GONE_LINE = '{"ev":"gone"}';
 
+/** Both loaders' first line (tests and people find the agent's processes by it) and their last (runs the source). */
+const LOADER_MARK = '# sandbox-mcp run agent: its source is the first line of stdin';
+const RUN_SOURCE_FROM_STDIN = 'exec(compile(json.loads(sys.stdin.buffer.readline()), "agent.py", "exec"))';
+
 /**
  * What the container's command runs: PREPARE_SCRIPT's work (lifecycle.ts; keep the two in step) done in Python, no
  * process per step, in python3's first milliseconds; then the agent, whose source comes as the first line on stdin
@@ -15,7 +19,7 @@ export const AGENT_GONE_LINE = '{"ev":"gone"}';
  * runs PREPARE_SCRIPT itself and says why.
  */
 const AGENT_LOADER = [
-  '# sandbox-mcp run agent: its source is the first line of stdin',
+  LOADER_MARK,
   'import json, os, sys',
   'def prepare():',
   `    home = ${JSON.stringify(SANDBOX_HOME)}`,
@@ -32,11 +36,14 @@ const AGENT_LOADER = [
   'except Exception:',
   '    sys.exit(90)',
   'del prepare',
-  'exec(compile(json.loads(sys.stdin.buffer.readline()), "agent.py", "exec"))',
+  RUN_SOURCE_FROM_STDIN,
 ].join('\n');
 
+/** The first line written on a loader's stdin: `source` as one JSON string. */
+export const sourceLine = (source: string): string => `${JSON.stringify(source)}\n`;
+
 /** The first line the server writes on the agent's stdin (see AGENT_LOADER and AGENT_STDIN_LOADER). */
-export const AGENT_SOURCE_LINE = `${JSON.stringify(AGENT_SOURCE)}\n`;
+export const AGENT_SOURCE_LINE = sourceLine(AGENT_SOURCE);
 
 /**
  * python3's program for an agent started in an exec (AgentSession.start): its source, too, comes as the first line
@@ -44,11 +51,7 @@ export const AGENT_SOURCE_LINE = `${JSON.stringify(AGENT_SOURCE)}\n`;
  * supervisors and their launchers are forks of one python3): a `ps` in the sandbox, or a listing of /proc, stays
  * readable and within a run's output limit.
  */
-export const AGENT_STDIN_LOADER = [
-  '# sandbox-mcp run agent: its source is the first line of stdin',
-  'import json, sys',
-  'exec(compile(json.loads(sys.stdin.buffer.readline()), "agent.py", "exec"))',
-].join('\n');
+export const AGENT_STDIN_LOADER = [LOADER_MARK, 'import json, sys', RUN_SOURCE_FROM_STDIN].join('\n');
 
 /**
  * The container's own command when the server attaches to it before its start (AgentSession.attach): on the first

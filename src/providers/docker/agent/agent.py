@@ -221,22 +221,32 @@ def set_ids(uid, gid, tag):
         os.setuid(uid)
 
 
+def launch_spec(req, tag):
+    """What the supervisor hands its launcher for run `req`: the program, and as whom, where and with what
+    environment it runs (root runs: ROOT_ENV in `/`; user runs: the container's environment, the run's variables
+    on top, USER_PATH_SUFFIX at the end of PATH)."""
+    uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
+    root = uid == 0
+    env = dict(ROOT_ENV) if root else dict(USER_ENV, **(req.get("env") or {}))
+    if not root and USER_PATH_SUFFIX:
+        env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
+    return {"argv": req["argv"], "env": env, "cwd": "/" if root else req.get("cwd") or "/", "uid": uid, "gid": gid,
+            "tag": tag, "stdin": bool(req.get("stdin"))}
+
+
 def rehearse(request_r):
-    """Does, in a supervisor or launcher forked ahead, what its run will do with the agent's objects (copy the
-    environment, encode and decode a request), before the run is asked for, unless it has come already
-    (`request_r` is readable). A forked copy shares the agent's memory until it writes to it, and Python writes to
-    every object it uses (its reference count): the first write to each page is a fault and a copy, 0.3 ms of
-    them on the run's way otherwise."""
+    """Does, in a supervisor or launcher forked ahead, what its run will do with the agent's objects (build a launch
+    spec, encode and decode it), before the run is asked for, unless it has come already (`request_r` is
+    readable). A forked copy shares the agent's memory until it writes to it, and Python writes to every object it
+    uses (its reference count): the first write to each page is a fault and a copy, 0.3 ms of them on the run's
+    way otherwise."""
     try:
         pending = select.poll()  # not select.select: the descriptor may be numbered above 1023
         pending.register(request_r, select.POLLIN)
         if pending.poll(0):
             return
-        env = dict(USER_ENV, RUN="1")
-        env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
-        json.loads(json.dumps({"argv": ["true"], "env": env, "cwd": "/", "uid": 1000, "gid": 1000, "tag": None,
-                               "stdin": False}))
-        json.loads(json.dumps(dict(ROOT_ENV)))
+        for uid in (1000, 0):
+            json.loads(json.dumps(launch_spec({"argv": ["true"], "uid": uid, "gid": uid, "env": {"RUN": "1"}}, None)))
     except Exception:
         pass  # only ever a head start: never a reason for a run to fail
 
@@ -320,13 +330,7 @@ def supervisor(fds):
     tag = None
     if not subreaper and os.getuid() == 0:
         tag = RUN_GROUP_BASE + int.from_bytes(os.urandom(4), "big") % RUN_GROUP_SPAN
-    uid, gid = int(req.get("uid", 1000)), int(req.get("gid", 1000))
-    root = uid == 0
-    env = dict(ROOT_ENV) if root else dict(USER_ENV, **(req.get("env") or {}))
-    if not root and USER_PATH_SUFFIX:
-        env["PATH"] = env.get("PATH", ROOT_ENV["PATH"]) + ":" + USER_PATH_SUFFIX
-    write_to(launch_w, json.dumps({"argv": req["argv"], "env": env, "cwd": "/" if root else req.get("cwd") or "/",
-                                   "uid": uid, "gid": gid, "tag": tag, "stdin": bool(req.get("stdin"))}).encode())
+    write_to(launch_w, json.dumps(launch_spec(req, tag)).encode())
     os.close(launch_w)
     failure = read_to_end(failed_r)
     os.close(failed_r)
