@@ -161,11 +161,19 @@ export class HistoryStore {
       // unreadable: checked again at the next append
     }
     if (size <= this.maxBytes && count < this.maxLines / 4) return;
+    // A trim under way: the count goes on, and is checked again when that trim ends (below).
+    const running = this.compacting.get(sandboxId);
+    if (running) return running;
     this.sinceCheck.set(sandboxId, 0);
-    if (this.compacting.has(sandboxId)) return this.compacting.get(sandboxId);
     const run = this.compact(sandboxId, size)
       .catch((err) => this.options.log?.warn({ sandboxId, err }, 'could not trim the history'))
-      .finally(() => this.compacting.delete(sandboxId));
+      .finally(() => this.compacting.delete(sandboxId))
+      // Appends that landed during the trim are trimmed now if they were enough to ask for it, not only once a
+      // later append comes: a slow trim (a busy machine) otherwise left them over the limit. On the count alone,
+      // which only appends raise: a trim that cannot bring the size down does not start the next one itself.
+      .then(() => {
+        if ((this.sinceCheck.get(sandboxId) ?? 0) >= this.maxLines / 4) return this.bound(sandboxId, 0);
+      });
     this.compacting.set(sandboxId, run);
     return run;
   }
